@@ -1,0 +1,120 @@
+import { readFileSync } from "node:fs";
+import { extname } from "node:path";
+import { parse as parseYaml } from "yaml";
+import type { z } from "zod";
+import { ConfigError, PortInUseError } from "./errors";
+
+/** Maps an environment variable onto a config path, e.g. `HTTP_PORT` → `["http", "port"]`. */
+export interface EnvBinding {
+  path: readonly string[];
+  /** `int` turns a string of digits into a number; anything else stays a string for zod to reject. */
+  type?: "int" | "string";
+}
+
+export interface LoadConfigOptions {
+  /** JSON or YAML file (by extension; `.yml`/`.yaml` are YAML, anything else JSON). */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  envBindings?: Readonly<Record<string, EnvBinding>>;
+  /** Applied last, e.g. command-line flags. */
+  overrides?: Record<string, unknown>;
+}
+
+function preview(value: unknown): string {
+  const text = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
+/** One readable line per zod issue: field path, what was expected, what was there. */
+export function formatIssues(issues: readonly z.core.$ZodIssue[], pathNotes: ReadonlyMap<string, string> = new Map()): string[] {
+  return issues.map((issue) => {
+    const path = issue.path.map(String).join(".") || "(root)";
+    const note = pathNotes.get(path);
+    const where = note ? `${path} (from ${note})` : path;
+    const what = issue.code === "invalid_type" ? `expected ${issue.expected}` : issue.message;
+    const input = (issue as { input?: unknown }).input;
+    const got = issue.code === "unrecognized_keys" ? "" : input === undefined ? ", got nothing" : `, got ${preview(input)}`;
+    return `${where}: ${what}${got}`;
+  });
+}
+
+/** Validates `input` against `schema`; throws a ConfigError with one line per problem. */
+export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, source: string, pathNotes?: ReadonlyMap<string, string>): z.output<S> {
+  const result = schema.safeParse(input, { reportInput: true });
+  if (!result.success) throw new ConfigError(source, formatIssues(result.error.issues, pathNotes));
+  return result.data;
+}
+
+/** Reads a JSON or YAML config file; a missing file or a syntax error is a ConfigError. */
+export function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(file, [`cannot read the file: ${(err as Error).message}`]);
+  }
+  try {
+    const ext = extname(file).toLowerCase();
+    return ext === ".yml" || ext === ".yaml" ? parseYaml(text) : JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(file, [`not valid ${extname(file) || "JSON"}: ${(err as Error).message}`]);
+  }
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    if (!isRecord(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  }
+  const last = path[path.length - 1];
+  if (last !== undefined) node[last] = value;
+}
+
+function deepMerge(base: Record<string, unknown>, top: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(top)) {
+    const prev = out[key];
+    out[key] = isRecord(prev) && isRecord(value) ? deepMerge(prev, value) : value;
+  }
+  return out;
+}
+
+/** File, then environment variables, then overrides; validated as a whole. */
+export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOptions = {}): z.output<S> {
+  const fromFile = options.file === undefined ? {} : readConfigFile(options.file);
+  if (!isRecord(fromFile)) throw new ConfigError(options.file ?? "config", ["(root): expected an object"]);
+  const fromEnv: Record<string, unknown> = {};
+  const notes = new Map<string, string>();
+  const env = options.env ?? process.env;
+  for (const [name, binding] of Object.entries(options.envBindings ?? {})) {
+    const raw = env[name];
+    if (raw === undefined || raw === "") continue;
+    const value = binding.type === "int" && /^-?\d+$/.test(raw) ? Number(raw) : raw;
+    setPath(fromEnv, binding.path, value);
+    notes.set(binding.path.join("."), name);
+  }
+  const merged = deepMerge(deepMerge(fromFile, fromEnv), options.overrides ?? {});
+  const source = options.file ?? "environment";
+  return parseConfig(schema, merged, source, notes);
+}
+
+/**
+ * Runs a command's main; a ConfigError or PortInUseError prints its message (no stack) and exits 2,
+ * anything else prints and exits 1.
+ */
+export function runMain(main: () => Promise<unknown>): void {
+  main().catch((err: unknown) => {
+    if (err instanceof ConfigError || err instanceof PortInUseError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.exit(1);
+  });
+}

@@ -1,0 +1,25 @@
+import { z } from "zod";
+import { DEFAULT_PORTS } from "../defaults";
+import { MqttConnectionConfig } from "./mqtt-connection";
+
+export const LiveConfig = z
+  .object({
+    http: z
+      .object({
+        /** @default "0.0.0.0" */
+        host: z.string().default("0.0.0.0"),
+        /** env HTTP_PORT; 0 picks a free one. @default 8080 */
+        port: z.number().int().min(0).max(65535).default(DEFAULT_PORTS.http),
+      })
+      .strict()
+      .default({ host: "0.0.0.0", port: DEFAULT_PORTS.http }),
+    mqtt: MqttConnectionConfig.default({ url: "mqtt://127.0.0.1:1883", reconnectPeriodMs: 1000, connectTimeoutMs: 10_000 }),
+    /** Where the case store (SQLite) lives (env DATA_DIR). @default "./data" */
+    dataDir: z.string().min(1).default("./data"),
+    /** Bearer tokens of engineers (env ENGINEER_TOKEN adds one). At least one. */
+    engineerTokens: z.array(z.string().min(16, "at least 16 characters")).min(1, "at least one engineer token (set ENGINEER_TOKEN)"),
+    /** Samples kept in memory per pack for the console's charts. @default 600 */
+    historyPerPack: z.number().int().min(1).max(100_000).default(600),
+  })
+  .strict();
+export type LiveConfig = z.infer<typeof LiveConfig>;

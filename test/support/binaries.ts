@@ -1,0 +1,20 @@
+import { accessSync, constants } from "node:fs";
+import { delimiter, join } from "node:path";
+
+/**
+ * Finds a server binary the tests need, or fails naming the Debian package that provides it.
+ * `.ci/run` installs them all; a developer runs the same `apt-get install`.
+ */
+export function requireBinary(name: string, debianPackage: string): string {
+  const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/sbin", "/usr/bin", "/sbin"];
+  for (const dir of dirs) {
+    const candidate = join(dir, name);
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  throw new Error(`the tests need '${name}': install the Debian package '${debianPackage}' (apt-get install -y ${debianPackage})`);
+}
