@@ -25,6 +25,9 @@ function preview(value: unknown): string {
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 
+/** Values of these fields never appear in an error line. */
+const SECRET_KEY = /password|token|secret/i;
+
 /** One readable line per zod issue: field path, what was expected, what was there. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[], pathNotes: ReadonlyMap<string, string> = new Map()): string[] {
   return issues.map((issue) => {
@@ -33,7 +36,8 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], pathNotes: Rea
     const where = note ? `${path} (from ${note})` : path;
     const what = issue.code === "invalid_type" ? `expected ${issue.expected}` : issue.message;
     const input = (issue as { input?: unknown }).input;
-    const got = issue.code === "unrecognized_keys" ? "" : input === undefined ? ", got nothing" : `, got ${preview(input)}`;
+    const secret = issue.path.some((key) => SECRET_KEY.test(String(key)));
+    const got = issue.code === "unrecognized_keys" ? "" : input === undefined ? ", got nothing" : secret ? "" : `, got ${preview(input)}`;
     return `${where}: ${what}${got}`;
   });
 }

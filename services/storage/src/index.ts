@@ -1,3 +1,13 @@
 export type { CaseFilter, CaseStore, OpenCaseInput } from "./case-store";
 export type { DeadLetter, DeadLetterStore } from "./dead-letter-store";
 export type { DurableQueue, QueuedMessage } from "./durable-queue";
+export { MAX_CASE_LIST_LIMIT, openSqliteCaseStore } from "./sqlite-case-store";
+export { SCHEMA_VERSION } from "./sqlite-database";
+export {
+  DEFAULT_MAX_DEAD_LETTER_PAYLOAD_CHARS,
+  DEFAULT_MAX_DEAD_LETTERS,
+  openSqliteDeadLetterStore,
+  type SqliteDeadLetterStoreOptions,
+} from "./sqlite-dead-letter-store";
+export { DEFAULT_MAX_QUEUED_MESSAGES, openSqliteDurableQueue, type SqliteDurableQueueOptions } from "./sqlite-durable-queue";
+export { CaseTransitionError, StoreCorruptError, StoreInputError, StoreSchemaError } from "./storage-errors";

@@ -15,7 +15,11 @@ export const BrokerUser = z
     siteId: Id.optional(),
   })
   .strict()
-  .refine((u) => u.role !== "agent" || u.siteId !== undefined, { message: "an agent account needs its siteId", path: ["siteId"] });
+  .superRefine((u, ctx) => {
+    // `input` given explicitly: the default would be the whole account, password included, in the error line.
+    if (u.role === "agent" && u.siteId === undefined)
+      ctx.addIssue({ code: "custom", path: ["siteId"], message: "an agent account needs its siteId", input: u.siteId });
+  });
 export type BrokerUser = z.infer<typeof BrokerUser>;
 
 export const BrokerConfig = z
@@ -31,5 +35,13 @@ export const BrokerConfig = z
     /** ms a frozen subscriber may hold up delivery before aedes drops it. @default 5000 */
     drainTimeoutMs: z.number().int().min(100).max(120_000).default(5000),
   })
-  .strict();
+  .strict()
+  .superRefine((config, ctx) => {
+    // Two accounts with one name: which password and role would win is a guess, so refuse.
+    const seen = new Set<string>();
+    for (const [i, user] of config.users.entries()) {
+      if (seen.has(user.username)) ctx.addIssue({ code: "custom", path: ["users", i, "username"], message: "duplicate username", input: user.username });
+      seen.add(user.username);
+    }
+  });
 export type BrokerConfig = z.infer<typeof BrokerConfig>;

@@ -56,5 +56,6 @@ export const EdgeAgentConfig = z
     devices: z.array(DeviceConfig).min(1, "at least one device"),
   })
   .strict()
-  .refine((c) => new Set(c.devices.map((d) => d.packId)).size === c.devices.length, { message: "packIds must be unique", path: ["devices"] });
+  .refine((c) => new Set(c.devices.map((d) => d.packId)).size === c.devices.length, { message: "packIds must be unique", path: ["devices"] })
+  .refine((c) => c.retryMaxMs >= c.retryMinMs, { message: "must be at least retryMinMs", path: ["retryMaxMs"] });
 export type EdgeAgentConfig = z.infer<typeof EdgeAgentConfig>;

@@ -20,6 +20,22 @@ export const LiveConfig = z
     engineerTokens: z.array(z.string().min(16, "at least 16 characters")).min(1, "at least one engineer token (set ENGINEER_TOKEN)"),
     /** Samples kept in memory per pack for the console's charts. @default 600 */
     historyPerPack: z.number().int().min(1).max(100_000).default(600),
+    /**
+     * Packs tracked in memory; samples of further packs are not kept (counted as rejected), so a
+     * misbehaving publisher cannot grow the service's memory. @default 10000
+     */
+    maxPacks: z.number().int().min(1).max(1_000_000).optional(),
+    /** Live samples are coalesced per pack and sent at most once per tick, ms. @default 200 */
+    sampleTickMs: z.number().int().min(20).max(10_000).optional(),
+    /** Rooms (site or site+pack) one socket may subscribe to. @default 100 */
+    maxSubscriptionsPerSocket: z.number().int().min(1).max(10_000).optional(),
   })
   .strict();
 export type LiveConfig = z.infer<typeof LiveConfig>;
+
+/** Defaults of the optional LiveConfig fields (optional so that existing LiveConfig literals stay valid). */
+export const LIVE_DEFAULTS = {
+  maxPacks: 10_000,
+  sampleTickMs: 200,
+  maxSubscriptionsPerSocket: 100,
+} as const;

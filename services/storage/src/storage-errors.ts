@@ -1,0 +1,33 @@
+/** A store file written by a newer version of this software: refuse rather than guess at its tables. */
+export class StoreSchemaError extends Error {
+  override readonly name = "StoreSchemaError";
+  constructor(
+    readonly file: string,
+    readonly found: number,
+    readonly supported: number,
+  ) {
+    super(`${file} has schema version ${found}, this software supports up to ${supported}: upgrade it, or point DATA_DIR at another directory`);
+  }
+}
+
+/** A caller passed something a store cannot accept (bad option, malformed case input). */
+export class StoreInputError extends Error {
+  override readonly name = "StoreInputError";
+}
+
+/** A case cannot move to the requested status (a closed case stays closed; a new occurrence opens a new case). */
+export class CaseTransitionError extends Error {
+  override readonly name = "CaseTransitionError";
+  constructor(
+    readonly caseId: string,
+    readonly from: string,
+    readonly to: string,
+  ) {
+    super(`case ${caseId} is ${from} and cannot become ${to}: a closed case stays closed, the next occurrence opens a new case`);
+  }
+}
+
+/** A stored row that no longer matches its schema (hand-edited or corrupted file). */
+export class StoreCorruptError extends Error {
+  override readonly name = "StoreCorruptError";
+}

@@ -1,0 +1,145 @@
+import { join } from "node:path";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
+import type { DurableQueue } from "../src/durable-queue";
+import { HOSTILE_STRINGS, ONE_MB } from "./hostile-strings";
+
+export type OpenDurableQueue = (file: string, options?: { maxMessages?: number }) => DurableQueue;
+
+/** The behaviour every DurableQueue implementation must have; call it from the implementation's test file. */
+export function describeDurableQueue(name: string, open: OpenDurableQueue): void {
+  describe(`DurableQueue conformance: ${name}`, () => {
+    let dir: TempDir;
+    let file: string;
+    const opened: DurableQueue[] = [];
+    const openQueue = (options?: { maxMessages?: number }) => {
+      const q = open(file, options);
+      opened.push(q);
+      return q;
+    };
+
+    beforeEach(() => {
+      dir = makeTempDir("bms-queue-");
+      file = join(dir.path, "nested", "dir", "queue.db");
+    });
+    afterEach(() => {
+      for (const q of opened.splice(0)) q.close();
+      dir.remove();
+    });
+
+    it("starts empty, in a directory it creates", () => {
+      const q = openQueue();
+      expect(q.size()).toBe(0);
+      expect(q.peek(10)).toEqual([]);
+    });
+
+    it("peeks oldest first without removing, and removes by id", () => {
+      const q = openQueue();
+      q.push([
+        { topic: "t/1", payload: "a", enqueuedAt: 1 },
+        { topic: "t/2", payload: "b", enqueuedAt: 2 },
+      ]);
+      q.push([{ topic: "t/3", payload: "c" }]);
+      const first = q.peek(2);
+      expect(first.map((m) => m.payload)).toEqual(["a", "b"]);
+      expect(first[0]?.enqueuedAt).toBe(1);
+      expect(q.size()).toBe(3);
+      expect(q.peek(10)).toHaveLength(3);
+      q.remove(first.map((m) => m.id));
+      expect(q.size()).toBe(1);
+      const rest = q.peek(10);
+      expect(rest.map((m) => [m.topic, m.payload])).toEqual([["t/3", "c"]]);
+      expect(rest[0]?.enqueuedAt).toBeGreaterThan(1_000_000_000_000);
+    });
+
+    it("removes out of order, ignores unknown and repeated ids", () => {
+      const q = openQueue();
+      q.push(["a", "b", "c", "d"].map((payload) => ({ topic: "t", payload })));
+      const [a, b, c, d] = q.peek(4);
+      q.remove([c?.id ?? -1, c?.id ?? -1, 999_999, -5]);
+      expect(q.size()).toBe(3);
+      expect(q.peek(10).map((m) => m.id)).toEqual([a?.id, b?.id, d?.id]);
+      q.remove([]);
+      expect(q.size()).toBe(3);
+    });
+
+    it("never reuses an id, so a late remove cannot delete a newer message", () => {
+      const q = openQueue();
+      q.push([{ topic: "t", payload: "old" }]);
+      const old = q.peek(1)[0];
+      q.remove([old?.id ?? -1]);
+      q.push([{ topic: "t", payload: "new" }]);
+      q.remove([old?.id ?? -1]);
+      expect(q.peek(1).map((m) => m.payload)).toEqual(["new"]);
+    });
+
+    it("removes many ids at once", () => {
+      const q = openQueue();
+      q.push(Array.from({ length: 2500 }, (_, i) => ({ topic: "t", payload: String(i) })));
+      q.remove(q.peek(2400).map((m) => m.id));
+      expect(q.size()).toBe(100);
+      expect(q.peek(1)[0]?.payload).toBe("2400");
+    });
+
+    it("is bounded: drops the oldest and says how many", () => {
+      const q = openQueue({ maxMessages: 5 });
+      expect(q.push(["1", "2", "3"].map((payload) => ({ topic: "t", payload })))).toEqual({ dropped: 0 });
+      expect(q.push(["4", "5", "6", "7"].map((payload) => ({ topic: "t", payload })))).toEqual({ dropped: 2 });
+      expect(q.size()).toBe(5);
+      expect(q.peek(10).map((m) => m.payload)).toEqual(["3", "4", "5", "6", "7"]);
+      // a batch bigger than the bound keeps its newest
+      expect(q.push(Array.from({ length: 8 }, (_, i) => ({ topic: "t", payload: `b${i}` })))).toEqual({ dropped: 8 });
+      expect(q.peek(10).map((m) => m.payload)).toEqual(["b3", "b4", "b5", "b6", "b7"]);
+    });
+
+    it("rejects a bound or peek limit that makes no sense", () => {
+      expect(() => openQueue({ maxMessages: 0 })).toThrow(/maxMessages/);
+      expect(() => openQueue({ maxMessages: 1.5 })).toThrow(/maxMessages/);
+      const q = openQueue();
+      expect(() => q.peek(-1)).toThrow(/limit/);
+      expect(() => q.peek(Number.NaN)).toThrow(/limit/);
+      expect(q.peek(0)).toEqual([]);
+    });
+
+    it("survives close and reopen: messages, order, ids and state", () => {
+      const q = openQueue();
+      q.push([
+        { topic: "bms/s1/p1/telemetry", payload: "one" },
+        { topic: "bms/s1/p1/telemetry", payload: "two" },
+      ]);
+      q.setState("seq", "41");
+      const before = q.peek(10);
+      q.close();
+      const again = openQueue();
+      expect(again.size()).toBe(2);
+      expect(again.peek(10)).toEqual(before);
+      expect(again.getState("seq")).toBe("41");
+      again.push([{ topic: "t", payload: "three" }]);
+      const ids = again.peek(10).map((m) => m.id);
+      expect(ids[2]).toBeGreaterThan(ids[1] ?? Number.POSITIVE_INFINITY);
+    });
+
+    it("keeps a key/value state beside the queue", () => {
+      const q = openQueue();
+      expect(q.getState("missing")).toBeUndefined();
+      q.setState("seq", "1");
+      q.setState("seq", "2");
+      expect(q.getState("seq")).toBe("2");
+      q.setState("", "");
+      expect(q.getState("")).toBe("");
+    });
+
+    it("stores hostile strings and 1 MB payloads intact", () => {
+      const q = openQueue();
+      q.push(HOSTILE_STRINGS.map((s) => ({ topic: s, payload: s })));
+      q.push([{ topic: "big", payload: ONE_MB }]);
+      for (const s of HOSTILE_STRINGS) q.setState(s, s);
+      q.close();
+      const again = openQueue();
+      const all = again.peek(100);
+      expect(all.map((m) => m.topic)).toEqual([...HOSTILE_STRINGS, "big"]);
+      expect(all.map((m) => m.payload)).toEqual([...HOSTILE_STRINGS, ONE_MB]);
+      for (const s of HOSTILE_STRINGS) expect(again.getState(s)).toBe(s);
+    });
+  });
+}

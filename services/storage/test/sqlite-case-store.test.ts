@@ -1,0 +1,4 @@
+import { openSqliteCaseStore } from "../src/sqlite-case-store";
+import { describeCaseStore } from "./case-store.conformance";
+
+describeCaseStore("SQLite", openSqliteCaseStore);
