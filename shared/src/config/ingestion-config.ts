@@ -68,7 +68,12 @@ export const IngestionConfig = z
     /** Bound on the write spool (samples waiting for the time-series server); past it the oldest are dropped, logged and counted. @default 1000000 */
     spoolMaxMessages: z.number().int().min(100).max(100_000_000).default(1_000_000),
     /** Largest MQTT payload accepted, bytes; larger ones are dead-lettered. @default 262144 (256 KiB) */
-    maxPayloadBytes: z.number().int().min(1024).max(16 * 1024 * 1024).default(256 * 1024),
+    maxPayloadBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(16 * 1024 * 1024)
+      .default(256 * 1024),
     /** How long close() waits for the spool to drain to the time-series server, ms; what is left stays spooled for the next start. @default 10000 */
     closeTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
   })

@@ -1,0 +1,337 @@
+// BMS live console: plain browser JavaScript, no build step. All data is written with
+// textContent (never innerHTML), so a hostile pack or case field cannot inject markup.
+
+(() => {
+  const TOKEN_KEY = "bms-engineer-token";
+  const STALE_MS = 60_000;
+  const PACK_REFRESH_MS = 10_000;
+  /** Cell voltage limits per chemistry, V: [alarm low, warn low, warn high, alarm high]. */
+  const CELL_LIMITS = {
+    LFP: [2.5, 2.9, 3.6, 3.65],
+    NMC: [3.0, 3.3, 4.15, 4.25],
+    NCA: [3.0, 3.3, 4.15, 4.25],
+    LCO: [3.0, 3.3, 4.15, 4.25],
+    LTO: [1.5, 1.8, 2.7, 2.85],
+  };
+  const TEMP_LIMITS = [-10, 0, 45, 55];
+  const SOC_WARN = 10;
+  const SOC_ALARM = 5;
+
+  const $ = (id) => document.getElementById(id);
+  const packs = new Map(); // "site/pack" -> { siteId, packId, sample, meta, receivedAt }
+  const subscribedSites = new Set();
+  const expandedCases = new Set();
+  let socket = null;
+  let token = null;
+  let casesTimer = null;
+
+  function el(tag, text, className) {
+    const node = document.createElement(tag);
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    if (className) node.className = className;
+    return node;
+  }
+
+  function fixed(value, digits) {
+    return typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "–";
+  }
+
+  function level(value, limits) {
+    if (typeof value !== "number" || !limits) return "";
+    const [alarmLow, warnLow, warnHigh, alarmHigh] = limits;
+    if (value < alarmLow || value > alarmHigh) return "alarm";
+    if (value < warnLow || value > warnHigh) return "warn";
+    return "";
+  }
+
+  function ago(ms) {
+    const s = Math.max(0, Math.round((Date.now() - ms) / 1000));
+    if (s < 60) return `${s} s ago`;
+    if (s < 3600) return `${Math.round(s / 60)} min ago`;
+    return new Date(ms).toLocaleString();
+  }
+
+  // ---- token ---------------------------------------------------------------------------
+  function takeToken() {
+    const params = new URLSearchParams(location.search);
+    const fromUrl = params.get("token");
+    if (fromUrl) {
+      localStorage.setItem(TOKEN_KEY, fromUrl);
+      params.delete("token");
+      // Keep the token out of the address bar and history.
+      const rest = params.toString();
+      history.replaceState(null, "", location.pathname + (rest ? `?${rest}` : ""));
+      return fromUrl;
+    }
+    return localStorage.getItem(TOKEN_KEY);
+  }
+
+  function showLogin(message) {
+    $("login").hidden = false;
+    $("packs-section").hidden = true;
+    $("cases-section").hidden = true;
+    $("sign-out").hidden = true;
+    $("login-error").textContent = message || "";
+  }
+
+  function signOut(message) {
+    localStorage.removeItem(TOKEN_KEY);
+    token = null;
+    if (socket) socket.close();
+    socket = null;
+    showLogin(message);
+  }
+
+  async function api(path, init) {
+    const res = await fetch(path, {
+      ...init,
+      headers: { authorization: `Bearer ${token}`, ...(init?.body ? { "content-type": "application/json" } : {}) },
+    });
+    if (res.status === 401) {
+      signOut("That token was not accepted.");
+      throw new Error("unauthorized");
+    }
+    const body = await res.json().catch(() => null);
+    if (!res.ok) throw new Error(body?.error || `HTTP ${res.status}`);
+    return body;
+  }
+
+  // ---- packs ---------------------------------------------------------------------------
+  function packCells(p) {
+    const s = p.sample;
+    const limits = p.meta ? CELL_LIMITS[p.meta.chemistry] : undefined;
+    const cells = s ? s.cellVoltages : [];
+    const temps = s ? s.cellTemperatures : [];
+    const minCell = cells.length ? Math.min(...cells) : null;
+    const maxCell = cells.length ? Math.max(...cells) : null;
+    const maxTemp = temps.length ? Math.max(...temps) : null;
+    const minTemp = temps.length ? Math.min(...temps) : null;
+    const socLevel = s && s.soc < SOC_ALARM ? "alarm" : s && s.soc < SOC_WARN ? "warn" : "";
+    const tempLevel = level(maxTemp, TEMP_LIMITS) || level(minTemp, TEMP_LIMITS);
+    return [
+      { text: s ? fixed(s.soc, 1) : "–", cls: socLevel, key: "soc" },
+      { text: s ? fixed(s.packVoltage, 1) : "–", key: "voltage" },
+      { text: s ? fixed(s.current, 1) : "–", key: "current" },
+      { text: fixed(minCell, 3), cls: level(minCell, limits), key: "min-cell" },
+      { text: fixed(maxCell, 3), cls: level(maxCell, limits), key: "max-cell" },
+      { text: fixed(maxTemp, 1), cls: tempLevel, key: "max-temp" },
+    ];
+  }
+
+  function renderPacks() {
+    const body = $("packs").tBodies[0];
+    const rows = [...packs.values()].sort((a, b) => a.siteId.localeCompare(b.siteId) || a.packId.localeCompare(b.packId));
+    body.replaceChildren(
+      ...rows.map((p) => {
+        const tr = el("tr");
+        tr.dataset.pack = `${p.siteId}/${p.packId}`;
+        const name = el("td");
+        name.append(el("div", `${p.siteId} / ${p.packId}`));
+        if (p.meta) name.append(el("div", `${p.meta.manufacturer} ${p.meta.model} · ${p.meta.chemistry} · SN ${p.meta.serial}`, "muted"));
+        if (p.siteStatus && p.siteStatus.state === "offline") name.append(el("div", "site agent offline", "muted"));
+        tr.append(name);
+        for (const cell of packCells(p)) {
+          const td = el("td", cell.text, `num ${cell.cls || ""}`.trim());
+          td.dataset.field = cell.key;
+          tr.append(td);
+        }
+        const alarms = el("td");
+        const list = el("div", null, "alarm-list");
+        for (const code of p.sample?.bmsAlarms || []) list.append(el("span", code, "alarm-tag"));
+        alarms.append(list);
+        tr.append(alarms);
+        tr.append(el("td", p.receivedAt ? ago(p.receivedAt) : "no sample yet", "muted"));
+        if (!p.receivedAt || Date.now() - p.receivedAt > STALE_MS) tr.classList.add("stale");
+        return tr;
+      }),
+    );
+    $("packs-empty").hidden = rows.length > 0;
+    $("packs-count").textContent = rows.length ? `${rows.length} pack${rows.length === 1 ? "" : "s"}` : "";
+  }
+
+  function subscribeSite(siteId) {
+    if (!socket || subscribedSites.has(siteId)) return;
+    subscribedSites.add(siteId);
+    socket.emit("subscribe", { siteId }, (ack) => {
+      if (!ack?.ok) subscribedSites.delete(siteId);
+    });
+  }
+
+  async function refreshPacks() {
+    const views = await api("/api/packs");
+    for (const v of views) {
+      const key = `${v.siteId}/${v.packId}`;
+      const known = packs.get(key);
+      // A live sample may be newer than the REST answer.
+      if (known?.sample && v.sample && known.sample.ts > v.sample.ts) {
+        known.meta = v.meta;
+        known.siteStatus = v.siteStatus;
+      } else packs.set(key, { ...v });
+      subscribeSite(v.siteId);
+    }
+    renderPacks();
+  }
+
+  function onSample(sample) {
+    const key = `${sample.siteId}/${sample.packId}`;
+    const known = packs.get(key) || { siteId: sample.siteId, packId: sample.packId, meta: null, siteStatus: null };
+    known.sample = sample;
+    known.receivedAt = Date.now();
+    packs.set(key, known);
+    renderPacks();
+  }
+
+  // ---- cases ---------------------------------------------------------------------------
+  function evidenceRow(c) {
+    const tr = el("tr", null, "evidence");
+    const td = el("td");
+    td.colSpan = 7;
+    const dl = el("dl", null, "evidence");
+    const add = (label, value) => {
+      if (value === null || value === undefined || value === "") return;
+      dl.append(el("dt", label), el("dd", value));
+    };
+    const e = c.evidence;
+    add("Detail", e.detail);
+    add("Value", e.value);
+    add("Threshold", e.threshold);
+    if (typeof e.index === "number") add("Cell / sensor", `#${e.index + 1} (index ${e.index})`);
+    add("Rule", c.ruleId);
+    add("Last update", new Date(c.updatedAt).toLocaleString());
+    if (c.clearedAt) add("Condition cleared", new Date(c.clearedAt).toLocaleString());
+    if (e.sample) {
+      const s = e.sample;
+      add("Sample time", new Date(s.ts).toLocaleString());
+      add("Sample", `SOC ${fixed(s.soc, 1)} % · ${fixed(s.packVoltage, 1)} V · ${fixed(s.current, 1)} A`);
+      add("Cell voltages (V)", s.cellVoltages.map((v) => v.toFixed(3)).join("  "));
+      add("Temperatures (°C)", s.cellTemperatures.map((v) => v.toFixed(1)).join("  "));
+      if (s.bmsAlarms?.length) add("BMS alarms", s.bmsAlarms.join(", "));
+    }
+    if (e.meta) {
+      const m = e.meta;
+      add("Pack", `${m.manufacturer} ${m.model}, SN ${m.serial}, firmware ${m.bmsFirmware}, ${m.chemistry}, ${m.cellCount} cells, ${m.ratedCapacity} Ah`);
+      if (m.warrantyStart || m.warrantyEnd) add("Warranty", `${m.warrantyStart || "?"} – ${m.warrantyEnd || "?"}`);
+    }
+    td.append(dl);
+    tr.append(td);
+    return tr;
+  }
+
+  async function setStatus(id, status) {
+    try {
+      await api(`/api/cases/${encodeURIComponent(id)}/status`, { method: "POST", body: JSON.stringify({ status }) });
+      $("cases-error").textContent = "";
+    } catch (err) {
+      $("cases-error").textContent = `Could not update the case: ${err.message}`;
+    }
+    refreshCases();
+  }
+
+  function renderCases(cases) {
+    const body = $("cases").tBodies[0];
+    const rows = [];
+    for (const c of cases) {
+      const tr = el("tr", null, "case-row");
+      tr.dataset.caseId = c.id;
+      tr.setAttribute("aria-expanded", String(expandedCases.has(c.id)));
+      const sev = el("td");
+      sev.append(el("span", c.severity, `sev sev-${c.severity}`));
+      tr.append(sev, el("td", `${c.siteId} / ${c.packId}`), el("td", c.title), el("td", c.clearedAt ? `${c.status} (cleared)` : c.status));
+      tr.append(el("td", ago(c.openedAt), "muted"), el("td", c.occurrences, "num"));
+      const actions = el("td");
+      const box = el("div", null, "actions");
+      if (c.status === "open") {
+        const ack = el("button", "Acknowledge");
+        ack.type = "button";
+        ack.addEventListener("click", (ev) => {
+          ev.stopPropagation();
+          setStatus(c.id, "acknowledged");
+        });
+        box.append(ack);
+      }
+      const close = el("button", "Close");
+      close.type = "button";
+      close.addEventListener("click", (ev) => {
+        ev.stopPropagation();
+        setStatus(c.id, "closed");
+      });
+      box.append(close);
+      actions.append(box);
+      tr.append(actions);
+      tr.addEventListener("click", () => {
+        if (expandedCases.has(c.id)) expandedCases.delete(c.id);
+        else expandedCases.add(c.id);
+        renderCases(cases);
+      });
+      rows.push(tr);
+      if (expandedCases.has(c.id)) rows.push(evidenceRow(c));
+    }
+    body.replaceChildren(...rows);
+    $("cases-empty").hidden = cases.length > 0;
+    $("cases-count").textContent = cases.length ? `${cases.length} active` : "";
+  }
+
+  async function refreshCases() {
+    try {
+      renderCases(await api("/api/cases?status=active&limit=500"));
+    } catch (err) {
+      if (err.message !== "unauthorized") $("cases-error").textContent = `Could not load cases: ${err.message}`;
+    }
+  }
+
+  /** Case events can come in bursts: refresh the list once per short pause. */
+  function scheduleCasesRefresh() {
+    clearTimeout(casesTimer);
+    casesTimer = setTimeout(refreshCases, 150);
+  }
+
+  // ---- connection ----------------------------------------------------------------------
+  function setConnection(online, text) {
+    const pill = $("connection");
+    pill.textContent = text;
+    pill.className = `pill ${online ? "pill-on" : "pill-off"}`;
+  }
+
+  function start(newToken) {
+    token = newToken;
+    $("login").hidden = true;
+    $("packs-section").hidden = false;
+    $("cases-section").hidden = false;
+    $("sign-out").hidden = false;
+    socket = io("/live", { auth: { token } });
+    socket.on("connect", () => {
+      setConnection(true, "live");
+      // Rooms are per connection: subscribe again after a reconnect.
+      subscribedSites.clear();
+      refreshPacks().catch(() => {});
+      refreshCases();
+    });
+    socket.on("disconnect", () => setConnection(false, "reconnecting…"));
+    socket.on("connect_error", (err) => {
+      if (err && err.message === "unauthorized") signOut("That token was not accepted.");
+      else setConnection(false, "offline");
+    });
+    socket.on("sample", onSample);
+    socket.on("case", scheduleCasesRefresh);
+  }
+
+  $("login-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const value = $("token-input").value.trim();
+    if (!value) return;
+    localStorage.setItem(TOKEN_KEY, value);
+    $("token-input").value = "";
+    start(value);
+  });
+  $("sign-out").addEventListener("click", () => signOut(""));
+
+  // New sites appear over time; ages ("5 s ago") need refreshing too.
+  setInterval(() => {
+    if (socket?.connected) refreshPacks().catch(() => {});
+  }, PACK_REFRESH_MS);
+  setInterval(renderPacks, 5_000);
+
+  const initial = takeToken();
+  if (initial) start(initial);
+  else showLogin("");
+})();

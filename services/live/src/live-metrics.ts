@@ -1,0 +1,49 @@
+import { Counter, Gauge, Registry } from "prom-client";
+
+/** This instance's metrics, in a Registry of its own (no default process metrics: `npm start` merges registries). */
+export function createLiveMetrics() {
+  const registry = new Registry();
+  return {
+    registry,
+    mqttMessages: new Counter({
+      name: "bms_live_mqtt_messages_total",
+      help: "MQTT messages accepted by the live service, by kind",
+      labelNames: ["kind"] as const,
+      registers: [registry],
+    }),
+    mqttRejected: new Counter({
+      name: "bms_live_mqtt_rejected_total",
+      help: "MQTT messages the live service ignored, by reason (the ingestion dead-letters them)",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    mqttConnected: new Gauge({
+      name: "bms_live_mqtt_connected",
+      help: "1 while the live service is connected and subscribed to the broker",
+      registers: [registry],
+    }),
+    packs: new Gauge({ name: "bms_live_packs", help: "Packs held in memory", registers: [registry] }),
+    sockets: new Gauge({ name: "bms_live_sockets", help: "Connected socket.io clients on /live", registers: [registry] }),
+    socketsRefused: new Counter({
+      name: "bms_live_sockets_refused_total",
+      help: "socket.io connections refused for a missing or wrong token",
+      registers: [registry],
+    }),
+    samplesSent: new Counter({
+      name: "bms_live_samples_emitted_total",
+      help: "Coalesced sample broadcasts to socket.io rooms",
+      registers: [registry],
+    }),
+    caseEventsSent: new Counter({
+      name: "bms_live_case_events_emitted_total",
+      help: "Case events broadcast to socket.io rooms",
+      registers: [registry],
+    }),
+    httpUnauthorized: new Counter({
+      name: "bms_live_http_unauthorized_total",
+      help: "REST requests refused for a missing or wrong token",
+      registers: [registry],
+    }),
+  };
+}
+export type LiveMetrics = ReturnType<typeof createLiveMetrics>;

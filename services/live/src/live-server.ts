@@ -1,0 +1,145 @@
+import { join } from "node:path";
+import { type CaseEvent, createLogger, isAddressInUse, type Logger, PortInUseError } from "@bms/shared";
+import { LIVE_DEFAULTS, type LiveConfig } from "@bms/shared/config/live-config";
+import { type CaseStore, openSqliteCaseStore } from "@bms/storage";
+import Fastify, { type FastifyError } from "fastify";
+import { Registry } from "prom-client";
+import { consoleRoutes } from "./console-assets";
+import { createTokenChecker } from "./engineer-auth";
+import { createLiveMetrics } from "./live-metrics";
+import { attachLiveSocket } from "./live-socket";
+import { startMqttFeed } from "./mqtt-feed";
+import { PackState } from "./pack-state";
+import { restRoutes } from "./rest-routes";
+
+export interface RunningLive {
+  /** http://127.0.0.1:PORT */
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export interface StartLiveOptions {
+  /** @default createLogger("live") */
+  log?: Logger;
+  /** A store the caller owns (and closes); @default openSqliteCaseStore(`${dataDir}/cases.db`), closed by close() */
+  caseStore?: CaseStore;
+  /** Registries of other services to expose on this `/metrics` too (`npm start`). @default [] */
+  extraRegistries?: Registry[];
+}
+
+/** Requests are tiny (a status change); anything bigger is refused with 413 before parsing. */
+const BODY_LIMIT_BYTES = 16 * 1024;
+
+/** Case events this instance emitted itself, so the MQTT echo of its own publish is not sent twice. */
+const RECENT_EVENTS_KEPT = 1000;
+
+function caseEventKey(event: CaseEvent): string {
+  return `${event.case.id}|${event.type}|${event.case.status}|${event.case.updatedAt}|${event.case.occurrences}`;
+}
+
+/** Starts REST, socket.io, the console, /healthz and /metrics on one port, fed from MQTT. */
+export async function startLive(config: LiveConfig, options: StartLiveOptions = {}): Promise<RunningLive> {
+  const log = options.log ?? createLogger("live");
+  const metrics = createLiveMetrics();
+  const state = new PackState({ historyPerPack: config.historyPerPack, maxPacks: config.maxPacks ?? LIVE_DEFAULTS.maxPacks });
+  const checkToken = createTokenChecker(config.engineerTokens);
+  const ownsStore = options.caseStore === undefined;
+  const caseStore = options.caseStore ?? openSqliteCaseStore(join(config.dataDir, "cases.db"));
+
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: true });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const status = err.statusCode !== undefined && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 500;
+    if (status === 500) {
+      log.error({ err, method: request.method, url: request.url }, "request failed");
+      return reply.code(500).send({ error: "internal error; the service log has the details" });
+    }
+    // Fastify's own 4xx (bad JSON, body too large, wrong content type) have readable messages.
+    return reply.code(status).send({ error: err.message });
+  });
+  app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route ${request.method} ${request.url.slice(0, 200)}` }));
+
+  const socket = attachLiveSocket(app.server, {
+    checkToken,
+    state,
+    metrics,
+    log,
+    sampleTickMs: config.sampleTickMs ?? LIVE_DEFAULTS.sampleTickMs,
+    maxSubscriptionsPerSocket: config.maxSubscriptionsPerSocket ?? LIVE_DEFAULTS.maxSubscriptionsPerSocket,
+  });
+
+  const recentEvents = new Set<string>();
+  const rememberEvent = (key: string) => {
+    recentEvents.add(key);
+    if (recentEvents.size > RECENT_EVENTS_KEPT) {
+      const oldest = recentEvents.values().next().value;
+      if (oldest !== undefined) recentEvents.delete(oldest);
+    }
+  };
+
+  const feed = startMqttFeed(
+    config.mqtt,
+    state,
+    {
+      onSample: (siteId, packId, sample) => socket.queueSample(siteId, packId, sample),
+      onCaseEvent: (event) => {
+        const key = caseEventKey(event);
+        if (recentEvents.delete(key)) return;
+        socket.emitCaseEvent(event);
+      },
+    },
+    metrics,
+    log,
+  );
+
+  const announceCaseEvent = (event: CaseEvent) => {
+    // Local subscribers at once, whether or not the broker is reachable; other instances via MQTT.
+    socket.emitCaseEvent(event);
+    rememberEvent(caseEventKey(event));
+    feed.publishCaseEvent(event).catch((err: unknown) => log.warn({ err, caseId: event.case.id }, "could not publish a case event"));
+  };
+
+  app.get("/healthz", async (_request, reply) => {
+    const mqttConnected = feed.ready;
+    const body = { status: mqttConnected ? "ok" : "degraded", mqttConnected, packs: state.packCount, uptimeSeconds: Math.round(process.uptime()) };
+    return reply.code(mqttConnected ? 200 : 503).send(body);
+  });
+
+  app.get("/metrics", async (_request, reply) => {
+    // Merged per request so that metrics other services register later are included.
+    const merged = Registry.merge([metrics.registry, ...(options.extraRegistries ?? [])]);
+    return reply.type(merged.contentType).send(await merged.metrics());
+  });
+
+  consoleRoutes(app);
+  await app.register(restRoutes, { prefix: "/api", caseStore, state, checkToken, metrics, log, announceCaseEvent });
+
+  const shutdown = async () => {
+    await socket.close();
+    await app.close();
+    await feed.close();
+    if (ownsStore) await caseStore.close();
+  };
+
+  try {
+    await app.listen({ host: config.http.host, port: config.http.port });
+  } catch (err) {
+    await shutdown();
+    if (isAddressInUse(err)) throw new PortInUseError(config.http.port, "HTTP_PORT (http.port)");
+    throw err;
+  }
+  const address = app.server.address();
+  const port = typeof address === "object" && address !== null ? address.port : config.http.port;
+  log.info({ port, mqtt: config.mqtt.url }, "live service listening");
+
+  let closing: Promise<void> | null = null;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    close: () => {
+      closing ??= shutdown();
+      return closing;
+    },
+  };
+}

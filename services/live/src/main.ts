@@ -1,0 +1,48 @@
+import { parseArgs } from "node:util";
+import { ConfigError, createLogger, loadConfig, readConfigFile, runMain } from "@bms/shared";
+import { LiveConfig } from "@bms/shared/config/live-config";
+import { startLive } from "./live-server";
+
+const USAGE = "usage: npm run live -- [--config FILE]";
+
+/** `npm run live -- [--config FILE]`: the live service on its own. */
+runMain(async () => {
+  let file: string | undefined;
+  try {
+    file = parseArgs({ options: { config: { type: "string" } }, strict: true }).values.config;
+  } catch (err) {
+    throw new ConfigError("command line", [`${(err as Error).message}; ${USAGE}`]);
+  }
+  const env = process.env;
+  // ENGINEER_TOKEN adds to the file's tokens rather than replacing them, so it is merged by hand.
+  const fromFile = file === undefined ? {} : readConfigFile(file);
+  const fileTokens = typeof fromFile === "object" && fromFile !== null && "engineerTokens" in fromFile ? fromFile.engineerTokens : undefined;
+  const extraToken = env.ENGINEER_TOKEN ? [env.ENGINEER_TOKEN] : [];
+  // A malformed engineerTokens is left as it is for the schema to report.
+  const engineerTokens = extraToken.length === 0 || !Array.isArray(fileTokens) ? (fileTokens ?? extraToken) : [...fileTokens, ...extraToken];
+  const config = loadConfig(LiveConfig, {
+    file,
+    env,
+    envBindings: {
+      HTTP_PORT: { path: ["http", "port"], type: "int" },
+      MQTT_URL: { path: ["mqtt", "url"] },
+      DATA_DIR: { path: ["dataDir"] },
+    },
+    overrides: { engineerTokens },
+  });
+  const log = createLogger("live");
+  const live = await startLive(config, { log });
+  log.info({ url: live.url }, "live service started; console at /");
+  const stop = (signal: string) => {
+    log.info({ signal }, "stopping");
+    live.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        log.error({ err }, "error while stopping");
+        process.exit(1);
+      },
+    );
+  };
+  process.once("SIGINT", () => stop("SIGINT"));
+  process.once("SIGTERM", () => stop("SIGTERM"));
+});

@@ -1,0 +1,140 @@
+import { randomBytes } from "node:crypto";
+import { CaseEvent, type Logger, PackMeta, PackSample, parseTopic, SiteStatus, TOPIC_FILTERS, topics } from "@bms/shared";
+import type { MqttConnectionConfig } from "@bms/shared/config/mqtt-connection";
+import { connect, type MqttClient } from "mqtt";
+import type { LiveMetrics } from "./live-metrics";
+import type { PackState } from "./pack-state";
+
+/** What the live service reads: samples, identity, agent status (design.md) and case events. */
+export const LIVE_TOPIC_FILTERS = [TOPIC_FILTERS.allTelemetry, "bms/+/+/meta", "bms/+/status", TOPIC_FILTERS.allCaseEvents] as const;
+
+/** Why a message was ignored; the metric label. */
+export type RejectReason = "unknown-topic" | "invalid-json" | "invalid-payload" | "topic-mismatch" | "pack-limit";
+
+export interface MqttFeedHandlers {
+  /** A sample that became its pack's latest. */
+  onSample(siteId: string, packId: string, sample: PackSample): void;
+  onCaseEvent(event: CaseEvent): void;
+}
+
+export interface MqttFeed {
+  /** Connected and subscribed. */
+  readonly ready: boolean;
+  /** Publishes a case event on `cases/{siteId}/{packId}` (QoS 1) so that every live instance sees it. */
+  publishCaseEvent(event: CaseEvent): Promise<void>;
+  close(): Promise<void>;
+}
+
+function parseJson(payload: Buffer): { ok: true; value: unknown } | { ok: false } {
+  try {
+    return { ok: true, value: JSON.parse(payload.toString("utf8")) };
+  } catch {
+    return { ok: false };
+  }
+}
+
+/**
+ * Subscribes to the broker and keeps PackState current. Invalid messages are ignored and counted
+ * (the ingestion service keeps them as dead letters); the feed never throws on input.
+ */
+export function startMqttFeed(config: MqttConnectionConfig, state: PackState, handlers: MqttFeedHandlers, metrics: LiveMetrics, log: Logger): MqttFeed {
+  let ready = false;
+  const client: MqttClient = connect(config.url, {
+    clientId: config.clientId ?? `bms-live-${randomBytes(6).toString("hex")}`,
+    username: config.username,
+    password: config.password,
+    reconnectPeriod: config.reconnectPeriodMs,
+    connectTimeout: config.connectTimeoutMs,
+    clean: true,
+    // Subscribed on every connect below: a clean session has none after a reconnect.
+    resubscribe: false,
+  });
+
+  const reject = (reason: RejectReason, topic: string, detail?: string) => {
+    metrics.mqttRejected.inc({ reason });
+    log.debug({ topic, reason, detail }, "ignored an MQTT message");
+  };
+
+  client.on("connect", () => {
+    client.subscribe([...LIVE_TOPIC_FILTERS], { qos: 1 }, (err, granted) => {
+      const refused = granted?.filter((g) => g.qos === 128) ?? [];
+      if (err || refused.length > 0) {
+        log.error({ err, refused: refused.map((g) => g.topic) }, "broker refused the live service's subscriptions");
+        return;
+      }
+      ready = true;
+      lastError = null;
+      metrics.mqttConnected.set(1);
+      log.info({ url: config.url }, "connected to the broker");
+    });
+  });
+  client.on("close", () => {
+    if (ready) log.warn({ url: config.url }, "lost the broker; reconnecting");
+    ready = false;
+    metrics.mqttConnected.set(0);
+  });
+  // A broker that stays down fails every reconnect: warn once per distinct error, not every second.
+  let lastError: string | null = null;
+  client.on("error", (err) => {
+    if (err.message === lastError) return log.debug({ err: err.message, url: config.url }, "MQTT error (repeated)");
+    lastError = err.message;
+    log.warn({ err: err.message, url: config.url }, "MQTT error; retrying");
+  });
+
+  client.on("message", (topic, payload) => {
+    const parsed = parseTopic(topic);
+    if (!parsed) return reject("unknown-topic", topic);
+    const json = parseJson(payload);
+    if (!json.ok) return reject("invalid-json", topic);
+    switch (parsed.kind) {
+      case "telemetry": {
+        const sample = PackSample.safeParse(json.value);
+        if (!sample.success) return reject("invalid-payload", topic, sample.error.issues[0]?.message);
+        const result = state.addSample(parsed.siteId, parsed.packId, sample.data, Date.now());
+        if (result === "pack-limit") return reject("pack-limit", topic);
+        metrics.mqttMessages.inc({ kind: "telemetry" });
+        metrics.packs.set(state.packCount);
+        if (result === "latest") handlers.onSample(parsed.siteId, parsed.packId, sample.data);
+        return;
+      }
+      case "meta": {
+        // A retained meta is cleared with an empty payload: JSON.parse("") fails above, which is fine.
+        const meta = PackMeta.safeParse(json.value);
+        if (!meta.success) return reject("invalid-payload", topic, meta.error.issues[0]?.message);
+        if (!state.setMeta(parsed.siteId, parsed.packId, meta.data)) return reject("pack-limit", topic);
+        metrics.mqttMessages.inc({ kind: "meta" });
+        metrics.packs.set(state.packCount);
+        return;
+      }
+      case "status": {
+        const status = SiteStatus.safeParse(json.value);
+        if (!status.success) return reject("invalid-payload", topic, status.error.issues[0]?.message);
+        state.setSiteStatus(parsed.siteId, status.data);
+        metrics.mqttMessages.inc({ kind: "status" });
+        return;
+      }
+      case "case": {
+        const event = CaseEvent.safeParse(json.value);
+        if (!event.success) return reject("invalid-payload", topic, event.error.issues[0]?.message);
+        if (event.data.case.siteId !== parsed.siteId || event.data.case.packId !== parsed.packId) return reject("topic-mismatch", topic);
+        metrics.mqttMessages.inc({ kind: "case" });
+        handlers.onCaseEvent(event.data);
+        return;
+      }
+    }
+  });
+
+  return {
+    get ready() {
+      return ready;
+    },
+    async publishCaseEvent(event) {
+      await client.publishAsync(topics.caseEvents(event.case.siteId, event.case.packId), JSON.stringify(event), { qos: 1 });
+    },
+    async close() {
+      ready = false;
+      metrics.mqttConnected.set(0);
+      await client.endAsync(true);
+    },
+  };
+}

@@ -1,0 +1,107 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { type Browser, chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireBinary } from "../../../test/support/binaries";
+import { type Harness, meta, openCase, sample, startHarness, TOKEN } from "./live-harness";
+
+const SCREENSHOT = join(process.cwd(), ".tmp", "console.png");
+
+let h: Harness;
+let browser: Browser;
+
+beforeAll(async () => {
+  const executablePath = requireBinary("chromium", "chromium");
+  h = await startHarness();
+  browser = await chromium.launch({
+    executablePath,
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await h?.close();
+});
+
+describe("engineer console", () => {
+  it("shows a pack's live SOC, highlights out-of-range values and lists an open case with its evidence", async () => {
+    await h.publish("bms/site-1/pack-1/meta", meta({ serial: "SN-4711" }));
+    await h.publish("bms/site-1/pack-1/telemetry", sample({ seq: 1, soc: 55 }));
+    await h.publish("bms/site-1/pack-2/telemetry", sample({ seq: 1, soc: 8, cellTemperatures: [25, 58], bmsAlarms: ["OVER_TEMP_ALARM"] }));
+    // A hostile title must show as text, never as markup.
+    const opened = await openCase(h.caseStore, "site-1", "pack-1");
+    await h.caseStore.openOrUpdate({
+      siteId: "site-1",
+      packId: "pack-2",
+      ruleId: "over-temperature",
+      severity: "critical",
+      title: '<img src=x onerror="window.__xss=1">Over temperature',
+      evidence: { sample: null, value: 58, threshold: 55, index: 1, detail: "sensor 2 at 58 °C", meta: null },
+      at: Date.now(),
+    });
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    await page.goto(`${h.live.url}/?token=${encodeURIComponent(TOKEN)}`);
+
+    const soc = page.locator('tr[data-pack="site-1/pack-1"] td[data-field="soc"]');
+    await expect.poll(() => soc.textContent(), { timeout: 10_000 }).toBe("55.0");
+    // The token left the address bar.
+    expect(page.url()).not.toContain("token=");
+
+    // A live sample published over MQTT updates the page without a reload.
+    await h.publish("bms/site-1/pack-1/telemetry", sample({ seq: 2, soc: 56.5 }));
+    await expect.poll(() => soc.textContent(), { timeout: 10_000 }).toBe("56.5");
+
+    // Out-of-range values are highlighted.
+    await expect
+      .poll(() => page.locator('tr[data-pack="site-1/pack-2"] td[data-field="max-temp"]').getAttribute("class"), { timeout: 10_000 })
+      .toContain("alarm");
+    expect(await page.locator('tr[data-pack="site-1/pack-2"] td[data-field="soc"]').getAttribute("class")).toContain("warn");
+    expect(await page.locator('tr[data-pack="site-1/pack-2"] .alarm-tag').textContent()).toBe("OVER_TEMP_ALARM");
+
+    // Open cases, expandable to their evidence.
+    const caseRow = page.locator(`tr[data-case-id="${opened.id}"]`);
+    await expect.poll(() => caseRow.count(), { timeout: 10_000 }).toBe(1);
+    expect(await caseRow.textContent()).toContain("Cell over-voltage on pack-1");
+    await caseRow.click();
+    await expect.poll(() => page.locator("tr.evidence").first().textContent(), { timeout: 5000 }).toContain("cell 5 reached 3.71 V");
+    expect(await page.locator("tr.evidence").first().textContent()).toContain("SN-0001");
+    expect(await page.locator("#cases").textContent()).toContain('<img src=x onerror="window.__xss=1">Over temperature');
+    expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
+
+    mkdirSync(join(process.cwd(), ".tmp"), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+
+    // A case closed elsewhere (event on MQTT) disappears from the open list.
+    const closed = await h.caseStore.setStatus(opened.id, "closed", Date.now());
+    await h.publish(`cases/site-1/pack-1`, { type: "closed", case: closed });
+    await expect.poll(() => caseRow.count(), { timeout: 10_000 }).toBe(0);
+
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("asks for the token when none is stored, and refuses a wrong one", async () => {
+    const page = await browser.newPage();
+    await page.goto(`${h.live.url}/`);
+    await expect.poll(() => page.locator("#login").isVisible(), { timeout: 5000 }).toBe(true);
+    await page.fill("#token-input", "this-is-not-the-right-token");
+    await page.click('#login-form button[type="submit"]');
+    await expect.poll(() => page.locator("#login-error").textContent(), { timeout: 10_000 }).toContain("not accepted");
+    await page.fill("#token-input", TOKEN);
+    await page.click('#login-form button[type="submit"]');
+    await expect.poll(() => page.locator("#packs-section").isVisible(), { timeout: 10_000 }).toBe(true);
+    await page.close();
+  });
+});

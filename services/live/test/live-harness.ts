@@ -1,0 +1,146 @@
+import { once } from "node:events";
+import { createServer, type Server } from "node:net";
+import type { PackMeta, PackSample } from "@bms/shared";
+import { LiveConfig } from "@bms/shared/config/live-config";
+import { type CaseStore, openSqliteCaseStore } from "@bms/storage";
+import { Aedes } from "aedes";
+import { connectAsync, type MqttClient } from "mqtt";
+import { io, type Socket } from "socket.io-client";
+import { waitFor } from "../../../test/support/free-port";
+import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
+import { type RunningLive, startLive } from "../src/index";
+
+export const TOKEN = "test-engineer-token-0123456789";
+
+export interface Harness {
+  live: RunningLive;
+  caseStore: CaseStore;
+  /** A plain MQTT client on the test broker, to play agents and the ingestion. */
+  mqtt: MqttClient;
+  mqttUrl: string;
+  publish(topic: string, payload: unknown): Promise<void>;
+  /** Opens a socket.io client on /live with `auth` (default: the engineer token); await `connected()`. */
+  socket(auth?: Record<string, unknown> | null): Socket;
+  close(): Promise<void>;
+}
+
+export interface Broker {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** aedes on a free port. */
+export async function startBroker(): Promise<Broker> {
+  const aedes = await Aedes.createBroker();
+  const server: Server = createServer(aedes.handle);
+  server.listen(0, "127.0.0.1");
+  await once(server, "listening");
+  const address = server.address();
+  const port = typeof address === "object" && address !== null ? address.port : 0;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    close: async () => {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+export function sample(overrides: Partial<PackSample> = {}): PackSample {
+  return {
+    v: 1,
+    ts: Date.now(),
+    seq: 1,
+    packVoltage: 51.2,
+    current: -12.5,
+    soc: 76.5,
+    soh: 98,
+    cellVoltages: Array.from({ length: 16 }, (_, i) => 3.2 + i * 0.001),
+    cellTemperatures: [24.5, 25.1, 26.0, 25.4],
+    bmsAlarms: [],
+    ...overrides,
+  };
+}
+
+export function meta(overrides: Partial<PackMeta> = {}): PackMeta {
+  return {
+    v: 1,
+    ts: Date.now(),
+    manufacturer: "Acme",
+    model: "LFP-48-100",
+    serial: "SN-0001",
+    bmsFirmware: "1.2.3",
+    chemistry: "LFP",
+    cellCount: 16,
+    ratedCapacity: 100,
+    warrantyStart: "2024-01-01",
+    warrantyEnd: "2034-01-01",
+    ...overrides,
+  };
+}
+
+/** An aedes broker, a SQLite case store in a temp dir and the live service on free ports, ready (MQTT subscribed). */
+export async function startHarness(configOverrides: Record<string, unknown> = {}): Promise<Harness> {
+  const broker = await startBroker();
+  const dir: TempDir = makeTempDir("bms-live-");
+  const caseStore = openSqliteCaseStore(`${dir.path}/cases.db`);
+  const config = LiveConfig.parse({
+    http: { host: "127.0.0.1", port: 0 },
+    mqtt: { url: broker.url },
+    dataDir: dir.path,
+    engineerTokens: [TOKEN],
+    sampleTickMs: 50,
+    ...configOverrides,
+  });
+  const live = await startLive(config, { caseStore });
+  await waitFor(async () => (await fetch(`${live.url}/healthz`)).ok, 10_000, "the live service to subscribe to MQTT");
+  const mqtt = await connectAsync(broker.url, { reconnectPeriod: 0 });
+  const sockets: Socket[] = [];
+  return {
+    live,
+    caseStore,
+    mqtt,
+    mqttUrl: broker.url,
+    publish: async (topic, payload) => {
+      await mqtt.publishAsync(topic, typeof payload === "string" || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload), { qos: 1 });
+    },
+    socket: (auth = { token: TOKEN }) => {
+      const s = io(`${live.url}/live`, { ...(auth === null ? {} : { auth }), transports: ["websocket"], reconnection: false, forceNew: true });
+      sockets.push(s);
+      return s;
+    },
+    close: async () => {
+      for (const s of sockets) s.close();
+      await mqtt.endAsync(true);
+      await live.close();
+      await caseStore.close();
+      await broker.close();
+      dir.remove();
+    },
+  };
+}
+
+/** Emits with an ack and resolves with the reply. */
+export function emitWithAck<T>(socket: Socket, event: string, ...args: unknown[]): Promise<T> {
+  return socket.timeout(5000).emitWithAck(event, ...args) as Promise<T>;
+}
+
+export function connected(socket: Socket): Promise<void> {
+  return new Promise((resolve, reject) => {
+    socket.once("connect", () => resolve());
+    socket.once("connect_error", reject);
+  });
+}
+
+export async function openCase(store: CaseStore, siteId: string, packId: string, ruleId = "cell-overvoltage") {
+  const { case: opened } = await store.openOrUpdate({
+    siteId,
+    packId,
+    ruleId,
+    severity: "major",
+    title: `Cell over-voltage on ${packId}`,
+    evidence: { sample: sample(), value: 3.71, threshold: 3.65, index: 4, detail: "cell 5 reached 3.71 V (limit 3.65 V)", meta: meta() },
+    at: Date.now(),
+  });
+  return opened;
+}

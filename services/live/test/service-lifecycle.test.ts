@@ -1,0 +1,153 @@
+import { spawn, spawnSync } from "node:child_process";
+import { once } from "node:events";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { PortInUseError } from "@bms/shared";
+import { LiveConfig } from "@bms/shared/config/live-config";
+import { openSqliteCaseStore } from "@bms/storage";
+import { Aedes } from "aedes";
+import { Counter, Registry } from "prom-client";
+import { afterEach, describe, expect, it } from "vitest";
+import { freePort, waitFor } from "../../../test/support/free-port";
+import { makeTempDir } from "../../../test/support/temp-dir";
+import { startLive } from "../src/index";
+import { openCase, startBroker, TOKEN } from "./live-harness";
+
+const cleanups: Array<() => Promise<void> | void> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function config(overrides: Record<string, unknown>) {
+  return LiveConfig.parse({ http: { host: "127.0.0.1", port: 0 }, engineerTokens: [TOKEN], ...overrides });
+}
+
+describe("health and metrics", () => {
+  it("reports degraded (503) while the broker is unreachable, ok once it is up", async () => {
+    const dir = makeTempDir("bms-live-");
+    cleanups.push(() => dir.remove());
+    const mqttPort = await freePort();
+    const live = await startLive(config({ mqtt: { url: `mqtt://127.0.0.1:${mqttPort}`, reconnectPeriodMs: 200 }, dataDir: dir.path }));
+    cleanups.push(() => live.close());
+
+    const down = await fetch(`${live.url}/healthz`);
+    expect(down.status).toBe(503);
+    expect(await down.json()).toMatchObject({ status: "degraded", mqttConnected: false });
+
+    const aedes = await Aedes.createBroker();
+    const server = createServer(aedes.handle);
+    server.listen(mqttPort, "127.0.0.1");
+    await once(server, "listening");
+    cleanups.push(async () => {
+      await new Promise<void>((r) => aedes.close(() => r()));
+      await new Promise<void>((r) => server.close(() => r()));
+    });
+    await waitFor(async () => (await fetch(`${live.url}/healthz`)).status === 200, 10_000, "healthz ok after the broker came up");
+    expect(await (await fetch(`${live.url}/healthz`)).json()).toMatchObject({ status: "ok", mqttConnected: true });
+  });
+
+  it("exposes its own metrics merged with the caller's registries", async () => {
+    const broker = await startBroker();
+    cleanups.push(() => broker.close());
+    const dir = makeTempDir("bms-live-");
+    cleanups.push(() => dir.remove());
+    const other = new Registry();
+    const counter = new Counter({ name: "bms_other_things_total", help: "things another service counted", registers: [other] });
+    counter.inc(3);
+    const live = await startLive(config({ mqtt: { url: broker.url }, dataDir: dir.path }), { extraRegistries: [other] });
+    cleanups.push(() => live.close());
+    // Registered after start: still exposed, the merge happens per request.
+    new Counter({ name: "bms_other_late_total", help: "registered later", registers: [other] }).inc();
+    const res = await fetch(`${live.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    const text = await res.text();
+    expect(text).toContain("bms_live_mqtt_rejected_total");
+    expect(text).toContain("bms_other_things_total 3");
+    expect(text).toContain("bms_other_late_total 1");
+  });
+});
+
+describe("start and stop", () => {
+  it("opens the SQLite case store in dataDir by default and serves its cases", async () => {
+    const broker = await startBroker();
+    cleanups.push(() => broker.close());
+    const dir = makeTempDir("bms-live-");
+    cleanups.push(() => dir.remove());
+    // The ingestion writes the store; the live service reads the same file.
+    const writer = openSqliteCaseStore(join(dir.path, "cases.db"));
+    cleanups.push(() => writer.close());
+    const opened = await openCase(writer, "site-1", "pack-1");
+    const live = await startLive(config({ mqtt: { url: broker.url }, dataDir: dir.path }));
+    cleanups.push(() => live.close());
+    const res = await fetch(`${live.url}/api/cases/${opened.id}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toMatchObject({ id: opened.id, status: "open" });
+    await live.close();
+    await live.close(); // twice is fine
+    await expect(fetch(`${live.url}/healthz`)).rejects.toThrow();
+  });
+
+  it("names HTTP_PORT when the port is taken", async () => {
+    const broker = await startBroker();
+    cleanups.push(() => broker.close());
+    const dir = makeTempDir("bms-live-");
+    cleanups.push(() => dir.remove());
+    const first = await startLive(config({ mqtt: { url: broker.url }, dataDir: dir.path }));
+    cleanups.push(() => first.close());
+    const second = startLive(config({ http: { host: "127.0.0.1", port: first.port }, mqtt: { url: broker.url }, dataDir: dir.path }));
+    await expect(second).rejects.toBeInstanceOf(PortInUseError);
+    await expect(second).rejects.toThrow(/HTTP_PORT/);
+  });
+});
+
+describe("command line", () => {
+  const tsx = join(process.cwd(), "node_modules/.bin/tsx");
+  const main = join(process.cwd(), "services/live/src/main.ts");
+  const run = (args: string[], env: Record<string, string>) =>
+    spawnSync(tsx, [main, ...args], { env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", ...env }, encoding: "utf8", timeout: 20_000 });
+
+  it("exits 2 naming the problem when no engineer token is configured", () => {
+    const result = run([], { HTTP_PORT: "0" });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain("engineerTokens");
+    expect(result.stderr).not.toContain("    at ");
+  });
+
+  it("exits 2 on a bad HTTP_PORT, a short ENGINEER_TOKEN and an unknown flag", () => {
+    const bad = run([], { HTTP_PORT: "eighty", ENGINEER_TOKEN: "short" });
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toContain("http.port (from HTTP_PORT)");
+    expect(bad.stderr).toContain("engineerTokens");
+    const flag = run(["--nope"], {});
+    expect(flag.status).toBe(2);
+    expect(flag.stderr).toContain("usage");
+  });
+});
+
+describe("command line start and stop", () => {
+  it("starts from the environment, serves, and exits 0 on SIGTERM", async () => {
+    const broker = await startBroker();
+    cleanups.push(() => broker.close());
+    const dir = makeTempDir("bms-live-");
+    cleanups.push(() => dir.remove());
+    const port = await freePort();
+    const child = spawn(join(process.cwd(), "node_modules/.bin/tsx"), [join(process.cwd(), "services/live/src/main.ts")], {
+      env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", HTTP_PORT: String(port), MQTT_URL: broker.url, DATA_DIR: dir.path, ENGINEER_TOKEN: TOKEN },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+    cleanups.push(() => {
+      if (child.exitCode === null) child.kill("SIGKILL");
+    });
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 20_000, `the CLI to serve (${stderr})`);
+    const res = await fetch(`http://127.0.0.1:${port}/api/cases`, { headers: { authorization: `Bearer ${TOKEN}` } });
+    expect(res.status).toBe(200);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+  });
+});
