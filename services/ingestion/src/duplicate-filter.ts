@@ -1,0 +1,29 @@
+/**
+ * Remembers the most recent (site, pack, seq, ts) keys to drop duplicated deliveries: QoS 1 is
+ * at-least-once, and an agent that re-sends its outbox after a lost PUBACK sends the same sample again.
+ * Bounded: the oldest keys are forgotten first (a Map iterates in insertion order).
+ */
+export class DuplicateFilter {
+  private readonly seen = new Map<string, true>();
+
+  /** @param capacity keys remembered. @default 100000 */
+  constructor(private readonly capacity = 100_000) {}
+
+  /** True when this sample was seen recently. */
+  isDuplicate(siteId: string, packId: string, seq: number, ts: number): boolean {
+    return this.seen.has(key(siteId, packId, seq, ts));
+  }
+
+  /** Remembers a sample once it is stored (not before: a failed store must not turn the redelivery into a "duplicate"). */
+  remember(siteId: string, packId: string, seq: number, ts: number): void {
+    this.seen.set(key(siteId, packId, seq, ts), true);
+    if (this.seen.size > this.capacity) {
+      const oldest = this.seen.keys().next();
+      if (!oldest.done) this.seen.delete(oldest.value);
+    }
+  }
+}
+
+function key(siteId: string, packId: string, seq: number, ts: number): string {
+  return `${siteId}/${packId}/${seq}/${ts}`;
+}

@@ -1,0 +1,160 @@
+import { join } from "node:path";
+import { createLogger, type Logger } from "@bms/shared";
+import type { IngestionConfig } from "@bms/shared/config/ingestion-config";
+import { type CaseStore, type DurableQueue, openSqliteCaseStore, openSqliteDeadLetterStore, openSqliteDurableQueue } from "@bms/storage";
+import type { Registry } from "prom-client";
+import { createCaseRecorder } from "./case-recorder";
+import { DuplicateFilter } from "./duplicate-filter";
+import { createInfluxWriter, type TimeSeriesWriter } from "./influx-writer";
+import { createIngestionMetrics } from "./ingestion-metrics";
+import { MessageIntake } from "./message-intake";
+import { startMqttSubscriber } from "./mqtt-subscriber";
+import { RejectionLog } from "./rejection-log";
+import { RuleEngine } from "./rules/rule-engine";
+import { SpoolDrainer } from "./spool-drainer";
+
+export { createInfluxWriter, TimeSeriesWriteError, type TimeSeriesWriter } from "./influx-writer";
+export { sampleToLines } from "./line-protocol";
+export { DEFAULT_INGESTION_CLIENT_ID } from "./mqtt-subscriber";
+
+export interface IngestionHealth {
+  /** Connected to the broker and subscribed. */
+  mqttConnected: boolean;
+  /** Samples waiting for the time-series server (0 when none is configured: nothing is spooled). */
+  spoolSize: number;
+  lastWriteOk: boolean;
+  lastWriteError?: string;
+  /** Messages in the dead-letter store. */
+  deadLetters: number;
+}
+
+export interface RunningIngestion {
+  health(): IngestionHealth;
+  registry: Registry;
+  /** Stops taking messages, drains the spool to the writer (bounded by closeTimeoutMs), closes the stores it opened. */
+  close(): Promise<void>;
+}
+
+export interface StartIngestionOptions {
+  /** @default createLogger("ingestion") */
+  log?: Logger;
+  /** A store the caller owns (and closes). @default openSqliteCaseStore(`${dataDir}/cases.db`), closed by close() */
+  caseStore?: CaseStore;
+  /** Replaces the InfluxDB writer (when influx is configured). @default createInfluxWriter(config.influx) */
+  writer?: TimeSeriesWriter;
+}
+
+/** Files under dataDir. */
+export const INGESTION_FILES = { spool: "ingestion.db", deadLetters: "dead-letters.db", cases: "cases.db" } as const;
+
+/**
+ * Subscribes to all telemetry (persistent session, QoS 1), spools valid samples for the
+ * time-series server, dead-letters the rest, runs the fault rules and opens support cases.
+ */
+export async function startIngestion(config: IngestionConfig, options: StartIngestionOptions = {}): Promise<RunningIngestion> {
+  const log = options.log ?? createLogger("ingestion");
+  const deadLetters = openSqliteDeadLetterStore(join(config.dataDir, INGESTION_FILES.deadLetters));
+  const ownsCaseStore = options.caseStore === undefined;
+  let spool: DurableQueue | undefined;
+  let caseStore: CaseStore | undefined;
+  try {
+    caseStore = options.caseStore ?? openSqliteCaseStore(join(config.dataDir, INGESTION_FILES.cases));
+    if (config.influx) spool = openSqliteDurableQueue(join(config.dataDir, INGESTION_FILES.spool), { maxMessages: config.spoolMaxMessages });
+  } catch (err) {
+    await deadLetters.close();
+    if (ownsCaseStore) await caseStore?.close();
+    throw err;
+  }
+  const stores = { spool, caseStore };
+  let deadLetterCount = await deadLetters.count();
+
+  // Count dead letters as they are written, so that health() stays synchronous.
+  const countingDeadLetters: typeof deadLetters = {
+    add: async (entry) => {
+      await deadLetters.add(entry);
+      deadLetterCount++;
+    },
+    list: (limit) => deadLetters.list(limit),
+    count: () => deadLetters.count(),
+    close: () => deadLetters.close(),
+  };
+
+  const metrics = createIngestionMetrics(() => stores.spool?.size() ?? 0);
+  let writer: TimeSeriesWriter | undefined;
+  let drainer: SpoolDrainer | undefined;
+  if (config.influx && spool) {
+    writer = options.writer ?? createInfluxWriter(config.influx);
+    drainer = new SpoolDrainer(
+      spool,
+      writer,
+      countingDeadLetters,
+      { batchSize: config.influx.batchSize, flushIntervalMs: config.influx.flushIntervalMs },
+      metrics,
+      log,
+    );
+    log.info({ url: config.influx.url, bucket: config.influx.bucket, spooled: spool.size() }, "writing time series");
+    drainer.start();
+  } else {
+    log.warn(
+      "no InfluxDB configured (set INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET): time series are not written; samples are validated and run through the rules only",
+    );
+  }
+
+  let publishCaseEvent: (topic: string, payload: string) => Promise<void> = async () => {
+    throw new Error("MQTT is not connected yet");
+  };
+  const rules = new RuleEngine(
+    config.rules,
+    createCaseRecorder(caseStore, (topic, payload) => publishCaseEvent(topic, payload), metrics, log),
+    metrics,
+    log,
+  );
+  const intake = new MessageIntake({
+    spool,
+    drainer,
+    deadLetters: countingDeadLetters,
+    rules,
+    duplicates: new DuplicateFilter(),
+    rejections: new RejectionLog(log),
+    metrics,
+    log,
+    maxPayloadBytes: config.maxPayloadBytes,
+  });
+  const subscriber = startMqttSubscriber(config.mqtt, (topic, payload) => intake.handle(topic, payload), log);
+  publishCaseEvent = async (topic, payload) => {
+    await subscriber.client.publishAsync(topic, payload, { qos: 1 });
+  };
+  rules.start();
+  if (!(await subscriber.waitReady(config.mqtt.connectTimeoutMs))) {
+    log.warn({ url: config.mqtt.url }, "not subscribed to the MQTT broker yet; retrying in the background");
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    registry: metrics.registry,
+    health() {
+      const status = drainer?.status() ?? { lastWriteOk: true };
+      return {
+        mqttConnected: subscriber.isReady(),
+        spoolSize: stores.spool?.size() ?? 0,
+        lastWriteOk: status.lastWriteOk,
+        ...(status.lastWriteError === undefined ? {} : { lastWriteError: status.lastWriteError }),
+        deadLetters: deadLetterCount,
+      };
+    },
+    close() {
+      closing ??= (async () => {
+        await subscriber.stopTaking();
+        await rules.stop();
+        await subscriber.close();
+        await drainer?.stop(config.closeTimeoutMs);
+        await writer?.close();
+        stores.spool?.close();
+        stores.spool = undefined;
+        await deadLetters.close();
+        if (ownsCaseStore) await caseStore.close();
+      })();
+      return closing;
+    },
+  };
+}

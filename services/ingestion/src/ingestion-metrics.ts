@@ -1,0 +1,50 @@
+import { Counter, Gauge, Registry } from "prom-client";
+
+/** The ingestion's Prometheus metrics, in a Registry of its own (several services may share a process). */
+export function createIngestionMetrics(spoolSize: () => number) {
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
+    messagesReceived: new Counter({
+      name: "bms_ingestion_messages_received_total",
+      help: "MQTT messages received, by topic kind (telemetry, meta, status, unknown)",
+      labelNames: ["kind"] as const,
+      registers,
+    }),
+    samplesAccepted: new Counter({
+      name: "bms_ingestion_samples_accepted_total",
+      help: "Valid pack samples accepted (spooled and given to the rules)",
+      registers,
+    }),
+    deadLetters: new Counter({
+      name: "bms_ingestion_dead_letters_total",
+      help: "Messages or spooled lines dead-lettered, by reason",
+      labelNames: ["reason"] as const,
+      registers,
+    }),
+    duplicates: new Counter({ name: "bms_ingestion_duplicates_total", help: "Duplicated sample deliveries dropped (same site, pack, seq and ts)", registers }),
+    spoolDropped: new Counter({
+      name: "bms_ingestion_spool_dropped_total",
+      help: "Samples dropped because the write spool was full (oldest first)",
+      registers,
+    }),
+    spoolSize: new Gauge({
+      name: "bms_ingestion_spool_size",
+      help: "Samples in the write spool waiting for the time-series server",
+      registers,
+      collect() {
+        this.set(spoolSize());
+      },
+    }),
+    linesWritten: new Counter({ name: "bms_ingestion_lines_written_total", help: "Line-protocol lines the time-series server accepted", registers }),
+    writeFailures: new Counter({ name: "bms_ingestion_write_failures_total", help: "Failed write requests to the time-series server", registers }),
+    writeOk: new Gauge({ name: "bms_ingestion_last_write_ok", help: "1 when the last write to the time-series server succeeded", registers }),
+    casesOpened: new Counter({ name: "bms_ingestion_cases_opened_total", help: "Support cases opened, by rule", labelNames: ["rule"] as const, registers }),
+    caseEvents: new Counter({ name: "bms_ingestion_case_events_total", help: "Case events published, by type", labelNames: ["type"] as const, registers }),
+    caseStoreErrors: new Counter({ name: "bms_ingestion_case_store_errors_total", help: "Case store or case-event publish failures", registers }),
+    ruleEvaluations: new Counter({ name: "bms_ingestion_rule_evaluations_total", help: "Rule evaluations, by rule", labelNames: ["rule"] as const, registers }),
+  };
+}
+
+export type IngestionMetrics = ReturnType<typeof createIngestionMetrics>;
