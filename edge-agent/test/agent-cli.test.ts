@@ -1,0 +1,115 @@
+import { spawn } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { waitFor } from "../../test/support/free-port";
+import { makeTempDir } from "../../test/support/temp-dir";
+import { retained, telemetry } from "./fixtures/agent-setup";
+import { startRegisterServer } from "./fixtures/register-server";
+import { buildSunSpecMap } from "./fixtures/sunspec-map";
+import { startTestBroker } from "./fixtures/test-broker";
+
+const ROOT = join(import.meta.dirname, "..", "..");
+const dir = makeTempDir("bms-agent-cli-");
+afterAll(() => dir.remove());
+
+/** `npx tsx` as a user types it; `node --import tsx` (same loader, no npx start-up) for the rest. */
+function runAgent(args: string[], env: Record<string, string> = {}, viaNpx = false): Promise<{ code: number | null; stderr: string }> {
+  const [command, prefix] = viaNpx ? ["npx", ["tsx"]] : [process.execPath, ["--import", "tsx"]];
+  return new Promise((resolve) => {
+    const child = spawn(command, [...prefix, "edge-agent/src/main.ts", ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: ["ignore", "ignore", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (c: Buffer) => {
+      stderr += c.toString();
+    });
+    child.on("exit", (code) => resolve({ code, stderr }));
+  });
+}
+
+function file(name: string, text: string): string {
+  const path = join(dir.path, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+describe("agent command line: running", () => {
+  it("runs from a config file and shuts down cleanly on SIGTERM (exit 0, status offline)", async () => {
+    const broker = await startTestBroker();
+    const built = buildSunSpecMap();
+    const modbus = await startRegisterServer({ units: new Map([[1, built.registers]]) });
+    try {
+      const config = file(
+        "run.json",
+        JSON.stringify({
+          siteId: "site-t",
+          pollIntervalMs: 100,
+          devices: [{ packId: "pack-1", transport: { kind: "modbus-tcp", host: "127.0.0.1", port: modbus.port } }],
+        }),
+      );
+      const child = spawn(process.execPath, ["--import", "tsx", "edge-agent/src/main.ts", "--config", config], {
+        cwd: ROOT,
+        env: { ...process.env, MQTT_URL: broker.url, DATA_DIR: join(dir.path, "data") },
+        stdio: ["ignore", "ignore", "ignore"],
+      });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      await waitFor(() => telemetry(broker.received, "pack-1").length >= 2, 30_000, "telemetry from the CLI agent");
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+      expect(await retained(broker.url, "bms/site-t/status")).toMatch(/"offline"/);
+    } finally {
+      await modbus.close();
+      await broker.stop();
+    }
+  }, 60_000);
+});
+
+describe("agent command line: bad configuration exits 2 with one readable line per problem", () => {
+  it("names every bad field, with no stack trace", async () => {
+    const bad = file(
+      "bad.yaml",
+      [
+        "siteId: site/1",
+        "pollIntervalMs: 5",
+        "devices:",
+        "  - packId: p1",
+        "    transport: { kind: modbus-tcp, host: 127.0.0.1, port: 70000 }",
+        "    colour: red",
+        "",
+      ].join("\n"),
+    );
+    const { code, stderr } = await runAgent(["--config", bad], {}, true);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/^ {2}- siteId: /m);
+    expect(stderr).toMatch(/^ {2}- pollIntervalMs: /m);
+    expect(stderr).toMatch(/^ {2}- devices\.0\.transport\.port: /m);
+    expect(stderr).toMatch(/^ {2}- devices\.0: .*colour/m);
+    expect(stderr).not.toMatch(/\bat .*\.ts:\d+/);
+  }, 60_000);
+
+  it("reports a wrong MQTT_URL from the environment as coming from MQTT_URL", async () => {
+    const ok = file("ok.json", JSON.stringify({ siteId: "s1", devices: [{ packId: "p1", transport: { kind: "modbus-tcp", host: "h" } }] }));
+    const { code, stderr } = await runAgent(["--config", ok], { MQTT_URL: "not a url", DATA_DIR: dir.path });
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/mqtt\.url \(from MQTT_URL\)/);
+  }, 60_000);
+
+  it.each([
+    ["unparsable YAML", () => ["--config", file("broken.yaml", "siteId: [unclosed\n")], /not valid \.yaml/],
+    ["a missing file", () => ["--config", join(dir.path, "nope.yaml")], /cannot read the file/],
+    ["no --config", () => [], /--config: expected a file/],
+    ["an unknown flag", () => ["--colour"], /Unknown option/],
+    ["an empty device list", () => ["--config", file("empty.json", JSON.stringify({ siteId: "s1", devices: [] }))], /devices: at least one device/],
+  ])(
+    "%s",
+    async (_what, args, expected) => {
+      const { code, stderr } = await runAgent(args());
+      expect(code).toBe(2);
+      expect(stderr).toMatch(expected);
+    },
+    60_000,
+  );
+});

@@ -1,0 +1,114 @@
+import type { PackMeta, PackSample } from "@bms/shared";
+import { DeviceConfig } from "@bms/shared/config/edge-agent-config";
+import { MODEL_LITHIUM_MODULE } from "@bms/shared/sunspec/models";
+import { afterEach, describe, expect, it } from "vitest";
+import { waitFor } from "../../test/support/free-port";
+import { DevicePoller } from "../src/device-poller";
+import { ModbusTcpTransport } from "../src/transports/modbus-tcp-transport";
+import type { RegisterTransport } from "../src/transports/register-transport";
+import { captureLog } from "./fixtures/captured-log";
+import { type RegisterServer, startRegisterServer } from "./fixtures/register-server";
+import { buildSunSpecMap } from "./fixtures/sunspec-map";
+
+const cleanups: Array<() => Promise<void>> = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+/** Records when each read was attempted (instrumentation around the real transport). */
+class RecordingTransport implements RegisterTransport {
+  attempts: number[] = [];
+  constructor(private readonly inner: RegisterTransport) {}
+  readHoldingRegisters(unitId: number, address: number, count: number): Promise<number[]> {
+    this.attempts.push(Date.now());
+    return this.inner.readHoldingRegisters(unitId, address, count);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+async function setup(retry = { retryMinMs: 100, retryMaxMs: 800 }) {
+  const built = buildSunSpecMap();
+  const server: RegisterServer = await startRegisterServer({ units: new Map([[1, built.registers]]) });
+  const transport = new RecordingTransport(new ModbusTcpTransport({ host: "127.0.0.1", port: server.port, timeoutMs: 300 }));
+  const captured = captureLog();
+  const samples: PackSample[] = [];
+  const metas: PackMeta[] = [];
+  let seq = 0;
+  const poller = new DevicePoller({
+    siteId: "site-t",
+    device: DeviceConfig.parse({ packId: "pack-1", transport: { kind: "modbus-tcp", host: "127.0.0.1", port: server.port, unitId: 1 } }),
+    transport,
+    pollIntervalMs: 100,
+    ...retry,
+    log: captured.log,
+    nextSeq: () => ++seq,
+    onSample: (s) => samples.push(s),
+    onMeta: (m) => metas.push(m),
+  });
+  cleanups.push(async () => {
+    await poller.stop();
+    await transport.close();
+    await server.close();
+  });
+  poller.start();
+  return { built, server, transport, captured, samples, metas, poller };
+}
+
+describe("device poller", () => {
+  it("discovers once, publishes meta once, then samples with increasing seq", async () => {
+    const { samples, metas, poller } = await setup();
+    await waitFor(() => samples.length >= 3, 10_000, "three samples");
+    expect(metas).toHaveLength(1);
+    expect(metas[0]?.cellCount).toBe(16);
+    expect(samples.map((s) => s.seq).slice(0, 3)).toEqual([1, 2, 3]);
+    expect(poller.health()).toMatchObject({ packId: "pack-1", state: "ok", consecutiveFailures: 0 });
+    expect(poller.health().lastSampleAt).toBeGreaterThan(0);
+  });
+
+  it("backs off while the device is away, logs one line down and one up, and re-discovers when it returns", async () => {
+    const { server, transport, captured, samples, metas, poller } = await setup({ retryMinMs: 100, retryMaxMs: 800 });
+    await waitFor(() => samples.length >= 1, 10_000, "a first sample");
+    await server.stop();
+    const wentDown = Date.now();
+    await waitFor(() => poller.health().consecutiveFailures >= 5, 20_000, "five failures");
+    const health = poller.health();
+    expect(health.state).toBe("failing");
+    expect(health.lastError).toMatch(/unreachable|did not answer/);
+    // The gaps between attempts grow: 100, 200, 400, 800 ms (lower bounds only).
+    const failed = transport.attempts.filter((t) => t >= wentDown);
+    const gaps = failed.slice(1).map((t, i) => t - (failed[i] ?? t));
+    expect(gaps.length).toBeGreaterThanOrEqual(4);
+    expect(gaps[3]).toBeGreaterThanOrEqual(700);
+    expect(captured.messages("device not answering")).toBe(1);
+
+    const before = samples.length;
+    await server.start();
+    await waitFor(() => samples.length > before, 20_000, "samples after the device returned");
+    expect(poller.health()).toMatchObject({ state: "ok", consecutiveFailures: 0 });
+    expect(captured.messages("device answering again")).toBe(1);
+    expect(metas).toHaveLength(2); // discovered again after the outage
+    const line = captured.lines.find((l) => l.msg === "device not answering");
+    expect(line).toMatchObject({ siteId: "site-t", packId: "pack-1" });
+    expect(line?.err).toEqual(expect.any(String));
+  });
+
+  it("rejects and counts an implausible reply, publishes nothing from it, and recovers when the values are sane", async () => {
+    const { built, samples, poller, captured } = await setup();
+    await waitFor(() => samples.length >= 1, 10_000, "a first sample");
+    const cellAddress = (built.at.modules[0] ?? 0) + MODEL_LITHIUM_MODULE.cellBlockOffset;
+    const good = built.registers.get(cellAddress) ?? 0;
+    built.registers.set(cellAddress, 65000); // 65 V
+    await waitFor(() => poller.health().rejectedSamples >= 3, 10_000, "rejected samples");
+    const countWhileBad = samples.length;
+    expect(poller.health().state).toBe("failing");
+    expect(poller.health().lastError).toMatch(/cellVoltages/);
+    expect(captured.messages("device sends bad replies")).toBe(1);
+    expect(samples.every((s) => s.cellVoltages.every((v) => v < 5))).toBe(true);
+    built.registers.set(cellAddress, good);
+    await waitFor(() => samples.length > countWhileBad + 1, 10_000, "samples after the glitch");
+    // Rejected replies spend no sequence numbers: no false gaps downstream.
+    expect(samples.map((s) => s.seq)).toEqual(samples.map((_, i) => i + 1));
+  });
+});
