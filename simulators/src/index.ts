@@ -1,0 +1,10 @@
+export type { Fault, ResolvedFault } from "./faults";
+export { CellOverVoltageFault, FaultSchema, InvalidFaultError, OverTemperatureFault } from "./faults";
+export type { PackModelOptions, PackSnapshot } from "./pack-model";
+export { PackModel, PROTECTION } from "./pack-model";
+export type { ResolvedSimulatorOptions, SimulatorOptions } from "./simulator-options";
+export { SimulatorOptionsSchema } from "./simulator-options";
+export type { PackIdentity, SunSpecLayout } from "./sunspec-register-map";
+export { SCALE_FACTORS, sunspecLayout } from "./sunspec-register-map";
+export type { RunningSimulator } from "./sunspec-simulator";
+export { startSunSpecSimulator, UnknownUnitError } from "./sunspec-simulator";

@@ -1,0 +1,66 @@
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { requireBinary } from "../../test/support/binaries";
+import { type RunningSimulator, startSunSpecSimulator } from "../src/index";
+
+const run = promisify(execFile);
+const mbpoll = requireBinary("mbpoll", "mbpoll");
+
+/** Runs mbpoll once against the simulator; returns its output and exit code (mbpoll exits non-zero on an exception). */
+async function poll(port: number, args: string[]): Promise<{ stdout: string; code: number }> {
+  try {
+    const { stdout } = await run(mbpoll, ["-m", "tcp", "-p", String(port), "-1", "-o", "2", ...args, "127.0.0.1"], { timeout: 10_000 });
+    return { stdout, code: 0 };
+  } catch (err) {
+    const failure = err as { stdout?: string; stderr?: string; code?: number };
+    return { stdout: `${failure.stdout ?? ""}${failure.stderr ?? ""}`, code: typeof failure.code === "number" ? failure.code : -1 };
+  }
+}
+
+/** `[40001]: \t0x5375` lines → { 40001: "0x5375" }. */
+function registersOf(stdout: string): Record<number, string> {
+  const out: Record<number, string> = {};
+  for (const match of stdout.matchAll(/^\[(\d+)\]:\s+(\S+)/gm)) out[Number(match[1])] = match[2] ?? "";
+  return out;
+}
+
+describe("mbpoll (an independent Modbus master) reads the simulator", () => {
+  let sim: RunningSimulator;
+
+  beforeAll(async () => {
+    sim = await startSunSpecSimulator({ host: "127.0.0.1", port: 0, packs: 2 });
+  });
+
+  afterAll(async () => {
+    await sim.close();
+  });
+
+  it("reads the SunS marker and the model 1 header at reference 40001", async () => {
+    const { stdout, code } = await poll(sim.port, ["-a", "1", "-r", "40001", "-c", "4", "-t", "4:hex"]);
+    expect(code).toBe(0);
+    expect(registersOf(stdout)).toEqual({ 40001: "0x5375", 40002: "0x6E53", 40003: "0x0001", 40004: "0x0042" });
+  });
+
+  it("reads the model 802 and 805 headers and the end model of pack 2", async () => {
+    const battery = registersOf((await poll(sim.port, ["-a", "2", "-r", "40071", "-c", "2"])).stdout);
+    expect(battery).toEqual({ 40071: "802", 40072: "62" });
+    const module = registersOf((await poll(sim.port, ["-a", "2", "-r", "40135", "-c", "5"])).stdout);
+    expect(module).toMatchObject({ 40135: "805", 40136: "106", 40139: "16" });
+    const end = registersOf((await poll(sim.port, ["-a", "2", "-0", "-r", "40242", "-c", "2", "-t", "4:hex"])).stdout);
+    expect(end).toEqual({ 40242: "0xFFFF", 40243: "0x0000" });
+  });
+
+  it("reads the same map through function 4 (input registers)", async () => {
+    const { stdout } = await poll(sim.port, ["-a", "1", "-r", "40001", "-c", "2", "-t", "3:hex"]);
+    expect(registersOf(stdout)).toEqual({ 40001: "0x5375", 40002: "0x6E53" });
+  });
+
+  it("gets an exception past the map and for a unit ID without a pack", async () => {
+    const past = await poll(sim.port, ["-a", "1", "-r", "40240", "-c", "10"]);
+    expect(past.stdout).toMatch(/Illegal data address/);
+    const noPack = await poll(sim.port, ["-a", "3", "-r", "40001", "-c", "2"]);
+    expect(noPack.stdout).toMatch(/Target device failed to respond/);
+    expect(registersOf(noPack.stdout)).toEqual({});
+  });
+});

@@ -1,0 +1,261 @@
+import { createServer } from "node:net";
+import { ConfigError, EVT1_BITS, PortInUseError } from "@bms/shared";
+import { MODEL_BATTERY, MODEL_COMMON, MODEL_LITHIUM_MODULE, SUNSPEC_END_MODEL_ID } from "@bms/shared/sunspec/models";
+import { applyScale, readString, readUint32, toInt16 } from "@bms/shared/sunspec/register-codec";
+import type ModbusRTU from "modbus-serial";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { waitFor } from "../../test/support/free-port";
+import { InvalidFaultError, type RunningSimulator, startSunSpecSimulator, UnknownUnitError } from "../src/index";
+import { closeClient, connectClient, exceptionCodeOf, readRegisters } from "./modbus-test-client";
+
+const BASE = 40000;
+
+function regsState(model802: readonly number[]): number | undefined {
+  return model802[MODEL_BATTERY.points.State.offset];
+}
+
+interface ModelHeader {
+  id: number;
+  length: number;
+  address: number;
+}
+
+/** Walks the model chain the way a SunSpec client does: marker, then ID/L headers to 0xFFFF. */
+async function walkModels(client: ModbusRTU, unitId: number): Promise<ModelHeader[]> {
+  const models: ModelHeader[] = [];
+  let address = BASE + 2;
+  for (let i = 0; i < 10; i++) {
+    const [id = 0, length = 0] = await readRegisters(client, unitId, address, 2);
+    models.push({ id, length, address });
+    if (id === SUNSPEC_END_MODEL_ID) break;
+    address += 2 + length;
+  }
+  return models;
+}
+
+describe("SunSpec Modbus TCP server", () => {
+  let sim: RunningSimulator;
+  let client: ModbusRTU;
+
+  beforeAll(async () => {
+    sim = await startSunSpecSimulator({ host: "127.0.0.1", port: 0, packs: 2, seed: 9, timeScale: 20 });
+    client = await connectClient(sim.port);
+  });
+
+  afterAll(async () => {
+    await closeClient(client);
+    await sim.close();
+  });
+
+  it("starts on a free port and reports it", () => {
+    expect(sim.port).toBeGreaterThan(0);
+    expect(sim.host).toBe("127.0.0.1");
+    expect(sim.packCount).toBe(2);
+  });
+
+  it("has the SunS marker at 40000 and the chain 1 → 802 → 805 → end", async () => {
+    expect(await readRegisters(client, 1, BASE, 2)).toEqual([0x5375, 0x6e53]);
+    const models = await walkModels(client, 1);
+    expect(models.map((m) => [m.id, m.length])).toEqual([
+      [1, 66],
+      [802, 62],
+      [805, 42 + 4 * 16],
+      [0xffff, 0],
+    ]);
+    expect(models.map((m) => m.address)).toEqual([40002, 40070, 40134, 40242]);
+  });
+
+  it("names the device in model 1, with a serial unique per pack", async () => {
+    const common = async (unitId: number) => readRegisters(client, unitId, 40002, 2 + MODEL_COMMON.length);
+    const one = await common(1);
+    const two = await common(2);
+    const p = MODEL_COMMON.points;
+    expect(readString(one, p.Mn.offset, p.Mn.size)).toBe("SimBattery");
+    expect(readString(one, p.Md.offset, p.Md.size)).toBe("SIM-LFP-16S-100");
+    expect(readString(one, p.Vr.offset, p.Vr.size)).toMatch(/^\d+\.\d+\.\d+$/);
+    const sn1 = readString(one, p.SN.offset, p.SN.size);
+    const sn2 = readString(two, p.SN.offset, p.SN.size);
+    expect(sn1).toMatch(/^SIM/);
+    expect(sn1).not.toBe(sn2);
+    expect(one[p.DA.offset]).toBe(1);
+    expect(two[p.DA.offset]).toBe(2);
+  });
+
+  it("publishes model 802 values that decode, with their scale factors, to the pack's true state", async () => {
+    const regs = await readRegisters(client, 1, 40070, 2 + MODEL_BATTERY.length);
+    const truth = sim.snapshot(1);
+    const p = MODEL_BATTERY.points;
+    const sf = (name: keyof typeof p) => toInt16(regs[p[name].offset] ?? 0);
+    expect([sf("SoC_SF"), sf("V_SF"), sf("CellV_SF"), sf("A_SF"), sf("SoH_SF")]).toEqual([-1, -2, -3, -1, -1]);
+    const value = (name: keyof typeof p, scale: keyof typeof p) => applyScale(regs[p[name].offset] ?? 0, sf(scale), 0xffff);
+    expect(value("AHRtg", "AHRtg_SF")).toBe(100);
+    expect(value("SoC", "SoC_SF")).toBeCloseTo(truth.soc, 0);
+    expect(value("SoH", "SoH_SF")).toBeCloseTo(truth.soh, 0);
+    expect(value("V", "V_SF")).toBeCloseTo(truth.packVoltage, 0);
+    expect(value("CellVMax", "CellV_SF")).toBeCloseTo(Math.max(...truth.cellVoltages), 1);
+    expect(value("CellVMin", "CellV_SF")).toBeCloseTo(Math.min(...truth.cellVoltages), 1);
+    const amps = toInt16(regs[p.A.offset] ?? 0) * 10 ** sf("A_SF");
+    expect(Math.abs(amps - truth.current)).toBeLessThan(3);
+    expect(value("AChaMax", "AMax_SF")).toBe(50);
+    expect(value("ADisChaMax", "AMax_SF")).toBe(100);
+    expect(readUint32(regs, p.NCyc.offset)).toBe(truth.cycles);
+    expect(readUint32(regs, p.Evt1.offset)).toBe(0);
+    expect(regs[p.Typ.offset]).toBe(4);
+    expect(regs[p.State.offset]).toBe(3);
+    expect([2, 3, 4, 5, 6]).toContain(regs[p.ChaSt.offset]);
+    const warrantyDays = readUint32(regs, p.WarrDt.offset);
+    expect(warrantyDays).toBeGreaterThan(365 * 30); // after 2030
+    expect(warrantyDays).toBeLessThan(365 * 40);
+  });
+
+  it("publishes every cell's voltage and temperature in model 805", async () => {
+    const regs = await readRegisters(client, 2, 40134, 2 + 42 + 4 * 16);
+    const truth = sim.snapshot(2);
+    const p = MODEL_LITHIUM_MODULE.points;
+    expect(regs[p.NCell.offset]).toBe(16);
+    const cellVSf = toInt16(regs[p.CellV_SF.offset] ?? 0);
+    const tmpSf = toInt16(regs[p.Tmp_SF.offset] ?? 0);
+    expect([cellVSf, tmpSf]).toEqual([-3, -1]);
+    for (let i = 0; i < 16; i++) {
+      const at = MODEL_LITHIUM_MODULE.cellBlockOffset + 4 * i;
+      expect((regs[at] ?? 0) * 10 ** cellVSf).toBeCloseTo(truth.cellVoltages[i] ?? 0, 1);
+      expect(toInt16(regs[at + 1] ?? 0) * 10 ** tmpSf).toBeCloseTo(truth.cellTemperatures[i] ?? 0, 0);
+    }
+    const maxCell = regs[p.CellVMaxCell.offset] ?? 0;
+    expect(maxCell).toBeGreaterThanOrEqual(1);
+    expect(maxCell).toBeLessThanOrEqual(16);
+    expect(regs[MODEL_LITHIUM_MODULE.cellBlockOffset + 4 * (maxCell - 1)]).toBe(regs[p.CellVMax.offset]);
+  });
+
+  it("advances in time: the heartbeat counts simulated seconds", async () => {
+    const hbAddress = 40070 + MODEL_BATTERY.points.Hb.offset;
+    const [first = 0] = await readRegisters(client, 1, hbAddress, 1);
+    await waitFor(async () => ((await readRegisters(client, 1, hbAddress, 1))[0] ?? 0) > first + 5, 5000, "heartbeat");
+  });
+
+  it("answers function 4 with the same map", async () => {
+    client.setID(2);
+    const { data } = await client.readInputRegisters(BASE, 4);
+    expect(data).toEqual([0x5375, 0x6e53, 1, 66]);
+  });
+
+  it("answers a unit ID without a pack with exception 0x0B and keeps serving the others", async () => {
+    client.setID(3);
+    expect(await exceptionCodeOf(client.readHoldingRegisters(BASE, 2))).toBe(0x0b);
+    client.setID(0);
+    expect(await exceptionCodeOf(client.readHoldingRegisters(BASE, 2))).toBe(0x0b);
+    expect(await readRegisters(client, 2, BASE, 2)).toEqual([0x5375, 0x6e53]);
+  });
+
+  it("refuses reads outside the map with 0x02 and oversized counts with 0x03", async () => {
+    client.setID(1);
+    expect(await exceptionCodeOf(client.readHoldingRegisters(39_999, 2))).toBe(0x02);
+    expect(await exceptionCodeOf(client.readHoldingRegisters(40_240, 10))).toBe(0x02);
+    expect(await exceptionCodeOf(client.readHoldingRegisters(40_244, 1))).toBe(0x02);
+    expect(await exceptionCodeOf(client.readHoldingRegisters(0, 1))).toBe(0x02);
+    expect(await exceptionCodeOf(client.readHoldingRegisters(BASE, 126))).toBe(0x03);
+    expect(await exceptionCodeOf(client.readHoldingRegisters(BASE, 200))).toBe(0x03);
+    expect(await readRegisters(client, 1, 40_242, 2)).toEqual([0xffff, 0]);
+  });
+
+  it("rejects writes except 1 to AlmRst", async () => {
+    client.setID(1);
+    expect(await exceptionCodeOf(client.writeRegister(40070 + MODEL_BATTERY.points.SoC.offset, 0))).toBe(0x02);
+    expect(await exceptionCodeOf(client.writeRegisters(40070 + MODEL_BATTERY.points.AlmRst.offset, [1, 1]))).toBe(0x02);
+    expect(await exceptionCodeOf(client.writeRegister(40070 + MODEL_BATTERY.points.AlmRst.offset, 7))).toBe(0x03);
+    expect(await exceptionCodeOf(client.writeRegister(BASE, 1))).toBe(0x02);
+  });
+
+  it("shows an injected over-temperature fault in Evt1 of that pack only", async () => {
+    const evt1Address = 40070 + MODEL_BATTERY.points.Evt1.offset;
+    const evt1 = async (unitId: number) => readUint32(await readRegisters(client, unitId, evt1Address, 2), 0);
+    sim.injectFault(1, { kind: "over-temperature", sensor: 4, ratePerSecond: 10, maxC: 70 });
+    await waitFor(async () => ((await evt1(1)) & (1 << EVT1_BITS.OVER_TEMP_ALARM)) !== 0, 10_000, "OVER_TEMP_ALARM over Modbus");
+    expect(sim.snapshot(1).cellTemperatures[4]).toBeGreaterThanOrEqual(55);
+    expect(sim.snapshot(1).alarms).toContain("OVER_TEMP_ALARM");
+    const module = await readRegisters(client, 1, 40134, 2 + 42);
+    expect(module[MODEL_LITHIUM_MODULE.points.CellTmpMaxCell.offset]).toBe(5);
+    expect(await evt1(2)).toBe(0); // the other pack is untouched
+    expect(regsState(await readRegisters(client, 1, 40070, 64))).toBe(99); // FAULT
+    sim.clearFaults(1);
+    expect(sim.snapshot(1).faults).toEqual([]);
+  });
+
+  it("latches an alarm after its cause has gone until 1 is written to AlmRst", async () => {
+    const evt1Address = 40070 + MODEL_BATTERY.points.Evt1.offset;
+    const evt1 = async () => readUint32(await readRegisters(client, 2, evt1Address, 2), 0);
+    const alarmBit = 1 << EVT1_BITS.OVER_VOLT_ALARM;
+    sim.injectFault(2, { kind: "cell-over-voltage", cell: 7, ratePerSecond: 0.1, maxV: 3.8 });
+    await waitFor(async () => ((await evt1()) & alarmBit) !== 0, 10_000, "OVER_VOLT_ALARM over Modbus");
+    sim.clearFaults(2); // the cell drops back at once...
+    await waitFor(() => Math.max(...sim.snapshot(2).cellVoltages) < 3.5, 5000, "cell voltage back to normal");
+    expect((await evt1()) & alarmBit).not.toBe(0); // ...but the alarm stays latched
+    client.setID(2);
+    await client.writeRegister(40070 + MODEL_BATTERY.points.AlmRst.offset, 1);
+    expect(await evt1()).toBe(0);
+    expect(sim.snapshot(2).alarms).toEqual([]);
+  });
+
+  it("rejects faults and unit IDs it cannot apply, with typed errors", () => {
+    expect(() => sim.injectFault(9, { kind: "over-temperature" })).toThrow(UnknownUnitError);
+    expect(() => sim.snapshot(0)).toThrow(/unit IDs 1–2/);
+    expect(() => sim.injectFault(2, { kind: "over-temperature", sensor: 40 })).toThrow(InvalidFaultError);
+  });
+});
+
+describe("startSunSpecSimulator options", () => {
+  it("plays the over-temperature scenario on pack 1 only, and stops its clock on close", async () => {
+    const sim = await startSunSpecSimulator({ host: "127.0.0.1", port: 0, packs: 2, scenario: "over-temperature", timeScale: 40 });
+    try {
+      await waitFor(() => sim.snapshot(1).alarms.includes("OVER_TEMP_ALARM"), 10_000, "scenario alarm on pack 1");
+      expect(sim.snapshot(1).faults).toEqual([{ kind: "over-temperature", sensor: 0, ratePerSecond: 1, maxC: 80 }]);
+      expect(sim.snapshot(2).faults).toEqual([]);
+      expect(sim.snapshot(2).alarms).toEqual([]);
+    } finally {
+      await sim.close();
+    }
+    const stopped = sim.snapshot(1).simulatedSeconds;
+    await new Promise((resolve) => setTimeout(resolve, 300)); // three ticks' worth: nothing may move
+    expect(sim.snapshot(1).simulatedSeconds).toBe(stopped);
+    await sim.close(); // a second close is harmless
+  });
+
+  it("fails with PortInUseError naming --port when the port is taken", async () => {
+    const blocker = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const address = blocker.address();
+    const port = typeof address === "object" && address ? address.port : 0;
+    try {
+      const attempt = startSunSpecSimulator({ host: "127.0.0.1", port });
+      await expect(attempt).rejects.toThrow(PortInUseError);
+      await expect(attempt).rejects.toThrow(/--port/);
+    } finally {
+      await new Promise((resolve) => blocker.close(resolve));
+    }
+  });
+
+  it("rejects bad options with a ConfigError listing each problem", async () => {
+    const attempt = startSunSpecSimulator({ port: -1, packs: 0, seed: 1.5, timeScale: 0 });
+    await expect(attempt).rejects.toThrow(ConfigError);
+    await attempt.catch((err: ConfigError) => expect(err.problems).toHaveLength(4));
+  });
+
+  it("gives the same site for the same seed and different serials for another seed", async () => {
+    const serialOf = async (seed: number) => {
+      const sim = await startSunSpecSimulator({ host: "127.0.0.1", port: 0, seed, cellsPerPack: 8 });
+      const client = await connectClient(sim.port);
+      try {
+        const common = await readRegisters(client, 1, 40002, 68);
+        const [, moduleLength] = await readRegisters(client, 1, 40134, 2);
+        expect(moduleLength).toBe(42 + 4 * 8);
+        return readString(common, MODEL_COMMON.points.SN.offset, 16);
+      } finally {
+        await closeClient(client);
+        await sim.close();
+      }
+    };
+    const a = await serialOf(5);
+    expect(await serialOf(5)).toBe(a);
+    expect(await serialOf(6)).not.toBe(a);
+  });
+});
