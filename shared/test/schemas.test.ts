@@ -42,12 +42,18 @@ describe("topics", () => {
     expect(parseTopic("cases/s1/p1")).toEqual({ kind: "case", siteId: "s1", packId: "p1" });
   });
 
-  it.each(["bms/s1/p1/other", "bms/s1", "bms/s 1/p1/telemetry", "bms/s1/p1/telemetry/x", "bms/+/p1/telemetry", "", "bms//p1/telemetry", `bms/${"a".repeat(65)}/p/meta`])(
-    "returns null for %j",
-    (topic) => {
-      expect(parseTopic(topic)).toBeNull();
-    },
-  );
+  it.each([
+    "bms/s1/p1/other",
+    "bms/s1",
+    "bms/s 1/p1/telemetry",
+    "bms/s1/p1/telemetry/x",
+    "bms/+/p1/telemetry",
+    "",
+    "bms//p1/telemetry",
+    `bms/${"a".repeat(65)}/p/meta`,
+  ])("returns null for %j", (topic) => {
+    expect(parseTopic(topic)).toBeNull();
+  });
 
   it("refuses to build a topic from an ID with wildcards", () => {
     expect(() => topics.telemetry("#", "p1")).toThrow(/siteId/);

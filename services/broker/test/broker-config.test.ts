@@ -47,7 +47,7 @@ describe("broker config", () => {
     expect(lines).toContainEqual(expect.stringMatching(/^port: .*65535.*, got 70000$/));
     expect(lines).toContainEqual(expect.stringMatching(/^drainTimeoutMs: expected number, got "soon"$/));
     expect(lines).toContainEqual(expect.stringMatching(/^users\.0\.username: /));
-    expect(lines).toContainEqual(expect.stringMatching(/^users\.0\.password: at least 8 characters, got "short"$/));
+    expect(lines).toContain("users.0.password: at least 8 characters"); // the value is never printed
     expect(lines).toContainEqual(expect.stringMatching(/^users\.0\.role: .*"agent".*"service"/));
     expect(lines).toContainEqual(expect.stringMatching(/^users\.1\.siteId: an ID of 1-64 letters/));
     expect(lines).toContainEqual(expect.stringMatching(/^\(root\): .*extra/));

@@ -233,4 +233,15 @@ describe("MQTT input", () => {
     const ts = samples.map((s) => s.ts);
     expect([...ts].sort((a, b) => a - b)).toEqual(ts);
   });
+
+  it("delivers every pack of a site in the same tick, not only the first", async () => {
+    const socket = h.socket();
+    await connected(socket);
+    const packs = new Set<string>();
+    socket.on("sample", (s: SitePackSample) => packs.add(s.packId));
+    await emitWithAck(socket, "subscribe", { siteId: "site-many" });
+    // All published at once, so they land in one coalescing tick.
+    await Promise.all(Array.from({ length: 40 }, (_, i) => h.publish(`bms/site-many/pack-${i}/telemetry`, sample({ seq: i }))));
+    await waitFor(() => packs.size === 40, 5000, `samples of all 40 packs (got ${packs.size})`);
+  });
 });

@@ -19,7 +19,10 @@ export const StackConfig = z
     /** env MQTT_PORT: the embedded aedes broker. @default 1883 */
     mqttPort: Port.default(DEFAULT_PORTS.mqtt),
     /** env MQTT_URL: use this broker instead; no embedded broker starts. @default undefined */
-    mqttUrl: z.string().regex(/^(mqtts?|wss?):\/\/\S+$/, "a URL like mqtt://host:1883").optional(),
+    mqttUrl: z
+      .string()
+      .regex(/^(mqtts?|wss?):\/\/\S+$/, "a URL like mqtt://host:1883")
+      .optional(),
     /** env DATA_DIR: SQLite files (cases, dead letters, spool) and the agent's outbox. @default "./data" */
     dataDir: z.string().min(1).default("./data"),
     /** env INFLUX_URL, INFLUX_TOKEN, INFLUX_ORG, INFLUX_BUCKET; no URL = no time-series writes. */

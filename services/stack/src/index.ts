@@ -1,0 +1,1 @@
+export { type RunningStack, startStack } from "./stack";
