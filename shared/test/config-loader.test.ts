@@ -71,6 +71,15 @@ describe("config loader", () => {
     expect(problems).toEqual(["engineerTokens.0: at least 16 characters"]);
   });
 
+  it("moves credentials out of an MQTT URL, so that logging the URL leaks no password", () => {
+    const config = loadConfig(LiveConfig, {
+      env: { MQTT_URL: "mqtt://live:s%40cret@broker:1883" },
+      envBindings: { MQTT_URL: { path: ["mqtt", "url"] } },
+      overrides: { engineerTokens: ["x".repeat(20)] },
+    });
+    expect(config.mqtt).toMatchObject({ url: "mqtt://broker:1883", username: "live", password: "s@cret" });
+  });
+
   it("rejects unknown keys, so a typo is not silently ignored", () => {
     const file = write("typo.yaml", "siteId: s\npolIntervalMs: 5\ndevices:\n  - packId: p1\n    transport: { kind: modbus-tcp, host: h }\n");
     expect(problemsOf(() => loadConfig(EdgeAgentConfig, { file, env: {} }))).toEqual([expect.stringMatching(/polIntervalMs/)]);

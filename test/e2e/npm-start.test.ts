@@ -51,7 +51,11 @@ describe("npm start", () => {
     expect(consoleUrl.searchParams.get("token")).toBe(TOKEN);
     const base = consoleUrl.origin;
 
-    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    // Every part in the process reports on /healthz.
+    await waitFor(async () => (await fetch(`${base}/healthz`)).status === 200, 20_000, "/healthz to be ok");
+    const health = (await (await fetch(`${base}/healthz`)).json()) as Record<string, { ok?: boolean; devices?: unknown[] }>;
+    expect(health.ingestion?.ok).toBe(true);
+    expect(health.agent?.devices).toHaveLength(4);
     const page = await fetch(`${base}/`);
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/<html/i);

@@ -26,7 +26,12 @@ export interface StartLiveOptions {
   caseStore?: CaseStore;
   /** Registries of other services to expose on this `/metrics` too (`npm start`). @default [] */
   extraRegistries?: Registry[];
+  /** Health of other parts in the same process (`npm start`), reported on `/healthz` under their name; one not ok makes it degraded. @default {} */
+  extraHealth?: Record<string, () => HealthReport>;
 }
+
+/** What a part says on `/healthz`: `ok` decides, the rest is shown as it is. */
+export type HealthReport = { ok: boolean } & Record<string, unknown>;
 
 /** Requests are tiny (a status change); anything bigger is refused with 413 before parsing. */
 const BODY_LIMIT_BYTES = 16 * 1024;
@@ -102,8 +107,10 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
 
   app.get("/healthz", async (_request, reply) => {
     const mqttConnected = feed.ready;
-    const body = { status: mqttConnected ? "ok" : "degraded", mqttConnected, packs: state.packCount, uptimeSeconds: Math.round(process.uptime()) };
-    return reply.code(mqttConnected ? 200 : 503).send(body);
+    const parts = Object.fromEntries(Object.entries(options.extraHealth ?? {}).map(([name, report]) => [name, report()]));
+    const ok = mqttConnected && Object.values(parts).every((part) => part.ok);
+    const body = { status: ok ? "ok" : "degraded", mqttConnected, packs: state.packCount, uptimeSeconds: Math.round(process.uptime()), ...parts };
+    return reply.code(ok ? 200 : 503).send(body);
   });
 
   app.get("/metrics", async (_request, reply) => {

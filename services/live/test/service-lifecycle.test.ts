@@ -46,6 +46,24 @@ describe("health and metrics", () => {
     expect(await (await fetch(`${live.url}/healthz`)).json()).toMatchObject({ status: "ok", mqttConnected: true });
   });
 
+  it("reports the health of other parts in the process, degraded when one is not ok", async () => {
+    const broker = await startBroker();
+    cleanups.push(() => broker.close());
+    const dir = makeTempDir("bms-live-");
+    cleanups.push(() => dir.remove());
+    let writesOk = true;
+    const live = await startLive(config({ mqtt: { url: broker.url }, dataDir: dir.path }), {
+      extraHealth: { ingestion: () => ({ ok: writesOk, spoolSize: writesOk ? 0 : 42 }) },
+    });
+    cleanups.push(() => live.close());
+    await waitFor(async () => (await fetch(`${live.url}/healthz`)).status === 200, 10_000, "healthz ok");
+    expect(await (await fetch(`${live.url}/healthz`)).json()).toMatchObject({ status: "ok", ingestion: { ok: true, spoolSize: 0 } });
+    writesOk = false;
+    const degraded = await fetch(`${live.url}/healthz`);
+    expect(degraded.status).toBe(503);
+    expect(await degraded.json()).toMatchObject({ status: "degraded", mqttConnected: true, ingestion: { ok: false, spoolSize: 42 } });
+  });
+
   it("exposes its own metrics merged with the caller's registries", async () => {
     const broker = await startBroker();
     cleanups.push(() => broker.close());

@@ -8,6 +8,7 @@ import { BrokerConfig } from "@bms/shared/config/broker-config";
 import { EdgeAgentConfig } from "@bms/shared/config/edge-agent-config";
 import { IngestionConfig } from "@bms/shared/config/ingestion-config";
 import { LiveConfig } from "@bms/shared/config/live-config";
+import { splitUrlCredentials } from "@bms/shared/config/mqtt-connection";
 import type { StackConfig } from "@bms/shared/config/stack-config";
 import { type RunningSimulator, startSunSpecSimulator } from "@bms/simulators";
 
@@ -15,6 +16,7 @@ export interface RunningStack {
   /** The engineers' console, with the token in the query. */
   consoleUrl: string;
   httpUrl: string;
+  /** The broker, without credentials (safe to print). */
   mqttUrl: string;
   engineerToken: string;
   /** The engineer token was generated (not configured). */
@@ -94,6 +96,7 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
     closers.push(() => ingestion.close());
 
     const engineerToken = config.engineerToken ?? secret();
+    let agent: RunningAgent | undefined;
     const live: RunningLive = await startLive(
       parseConfig(
         LiveConfig,
@@ -105,14 +108,27 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
         },
         "stack live",
       ),
-      { log: log.child({ part: "live" }), extraRegistries: [ingestion.registry] },
+      {
+        log: log.child({ part: "live" }),
+        extraRegistries: [ingestion.registry],
+        extraHealth: {
+          ingestion: () => {
+            const health = ingestion.health();
+            return { ok: health.mqttConnected && health.lastWriteOk, ...health };
+          },
+          agent: () => {
+            const health = agent?.health();
+            return health ? { ok: health.mqttConnected && health.devices.every((d) => d.state === "ok"), ...health } : { ok: false, state: "starting" };
+          },
+        },
+      },
     );
     closers.push(() => live.close());
 
     const simulator = await startSunSpecSimulator({ host: "127.0.0.1", port: config.simModbusPort, packs: config.simPacks, scenario: config.simScenario });
     closers.push(() => simulator.close());
 
-    const agent: RunningAgent = await startEdgeAgent(
+    agent = await startEdgeAgent(
       parseConfig(
         EdgeAgentConfig,
         {
@@ -129,13 +145,14 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
       ),
       { log: log.child({ part: "agent" }) },
     );
-    closers.push(() => agent.close());
+    const runningAgent = agent;
+    closers.push(() => runningAgent.close());
 
     const httpUrl = live.url;
     return {
       consoleUrl: `${httpUrl}/?token=${encodeURIComponent(engineerToken)}`,
       httpUrl,
-      mqttUrl,
+      mqttUrl: splitUrlCredentials({ url: mqttUrl }).url,
       engineerToken,
       tokenGenerated: config.engineerToken === undefined,
       simulator,

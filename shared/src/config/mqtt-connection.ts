@@ -1,5 +1,19 @@
 import { z } from "zod";
 
+/**
+ * Moves credentials written into the URL (`mqtt://user:pass@host:1883`, handy in MQTT_URL) into
+ * username/password, so that the URL itself can be logged. Explicit fields win over the URL's.
+ */
+export function splitUrlCredentials<T extends { url: string; username?: string | undefined; password?: string | undefined }>(config: T): T {
+  const url = new URL(config.url);
+  if (url.username === "" && url.password === "") return config;
+  const username = config.username ?? decodeURIComponent(url.username);
+  const password = config.password ?? decodeURIComponent(url.password);
+  url.username = "";
+  url.password = "";
+  return { ...config, url: url.toString(), username, password };
+}
+
 /** How a service or agent reaches the broker. */
 export const MqttConnectionConfig = z
   .object({
@@ -28,5 +42,6 @@ export const MqttConnectionConfig = z
     /** @default 10000 */
     connectTimeoutMs: z.number().int().min(500).max(120_000).default(10_000),
   })
-  .strict();
+  .strict()
+  .transform(splitUrlCredentials);
 export type MqttConnectionConfig = z.infer<typeof MqttConnectionConfig>;
