@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
-import { ConfigError, PortInUseError } from "./errors";
+import { ConfigError } from "./errors";
 
 /** Maps an environment variable onto a config path, e.g. `HTTP_PORT` → `["http", "port"]`. */
 export interface EnvBinding {
@@ -106,19 +106,4 @@ export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOp
   const merged = deepMerge(deepMerge(fromFile, fromEnv), options.overrides ?? {});
   const source = options.file ?? "environment";
   return parseConfig(schema, merged, source, notes);
-}
-
-/**
- * Runs a command's main; a ConfigError or PortInUseError prints its message (no stack) and exits 2,
- * anything else prints and exits 1.
- */
-export function runMain(main: () => Promise<unknown>): void {
-  main().catch((err: unknown) => {
-    if (err instanceof ConfigError || err instanceof PortInUseError) {
-      process.stderr.write(`${err.message}\n`);
-      process.exit(2);
-    }
-    process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
-  });
 }

@@ -1,4 +1,4 @@
-import { createLogger, runMain } from "@bms/shared";
+import { closeOnSignals, createLogger, runMain } from "@bms/shared";
 import { parseSimulatorFlags, USAGE, wantsHelp } from "./simulator-flags";
 import { startSunSpecSimulator } from "./sunspec-simulator";
 
@@ -11,13 +11,5 @@ runMain(async () => {
   const options = parseSimulatorFlags(argv);
   const sim = await startSunSpecSimulator(options);
   const log = createLogger("simulator");
-  const stop = (signal: string) => {
-    log.info({ signal }, "stopping");
-    sim.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
-  };
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
+  closeOnSignals(() => sim.close(), log);
 });

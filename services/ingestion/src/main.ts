@@ -1,4 +1,4 @@
-import { createLogger, loadConfig, readConfigFile, runMain } from "@bms/shared";
+import { closeOnSignals, configFileFlag, createLogger, loadConfig, readConfigFile, runMain } from "@bms/shared";
 import { IngestionConfig } from "@bms/shared/config/ingestion-config";
 import { startIngestion } from "./index";
 
@@ -14,41 +14,12 @@ const ENV_BINDINGS = {
 
 const USAGE = "usage: npm run ingestion -- [--config FILE]";
 
-function configFileFromArgs(args: readonly string[]): string | undefined {
-  let file: string | undefined;
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === "--config") {
-      file = args[++i];
-      if (file === undefined) throw new UsageError("--config needs a file name");
-    } else if (arg?.startsWith("--config=")) {
-      file = arg.slice("--config=".length);
-    } else if (arg === "--help" || arg === "-h") {
-      process.stdout.write(`${USAGE}\n`);
-      process.exit(0);
-    } else {
-      throw new UsageError(`unknown argument ${JSON.stringify(arg)}`);
-    }
-  }
-  return file;
-}
-
 function hasInfluxSection(fromFile: unknown): boolean {
   return typeof fromFile === "object" && fromFile !== null && "influx" in fromFile;
 }
 
-class UsageError extends Error {
-  override readonly name = "UsageError";
-}
-
 runMain(async () => {
-  let file: string | undefined;
-  try {
-    file = configFileFromArgs(process.argv.slice(2));
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n${USAGE}\n`);
-    process.exit(2);
-  }
+  const file = configFileFlag(process.argv.slice(2), USAGE);
   // Unset INFLUX_URL (and no influx section in the file) = no time-series writes: then a stray
   // INFLUX_TOKEN must not half-configure influx and fail validation.
   const env = { ...process.env };
@@ -58,19 +29,5 @@ runMain(async () => {
   const log = createLogger("ingestion");
   const ingestion = await startIngestion(config, { log });
   log.info({ mqtt: config.mqtt.url, dataDir: config.dataDir }, "ingestion started");
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "stopping: draining the spool");
-    ingestion.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, "error while stopping");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  closeOnSignals(() => ingestion.close(), log);
 });

@@ -56,7 +56,7 @@ describe("npm run ingestion", () => {
     const flag = run(["--bogus"], {});
     child = flag.child;
     expect(await flag.exit).toBe(2);
-    expect(flag.output()).toContain('unknown argument "--bogus"');
+    expect(flag.output()).toContain("Unknown option '--bogus'");
   });
 
   it("runs from the environment, says that no InfluxDB is configured, and stops on SIGTERM", async () => {

@@ -1,5 +1,4 @@
-import { parseArgs } from "node:util";
-import { ConfigError, createLogger, loadConfig, readConfigFile, runMain } from "@bms/shared";
+import { closeOnSignals, configFileFlag, createLogger, loadConfig, readConfigFile, runMain } from "@bms/shared";
 import { LiveConfig } from "@bms/shared/config/live-config";
 import { startLive } from "./live-server";
 
@@ -7,12 +6,7 @@ const USAGE = "usage: npm run live -- [--config FILE]";
 
 /** `npm run live -- [--config FILE]`: the live service on its own. */
 runMain(async () => {
-  let file: string | undefined;
-  try {
-    file = parseArgs({ options: { config: { type: "string" } }, strict: true }).values.config;
-  } catch (err) {
-    throw new ConfigError("command line", [`${(err as Error).message}; ${USAGE}`]);
-  }
+  const file = configFileFlag(process.argv.slice(2), USAGE);
   const env = process.env;
   // ENGINEER_TOKEN adds to the file's tokens rather than replacing them, so it is merged by hand.
   const fromFile = file === undefined ? {} : readConfigFile(file);
@@ -33,16 +27,5 @@ runMain(async () => {
   const log = createLogger("live");
   const live = await startLive(config, { log });
   log.info({ url: live.url }, "live service started; console at /");
-  const stop = (signal: string) => {
-    log.info({ signal }, "stopping");
-    live.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, "error while stopping");
-        process.exit(1);
-      },
-    );
-  };
-  process.once("SIGINT", () => stop("SIGINT"));
-  process.once("SIGTERM", () => stop("SIGTERM"));
+  closeOnSignals(() => live.close(), log);
 });

@@ -1,4 +1,4 @@
-import { createLogger, loadConfig, runMain } from "@bms/shared";
+import { closeOnSignals, createLogger, loadConfig, runMain } from "@bms/shared";
 import { STACK_ENV_BINDINGS, StackConfig } from "@bms/shared/config/stack-config";
 import { startStack } from "./stack";
 
@@ -28,19 +28,5 @@ runMain(async () => {
   ];
   process.stdout.write(`${lines.join("\n")}\n`);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ signal }, "shutting down: flushing what is held");
-    stack.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        log.error({ err }, "shutdown failed");
-        process.exit(1);
-      },
-    );
-  };
-  process.on("SIGINT", () => stop("SIGINT"));
-  process.on("SIGTERM", () => stop("SIGTERM"));
+  closeOnSignals(() => stack.close(), log);
 });
