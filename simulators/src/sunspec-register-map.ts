@@ -2,6 +2,9 @@ import { SUNSPEC_BASE_ADDRESS } from "@bms/shared";
 import { MODEL_BATTERY, MODEL_COMMON, MODEL_LITHIUM_MODULE, moduleModelLength, SUNSPEC_END_MODEL_ID, SUNSPEC_MARKER } from "@bms/shared/sunspec/models";
 import { fromInt16, NOT_IMPLEMENTED, writeString, writeUint32 } from "@bms/shared/sunspec/register-codec";
 import { PACK_RATINGS, type PackSnapshot } from "./pack-model";
+import type { PackIdentity } from "./simulated-device";
+
+export type { PackIdentity };
 
 /** Where each model starts (absolute 0-based addresses) for a pack of `cellCount` cells. */
 export interface SunSpecLayout {
@@ -38,19 +41,6 @@ export const SCALE_FACTORS = {
   W_SF: 0,
   Tmp_SF: -1,
 } as const;
-
-/** What the common model and the ratings say about a pack; fixed for its life. */
-export interface PackIdentity {
-  unitId: number;
-  manufacturer: string;
-  model: string;
-  firmware: string;
-  serial: string;
-  /** Warranty end, days since 2000-01-01. */
-  warrantyDays: number;
-  capacityAh: number;
-  cellCount: number;
-}
 
 const PAD = 0x8000;
 /** SunSpec 802 Typ: lithium-ion. */
