@@ -1,33 +1,21 @@
-import { spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { runScript } from "../../test/support/cli";
 import { waitFor } from "../../test/support/free-port";
 import { makeTempDir } from "../../test/support/temp-dir";
-import { retained, telemetry } from "./fixtures/agent-setup";
+import { retained, startRecordingBroker, telemetry } from "./fixtures/agent-setup";
 import { startRegisterServer } from "./fixtures/register-server";
 import { buildSunSpecMap } from "./fixtures/sunspec-map";
-import { startTestBroker } from "./fixtures/test-broker";
 
-const ROOT = join(import.meta.dirname, "..", "..");
 const dir = makeTempDir("bms-agent-cli-");
 afterAll(() => dir.remove());
 
 /** `npx tsx` as a user types it; `node --import tsx` (same loader, no npx start-up) for the rest. */
-function runAgent(args: string[], env: Record<string, string> = {}, viaNpx = false): Promise<{ code: number | null; stderr: string }> {
-  const [command, prefix] = viaNpx ? ["npx", ["tsx"]] : [process.execPath, ["--import", "tsx"]];
-  return new Promise((resolve) => {
-    const child = spawn(command, [...prefix, "edge-agent/src/main.ts", ...args], {
-      cwd: ROOT,
-      env: { ...process.env, ...env },
-      stdio: ["ignore", "ignore", "pipe"],
-    });
-    let stderr = "";
-    child.stderr.on("data", (c: Buffer) => {
-      stderr += c.toString();
-    });
-    child.on("exit", (code) => resolve({ code, stderr }));
-  });
+async function runAgent(args: string[], env: Record<string, string> = {}, viaNpx = false): Promise<{ code: number | null; stderr: string }> {
+  const agent = runScript("edge-agent/src/main.ts", args, { via: viaNpx ? "npx" : "node", env: { ...process.env, ...env } });
+  const code = await agent.exited;
+  return { code, stderr: agent.stderr() };
 }
 
 function file(name: string, text: string): string {
@@ -38,7 +26,7 @@ function file(name: string, text: string): string {
 
 describe("agent command line: running", () => {
   it("runs from a config file and shuts down cleanly on SIGTERM (exit 0, status offline)", async () => {
-    const broker = await startTestBroker();
+    const broker = await startRecordingBroker();
     const built = buildSunSpecMap();
     const modbus = await startRegisterServer({ units: new Map([[1, built.registers]]) });
     try {
@@ -50,12 +38,9 @@ describe("agent command line: running", () => {
           devices: [{ packId: "pack-1", transport: { kind: "modbus-tcp", host: "127.0.0.1", port: modbus.port } }],
         }),
       );
-      const child = spawn(process.execPath, ["--import", "tsx", "edge-agent/src/main.ts", "--config", config], {
-        cwd: ROOT,
+      const { child, exited } = runScript("edge-agent/src/main.ts", ["--config", config], {
         env: { ...process.env, MQTT_URL: broker.url, DATA_DIR: join(dir.path, "data") },
-        stdio: ["ignore", "ignore", "ignore"],
       });
-      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
       await waitFor(() => telemetry(broker.received, "pack-1").length >= 2, 30_000, "telemetry from the CLI agent");
       child.kill("SIGTERM");
       expect(await exited).toBe(0);

@@ -1,22 +1,12 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ConfigError } from "@bms/shared";
 import { afterAll, describe, expect, it } from "vitest";
+import { configProblems } from "../../test/support/config-problems";
 import { makeTempDir } from "../../test/support/temp-dir";
 import { loadEdgeAgentConfig } from "../src/agent-config";
 
 const dir = makeTempDir("bms-agent-config-");
 afterAll(() => dir.remove());
-
-function problems(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
 
 describe("agent config", () => {
   it("loads the documented example, with defaults filled in and DATA_DIR / MQTT_URL applied", () => {
@@ -45,7 +35,7 @@ describe("agent config", () => {
         ],
       }),
     );
-    const lines = problems(() => loadEdgeAgentConfig(file, {}));
+    const lines = configProblems(() => loadEdgeAgentConfig(file, {}));
     expect(lines.some((l) => l.startsWith("devices.0.transport.unitId:"))).toBe(true);
     expect(lines.some((l) => l.startsWith("devices.1.transport.kind:"))).toBe(true);
     expect(lines.some((l) => l.startsWith("devices.2.timeoutMs:"))).toBe(true);
@@ -66,7 +56,7 @@ describe("agent config", () => {
         ],
       }),
     );
-    const lines = problems(() => loadEdgeAgentConfig(file, {}));
+    const lines = configProblems(() => loadEdgeAgentConfig(file, {}));
     expect(lines.some((l) => l.startsWith("devices: packIds must be unique"))).toBe(true);
     expect(lines.some((l) => l.startsWith("retryMaxMs: must be at least retryMinMs"))).toBe(true);
   });

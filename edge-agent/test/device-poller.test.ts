@@ -1,7 +1,8 @@
 import type { PackMeta, PackSample } from "@bms/shared";
 import { DeviceConfig } from "@bms/shared/config/edge-agent-config";
 import { MODEL_LITHIUM_MODULE } from "@bms/shared/sunspec/models";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cleanupAfterEach } from "../../test/support/cleanups";
 import { waitFor } from "../../test/support/free-port";
 import { DevicePoller } from "../src/device-poller";
 import { ModbusTcpTransport } from "../src/transports/modbus-tcp-transport";
@@ -10,10 +11,7 @@ import { captureLog } from "./fixtures/captured-log";
 import { type RegisterServer, startRegisterServer } from "./fixtures/register-server";
 import { buildSunSpecMap } from "./fixtures/sunspec-map";
 
-const cleanups: Array<() => Promise<void>> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 /** Records when each read was attempted (instrumentation around the real transport). */
 class RecordingTransport implements RegisterTransport {

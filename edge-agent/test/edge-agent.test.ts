@@ -1,24 +1,21 @@
 import { PackMeta, type PackSample, SiteStatus } from "@bms/shared";
 import { MODEL_LITHIUM_MODULE } from "@bms/shared/sunspec/models";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cleanupAfterEach } from "../../test/support/cleanups";
 import { waitFor } from "../../test/support/free-port";
 import { makeTempDir } from "../../test/support/temp-dir";
 import { type RunningAgent, startEdgeAgent } from "../src/index";
-import { agentConfig, retained, telemetry } from "./fixtures/agent-setup";
+import { agentConfig, retained, startRecordingBroker, telemetry } from "./fixtures/agent-setup";
 import { captureLog } from "./fixtures/captured-log";
 import { startRegisterServer } from "./fixtures/register-server";
 import { buildSunSpecMap } from "./fixtures/sunspec-map";
-import { startTestBroker } from "./fixtures/test-broker";
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 async function world(units = [1, 2]) {
   const maps = units.map(() => buildSunSpecMap());
   const modbus = await startRegisterServer({ units: new Map(units.map((u, i) => [u, maps[i]?.registers ?? new Map()])) });
-  const broker = await startTestBroker();
+  const broker = await startRecordingBroker();
   const dir = makeTempDir("bms-agent-");
   cleanups.push(
     () => dir.remove(),

@@ -1,22 +1,19 @@
 import { startSunSpecSimulator } from "@bms/simulators";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { cleanupAfterEach } from "../../test/support/cleanups";
 import { waitFor } from "../../test/support/free-port";
 import { makeTempDir } from "../../test/support/temp-dir";
 import { startEdgeAgent } from "../src/index";
-import { agentConfig, telemetry } from "./fixtures/agent-setup";
+import { agentConfig, startRecordingBroker, telemetry } from "./fixtures/agent-setup";
 import { captureLog } from "./fixtures/captured-log";
-import { startTestBroker } from "./fixtures/test-broker";
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupAfterEach();
 
 describe("edge agent against the SunSpec simulator", () => {
   it("publishes samples that match the simulated packs within scale-factor rounding", async () => {
     // Simulated time nearly frozen, so the snapshot taken afterwards is the state that was read.
     const sim = await startSunSpecSimulator({ host: "127.0.0.1", port: 0, packs: 2, seed: 1, timeScale: 1e-6 });
-    const broker = await startTestBroker();
+    const broker = await startRecordingBroker();
     const dir = makeTempDir("bms-agent-sim-");
     cleanups.push(
       () => dir.remove(),

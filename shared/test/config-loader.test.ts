@@ -1,11 +1,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { configProblems } from "../../test/support/config-problems";
 import { makeTempDir, type TempDir } from "../../test/support/temp-dir";
 import { EdgeAgentConfig } from "../src/config/edge-agent-config";
 import { LiveConfig } from "../src/config/live-config";
 import { loadConfig } from "../src/config-loader";
-import { ConfigError } from "../src/errors";
 
 let dir: TempDir | undefined;
 afterEach(() => {
@@ -20,16 +20,6 @@ function write(name: string, text: string): string {
   return file;
 }
 
-function problemsOf(fn: () => unknown): readonly string[] {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ConfigError) return err.problems;
-    throw err;
-  }
-  throw new Error("expected a ConfigError");
-}
-
 describe("config loader", () => {
   it("reads YAML, applies defaults and validates", () => {
     const file = write("site.yaml", "siteId: site-1\ndevices:\n  - packId: p1\n    transport: { kind: modbus-tcp, host: 127.0.0.1, port: 5020 }\n");
@@ -41,14 +31,14 @@ describe("config loader", () => {
 
   it("gives one line per problem with the field path, what was expected and what was there", () => {
     const file = write("bad.json", JSON.stringify({ siteId: "bad/site", pollIntervalMs: "fast", devices: [{ packId: "p1", transport: { kind: "can" } }] }));
-    const problems = problemsOf(() => loadConfig(EdgeAgentConfig, { file, env: {} }));
+    const problems = configProblems(() => loadConfig(EdgeAgentConfig, { file, env: {} }));
     expect(problems).toContainEqual(expect.stringMatching(/^siteId: .*ID.*got "bad\/site"$/));
     expect(problems).toContainEqual('pollIntervalMs: expected number, got "fast"');
     expect(problems.some((p) => p.startsWith("devices.0.transport.kind:"))).toBe(true);
   });
 
   it("says which environment variable a bad value came from", () => {
-    const problems = problemsOf(() =>
+    const problems = configProblems(() =>
       loadConfig(LiveConfig, {
         env: { HTTP_PORT: "eighty", ENGINEER_TOKEN: "x".repeat(20) },
         envBindings: { HTTP_PORT: { path: ["http", "port"], type: "int" } },
@@ -59,15 +49,15 @@ describe("config loader", () => {
   });
 
   it("turns a missing file and a syntax error into a ConfigError, not a stack trace", () => {
-    expect(problemsOf(() => loadConfig(EdgeAgentConfig, { file: "/nonexistent/site.yaml" }))[0]).toMatch(/cannot read the file/);
+    expect(configProblems(() => loadConfig(EdgeAgentConfig, { file: "/nonexistent/site.yaml" }))[0]).toMatch(/cannot read the file/);
     const file = write("broken.json", "{ siteId: ");
-    expect(problemsOf(() => loadConfig(EdgeAgentConfig, { file }))[0]).toMatch(/not valid \.json/);
+    expect(configProblems(() => loadConfig(EdgeAgentConfig, { file }))[0]).toMatch(/not valid \.json/);
     const list = write("list.yaml", "- 1\n- 2\n");
-    expect(problemsOf(() => loadConfig(EdgeAgentConfig, { file: list }))).toEqual(["(root): expected an object"]);
+    expect(configProblems(() => loadConfig(EdgeAgentConfig, { file: list }))).toEqual(["(root): expected an object"]);
   });
 
   it("never prints a secret's value", () => {
-    const problems = problemsOf(() => loadConfig(LiveConfig, { env: {}, overrides: { engineerTokens: ["short-secret"] } }));
+    const problems = configProblems(() => loadConfig(LiveConfig, { env: {}, overrides: { engineerTokens: ["short-secret"] } }));
     expect(problems).toEqual(["engineerTokens.0: at least 16 characters"]);
   });
 
@@ -82,6 +72,6 @@ describe("config loader", () => {
 
   it("rejects unknown keys, so a typo is not silently ignored", () => {
     const file = write("typo.yaml", "siteId: s\npolIntervalMs: 5\ndevices:\n  - packId: p1\n    transport: { kind: modbus-tcp, host: h }\n");
-    expect(problemsOf(() => loadConfig(EdgeAgentConfig, { file, env: {} }))).toEqual([expect.stringMatching(/polIntervalMs/)]);
+    expect(configProblems(() => loadConfig(EdgeAgentConfig, { file, env: {} }))).toEqual([expect.stringMatching(/polIntervalMs/)]);
   });
 });

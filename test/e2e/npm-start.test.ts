@@ -1,23 +1,16 @@
-import { type ChildProcessWithoutNullStreams, spawn } from "node:child_process";
 import { createServer, type Server } from "node:net";
 import { LIVE_NAMESPACE, type SitePackSample } from "@bms/shared";
 import { io } from "socket.io-client";
 import { afterEach, describe, expect, it } from "vitest";
+import { type RunningScript, runScript } from "../support/cli";
 import { waitFor } from "../support/free-port";
 import { makeTempDir, type TempDir } from "../support/temp-dir";
 
 /** `npm start` as a user runs it: the whole stack in one process, driven by the environment. */
-const ROOT = new URL("../..", import.meta.url).pathname;
 const TOKEN = "token-for-the-npm-start-test";
 
-interface Started {
-  child: ChildProcessWithoutNullStreams;
-  output: () => string;
-  exited: Promise<number | null>;
-}
-
 let dir: TempDir | undefined;
-let running: Started | undefined;
+let running: RunningScript | undefined;
 afterEach(async () => {
   if (running && running.child.exitCode === null) {
     running.child.kill("SIGKILL");
@@ -28,17 +21,11 @@ afterEach(async () => {
   dir = undefined;
 });
 
-function start(env: Record<string, string>): Started {
+function start(env: Record<string, string>): RunningScript {
   dir = makeTempDir("bms-start-");
-  const child = spawn(process.execPath, ["--import", "tsx", "services/stack/src/main.ts"], {
-    cwd: ROOT,
+  running = runScript("services/stack/src/main.ts", [], {
     env: { ...process.env, LOG_LEVEL: "warn", DATA_DIR: dir.path, HTTP_PORT: "0", MQTT_PORT: "0", SIM_MODBUS_PORT: "0", ...env },
   });
-  let output = "";
-  child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-  child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  running = { child, output: () => output, exited };
   return running;
 }
 

@@ -1,7 +1,8 @@
+import { mkdirSync } from "node:fs";
 import { requireBinary } from "./binaries";
 import { startProcess } from "./child-process";
 import { freePort, waitFor } from "./free-port";
-import { makeTempDir } from "./temp-dir";
+import { makeTempDir, type TempDir } from "./temp-dir";
 
 export interface ExportedSeries {
   metric: Record<string, string>;
@@ -17,35 +18,52 @@ export interface VictoriaMetricsServer {
   stop(): Promise<void>;
 }
 
-/** Starts VictoriaMetrics (Debian package `victoria-metrics`) on a free port with a temporary store. */
-export async function startVictoriaMetrics(): Promise<VictoriaMetricsServer> {
+/** Makes recent writes searchable now, then reads `/api/v1/export?match[]=...` (JSON lines) from the server at `url`. */
+export async function exportSeries(url: string, match: string): Promise<ExportedSeries[]> {
+  await fetch(`${url}/internal/force_flush`);
+  const res = await fetch(`${url}/api/v1/export?match[]=${encodeURIComponent(match)}`);
+  if (!res.ok) throw new Error(`export ${match}: HTTP ${res.status} ${await res.text()}`);
+  const text = await res.text();
+  return text
+    .split("\n")
+    .filter((line) => line.trim() !== "")
+    .map((line) => JSON.parse(line) as ExportedSeries);
+}
+
+export interface VictoriaMetricsOptions {
+  /** Listen here instead of on a free port (to start it again where a client expects it). */
+  port?: number;
+  /** Keep the data here instead of in a temporary store; the caller owns it: `stop()` leaves it, for a restart with the same data. */
+  storageDir?: string;
+}
+
+/** Starts VictoriaMetrics (Debian package `victoria-metrics`), by default on a free port with a temporary store. */
+export async function startVictoriaMetrics(options: VictoriaMetricsOptions = {}): Promise<VictoriaMetricsServer> {
   const binary = requireBinary("victoria-metrics", "victoria-metrics");
-  const dir = makeTempDir("bms-vm-");
-  const port = await freePort();
+  let storageDir = options.storageDir;
+  let temp: TempDir | undefined;
+  if (storageDir === undefined) {
+    temp = makeTempDir("bms-vm-");
+    storageDir = temp.path;
+  } else {
+    mkdirSync(storageDir, { recursive: true });
+  }
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const proc = startProcess(binary, [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${dir.path}`, "-retentionPeriod=100y", "-loggerLevel=ERROR"]);
+  const proc = startProcess(binary, [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${storageDir}`, "-retentionPeriod=100y", "-loggerLevel=ERROR"]);
   try {
     await waitFor(async () => (await fetch(`${url}/health`)).ok, 20_000, "VictoriaMetrics /health");
   } catch (err) {
     await proc.stop();
-    dir.remove();
+    temp?.remove();
     throw new Error(`VictoriaMetrics did not start: ${(err as Error).message}\n${proc.output()}`);
   }
   return {
     url,
-    async exportSeries(match) {
-      await fetch(`${url}/internal/force_flush`);
-      const res = await fetch(`${url}/api/v1/export?match[]=${encodeURIComponent(match)}`);
-      if (!res.ok) throw new Error(`export ${match}: HTTP ${res.status} ${await res.text()}`);
-      const text = await res.text();
-      return text
-        .split("\n")
-        .filter((line) => line.trim() !== "")
-        .map((line) => JSON.parse(line) as ExportedSeries);
-    },
+    exportSeries: (match) => exportSeries(url, match),
     async stop() {
       await proc.stop();
-      dir.remove();
+      temp?.remove();
     },
   };
 }

@@ -3,17 +3,12 @@ import { join } from "node:path";
 import { ConfigError, parseConfig } from "@bms/shared";
 import { BrokerConfig } from "@bms/shared/config/broker-config";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { configProblems } from "../../../test/support/config-problems";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
 import { loadBrokerConfig } from "../src/load-broker-config";
 
 function problems(input: unknown): string[] {
-  try {
-    parseConfig(BrokerConfig, input, "broker.json");
-  } catch (err) {
-    if (err instanceof ConfigError) return [...err.problems];
-    throw err;
-  }
-  throw new Error("the config was accepted");
+  return configProblems(() => parseConfig(BrokerConfig, input, "broker.json"));
 }
 
 describe("broker config", () => {

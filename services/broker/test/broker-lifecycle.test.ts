@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
@@ -7,6 +7,7 @@ import { PortInUseError, parseConfig } from "@bms/shared";
 import { BrokerConfig } from "@bms/shared/config/broker-config";
 import type { MqttClient } from "mqtt";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { type RunningScript, runScript } from "../../../test/support/cli";
 import { waitFor } from "../../../test/support/free-port";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
 import { startBroker } from "../src/start-broker";
@@ -15,12 +16,8 @@ import { TestClients } from "./broker-test-clients";
 
 const MAIN = join(import.meta.dirname, "..", "src", "main.ts");
 
-function runCli(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", MAIN, ...args], {
-    cwd: join(import.meta.dirname, ".."),
-    env: { ...process.env, LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+function runCli(args: string[], env: NodeJS.ProcessEnv): RunningScript {
+  return runScript(MAIN, args, { cwd: join(import.meta.dirname, ".."), env: { ...process.env, LOG_LEVEL: "info", ...env } });
 }
 
 describe("broker lifecycle", () => {
@@ -71,15 +68,12 @@ describe("broker lifecycle", () => {
   it("CLI: serves with --config and MQTT_PORT, and exits 0 on SIGTERM", async () => {
     const file = join(dir.path, "broker.json");
     writeFileSync(file, JSON.stringify({ host: "127.0.0.1", users: [SERVICE] }));
-    child = runCli(["--config", file], { MQTT_PORT: "0" });
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
+    const cli = runCli(["--config", file], { MQTT_PORT: "0" });
+    child = cli.child;
     let port = 0;
     await waitFor(
       () => {
-        const match = /"port":(\d+).*MQTT broker listening/.exec(stderr);
+        const match = /"port":(\d+).*MQTT broker listening/.exec(cli.stderr());
         port = Number(match?.[1] ?? 0);
         return port > 0;
       },
@@ -88,34 +82,24 @@ describe("broker lifecycle", () => {
     );
     const service = await clients.connect(`mqtt://127.0.0.1:${port}`, { username: SERVICE.username, password: SERVICE.password });
     expect(service.connected).toBe(true);
-    const exited = once(child, "exit");
     child.kill("SIGTERM");
-    const [code] = await exited;
-    expect(code).toBe(0);
+    expect(await cli.exited).toBe(0);
   });
 
   it("CLI: a bad config exits 2 with readable lines and no stack trace", async () => {
     const file = join(dir.path, "broker.json");
     writeFileSync(file, JSON.stringify({ users: [{ username: "a", password: "long-enough", role: "agent" }] }));
-    child = runCli(["--config", file], {});
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const [code] = await once(child, "exit");
-    expect(code).toBe(2);
-    expect(stderr).toContain("users.0.siteId: an agent account needs its siteId");
-    expect(stderr).not.toMatch(/\n\s+at /);
+    const cli = runCli(["--config", file], {});
+    child = cli.child;
+    expect(await cli.exited).toBe(2);
+    expect(cli.stderr()).toContain("users.0.siteId: an agent account needs its siteId");
+    expect(cli.stderr()).not.toMatch(/\n\s+at /);
   });
 
   it("CLI: an unknown flag exits 2 with the usage", async () => {
-    child = runCli(["--nonsense"], {});
-    let stderr = "";
-    child.stderr?.on("data", (d: Buffer) => {
-      stderr += d.toString();
-    });
-    const [code] = await once(child, "exit");
-    expect(code).toBe(2);
-    expect(stderr).toMatch(/usage: npm run broker/);
+    const cli = runCli(["--nonsense"], {});
+    child = cli.child;
+    expect(await cli.exited).toBe(2);
+    expect(cli.stderr()).toMatch(/usage: npm run broker/);
   });
 });

@@ -1,31 +1,20 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
+import { type AedesBroker, startAedesBroker } from "../../../test/support/aedes-broker";
+import { runScript } from "../../../test/support/cli";
 import { waitFor } from "../../../test/support/free-port";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
-import { startAedes, type TestBroker } from "./ingestion-harness";
 
-const ROOT = resolve(import.meta.dirname, "../../..");
-const TSX = join(ROOT, "node_modules/.bin/tsx");
-const MAIN = join(ROOT, "services/ingestion/src/main.ts");
-
-function run(args: string[], env: Record<string, string>): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
-  const child = spawn(TSX, [MAIN, ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...env }, stdio: ["ignore", "pipe", "pipe"] });
-  let output = "";
-  child.stdout?.on("data", (c: Buffer) => {
-    output += c.toString();
-  });
-  child.stderr?.on("data", (c: Buffer) => {
-    output += c.toString();
-  });
-  const exit = new Promise<number | null>((done) => child.on("exit", (code) => done(code)));
-  return { child, output: () => output, exit };
+/** The service as `npm run ingestion` starts it, with only PATH and `env` in its environment. */
+function run(args: string[], env: Record<string, string>) {
+  return runScript("services/ingestion/src/main.ts", args, { via: "tsx", env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...env } });
 }
 
 describe("npm run ingestion", () => {
   let dir: TempDir | undefined;
-  let broker: TestBroker | undefined;
+  let broker: AedesBroker | undefined;
   let child: ChildProcess | undefined;
 
   afterEach(async () => {
@@ -40,7 +29,7 @@ describe("npm run ingestion", () => {
     writeFileSync(file, JSON.stringify({ mqtt: { url: "http://nope" }, rules: { overTemperature: { threshold: "hot" } }, bogus: 1 }));
     const proc = run(["--config", file], { DATA_DIR: dir.path });
     child = proc.child;
-    expect(await proc.exit).toBe(2);
+    expect(await proc.exited).toBe(2);
     const out = proc.output();
     expect(out).toContain(`invalid configuration in ${file}`);
     expect(out).toMatch(/mqtt\.url: a URL like mqtt:\/\/host:1883/);
@@ -51,22 +40,22 @@ describe("npm run ingestion", () => {
   it("exits 2 naming the variable for a bad environment value, and for an unknown flag", async () => {
     const proc = run([], { MQTT_URL: "not a url" });
     child = proc.child;
-    expect(await proc.exit).toBe(2);
+    expect(await proc.exited).toBe(2);
     expect(proc.output()).toMatch(/mqtt\.url \(from MQTT_URL\)/);
     const flag = run(["--bogus"], {});
     child = flag.child;
-    expect(await flag.exit).toBe(2);
+    expect(await flag.exited).toBe(2);
     expect(flag.output()).toContain("Unknown option '--bogus'");
   });
 
   it("runs from the environment, says that no InfluxDB is configured, and stops on SIGTERM", async () => {
     dir = makeTempDir("bms-ingestion-cli-");
-    broker = await startAedes();
+    broker = await startAedesBroker();
     const proc = run([], { MQTT_URL: broker.url, DATA_DIR: dir.path, INFLUX_TOKEN: "stray" });
     child = proc.child;
     await waitFor(() => proc.output().includes("ingestion started"), 20_000, "the service to start");
     expect(proc.output()).toContain("no InfluxDB configured (set INFLUX_URL");
     proc.child.kill("SIGTERM");
-    expect(await proc.exit).toBe(0);
+    expect(await proc.exited).toBe(0);
   });
 });

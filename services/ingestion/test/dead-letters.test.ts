@@ -1,11 +1,10 @@
 import { join } from "node:path";
 import { openSqliteDeadLetterStore } from "@bms/storage";
-import type { MqttClient } from "mqtt";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { startAedesBroker } from "../../../test/support/aedes-broker";
 import { waitFor } from "../../../test/support/free-port";
-import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
-import { startVictoriaMetrics, type VictoriaMetricsServer } from "../../../test/support/victoria-metrics";
-import { INGESTION_FILES, type RunningIngestion } from "../src/index";
+import { startVictoriaMetrics } from "../../../test/support/victoria-metrics";
+import { INGESTION_FILES } from "../src/index";
 import {
   baseTs,
   captureLogger,
@@ -15,54 +14,40 @@ import {
   metricValue,
   points,
   publish,
-  startAedes,
   startTestIngestion,
-  type TestBroker,
+  useIngestionTestbed,
 } from "./ingestion-harness";
 
 describe("bad messages are dead-lettered while valid samples keep flowing", () => {
-  let broker: TestBroker | undefined;
-  let vm: VictoriaMetricsServer | undefined;
-  let ingestion: RunningIngestion | undefined;
-  let publisher: MqttClient | undefined;
-  let dir: TempDir | undefined;
-
-  afterEach(async () => {
-    await publisher?.endAsync();
-    await ingestion?.close();
-    await broker?.stop();
-    await vm?.stop();
-    dir?.remove();
-  });
+  const t = useIngestionTestbed();
 
   it("rejects malformed JSON, wrong types, out-of-range values, unknown topics, huge and binary payloads with a reason", async () => {
-    dir = makeTempDir("bms-ingestion-");
-    [broker, vm] = await Promise.all([startAedes(), startVictoriaMetrics()]);
+    [t.broker, t.timeSeries] = await Promise.all([startAedesBroker(), startVictoriaMetrics()]);
     const captured = captureLogger();
-    ingestion = await startTestIngestion({ mqttUrl: broker.url, dataDir: dir.path, influxUrl: vm.url }, { log: captured.log });
-    const running = ingestion;
-    publisher = await connectPublisher(broker.url);
+    t.ingestion = await startTestIngestion({ mqttUrl: t.broker.url, dataDir: t.dir.path, influxUrl: t.timeSeries.url }, { log: captured.log });
+    const running = t.ingestion;
+    t.publisher = await connectPublisher(t.broker.url);
     const t0 = baseTs();
     const topic = "bms/s1/p1/telemetry";
 
-    await publish(publisher, topic, makeSample(1, t0));
-    await publish(publisher, topic, '{"v":1,"ts":');
-    await publish(publisher, topic, makeSample(2, t0 + 1000));
-    await publish(publisher, topic, { ...makeSample(3, t0 + 2000), packVoltage: "51.2" });
-    await publish(publisher, topic, makeSample(4, t0 + 3000, { cellVoltages: [3.3, 65, 3.3, 3.3] }));
-    await publish(publisher, "bms/s1/p1/firmware", makeSample(5, t0 + 4000));
-    await publish(publisher, "bms/s1/../telemetry", makeSample(6, t0 + 5000));
-    await publish(publisher, topic, `{"pad":"${"x".repeat(300 * 1024)}"}`);
-    await publish(publisher, topic, Buffer.from([0xff, 0xfe, 0x00, 0x81]));
-    await publish(publisher, "bms/s1/p1/meta", { ...META, chemistry: "plutonium" });
-    await publish(publisher, topic, { ...makeSample(7, 1_700_000_000), ts: 1_700_000_000 });
-    await publish(publisher, topic, "null");
-    await publish(publisher, topic, makeSample(8, t0 + 6000));
+    await publish(t.publisher, topic, makeSample(1, t0));
+    await publish(t.publisher, topic, '{"v":1,"ts":');
+    await publish(t.publisher, topic, makeSample(2, t0 + 1000));
+    await publish(t.publisher, topic, { ...makeSample(3, t0 + 2000), packVoltage: "51.2" });
+    await publish(t.publisher, topic, makeSample(4, t0 + 3000, { cellVoltages: [3.3, 65, 3.3, 3.3] }));
+    await publish(t.publisher, "bms/s1/p1/firmware", makeSample(5, t0 + 4000));
+    await publish(t.publisher, "bms/s1/../telemetry", makeSample(6, t0 + 5000));
+    await publish(t.publisher, topic, `{"pad":"${"x".repeat(300 * 1024)}"}`);
+    await publish(t.publisher, topic, Buffer.from([0xff, 0xfe, 0x00, 0x81]));
+    await publish(t.publisher, "bms/s1/p1/meta", { ...META, chemistry: "plutonium" });
+    await publish(t.publisher, topic, { ...makeSample(7, 1_700_000_000), ts: 1_700_000_000 });
+    await publish(t.publisher, topic, "null");
+    await publish(t.publisher, topic, makeSample(8, t0 + 6000));
 
     await waitFor(async () => (await metricValue(running, "bms_ingestion_samples_accepted_total")) === 3, 10_000, "3 valid samples");
     await waitFor(() => running.health().deadLetters === 10, 10_000, "10 dead letters");
     // The valid ones reach the time-series server in order.
-    const url = vm.url;
+    const url = t.timeSeries.url;
     await waitFor(async () => (await points(url, 'pack_seq{site="s1"}')).length === 3, 10_000, "3 points");
     expect((await points(url, 'pack_seq{site="s1"}')).map((p) => p.value)).toEqual([1, 2, 8]);
 
@@ -75,8 +60,8 @@ describe("bad messages are dead-lettered while valid samples keep flowing", () =
     expect(await metricValue(running, "bms_ingestion_messages_received_total", { kind: "unknown" })).toBe(2);
 
     await running.close();
-    ingestion = undefined;
-    const store = openSqliteDeadLetterStore(join(dir.path, INGESTION_FILES.deadLetters));
+    t.ingestion = undefined;
+    const store = openSqliteDeadLetterStore(join(t.dir.path, INGESTION_FILES.deadLetters));
     const letters = (await store.list(100)).reverse();
     await store.close();
     const reasons = letters.map((l) => l.reason);
@@ -100,19 +85,18 @@ describe("bad messages are dead-lettered while valid samples keep flowing", () =
   });
 
   it("logs a flood of one problem once, and drops duplicated deliveries", async () => {
-    dir = makeTempDir("bms-ingestion-");
-    broker = await startAedes();
+    t.broker = await startAedesBroker();
     const captured = captureLogger();
-    ingestion = await startTestIngestion({ mqttUrl: broker.url, dataDir: dir.path }, { log: captured.log });
-    const running = ingestion;
-    publisher = await connectPublisher(broker.url);
+    t.ingestion = await startTestIngestion({ mqttUrl: t.broker.url, dataDir: t.dir.path }, { log: captured.log });
+    const running = t.ingestion;
+    t.publisher = await connectPublisher(t.broker.url);
     const t0 = baseTs();
 
-    for (let i = 0; i < 50; i++) await publish(publisher, "bms/s1/p1/telemetry", `not json ${i}`);
-    await publish(publisher, "bms/s1/p1/telemetry", makeSample(1, t0));
-    await publish(publisher, "bms/s1/p1/telemetry", makeSample(1, t0));
-    await publish(publisher, "bms/s1/p1/telemetry", makeSample(1, t0 + 1000));
-    await publish(publisher, "bms/s1/p2/telemetry", makeSample(1, t0));
+    for (let i = 0; i < 50; i++) await publish(t.publisher, "bms/s1/p1/telemetry", `not json ${i}`);
+    await publish(t.publisher, "bms/s1/p1/telemetry", makeSample(1, t0));
+    await publish(t.publisher, "bms/s1/p1/telemetry", makeSample(1, t0));
+    await publish(t.publisher, "bms/s1/p1/telemetry", makeSample(1, t0 + 1000));
+    await publish(t.publisher, "bms/s1/p2/telemetry", makeSample(1, t0));
     await waitFor(async () => (await metricValue(running, "bms_ingestion_messages_received_total")) === 54, 10_000, "54 messages");
 
     expect(running.health().deadLetters).toBe(50);

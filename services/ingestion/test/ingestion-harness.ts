@@ -1,71 +1,14 @@
-import { mkdirSync } from "node:fs";
-import { createServer, type Server } from "node:net";
 import { Writable } from "node:stream";
 import { type CaseEvent, type Logger, type PackMeta, type PackSample, TOPIC_FILTERS } from "@bms/shared";
 import { IngestionConfig } from "@bms/shared/config/ingestion-config";
-import { Aedes } from "aedes";
+import type { CaseStore } from "@bms/storage";
 import mqtt, { type MqttClient } from "mqtt";
 import { pino } from "pino";
-import { requireBinary } from "../../../test/support/binaries";
-import { type RunningProcess, startProcess } from "../../../test/support/child-process";
+import { afterEach, beforeEach } from "vitest";
 import { waitFor } from "../../../test/support/free-port";
-import type { ExportedSeries } from "../../../test/support/victoria-metrics";
+import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
+import { exportSeries } from "../../../test/support/victoria-metrics";
 import { type RunningIngestion, type StartIngestionOptions, startIngestion } from "../src/index";
-
-export interface TestBroker {
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** An aedes broker on a free port (in-memory persistence keeps offline sessions). */
-export async function startAedes(): Promise<TestBroker> {
-  const broker = await Aedes.createBroker();
-  const server: Server = createServer(broker.handle);
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  const port = typeof address === "object" && address ? address.port : 0;
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    async stop() {
-      await new Promise<void>((resolve) => broker.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
-}
-
-/**
- * VictoriaMetrics on a given port and storage directory, so that a test can stop it and start it
- * again on the same port with the same data (test/support's helper picks both itself).
- */
-export async function startVictoriaMetricsOn(port: number, storageDir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  const binary = requireBinary("victoria-metrics", "victoria-metrics");
-  mkdirSync(storageDir, { recursive: true });
-  const url = `http://127.0.0.1:${port}`;
-  const proc: RunningProcess = startProcess(binary, [
-    `-httpListenAddr=127.0.0.1:${port}`,
-    `-storageDataPath=${storageDir}`,
-    "-retentionPeriod=100y",
-    "-loggerLevel=ERROR",
-  ]);
-  try {
-    await waitFor(async () => (await fetch(`${url}/health`)).ok, 20_000, "VictoriaMetrics /health");
-  } catch (err) {
-    await proc.stop();
-    throw new Error(`VictoriaMetrics did not start: ${(err as Error).message}\n${proc.output()}`);
-  }
-  return { url, stop: () => proc.stop() };
-}
-
-/** Reads series back from VictoriaMetrics (same as test/support's exportSeries). */
-export async function exportSeries(url: string, match: string): Promise<ExportedSeries[]> {
-  await fetch(`${url}/internal/force_flush`);
-  const res = await fetch(`${url}/api/v1/export?match[]=${encodeURIComponent(match)}`);
-  if (!res.ok) throw new Error(`export ${match}: HTTP ${res.status} ${await res.text()}`);
-  return (await res.text())
-    .split("\n")
-    .filter((line) => line.trim() !== "")
-    .map((line) => JSON.parse(line) as ExportedSeries);
-}
 
 /** All points of the series matching `match`, sorted by time. */
 export async function points(url: string, match: string): Promise<Array<{ ts: number; value: number; labels: Record<string, string> }>> {
@@ -115,8 +58,14 @@ export async function publish(client: MqttClient, topic: string, payload: string
   await client.publishAsync(topic, body, { qos: 1, retain });
 }
 
+export interface CaseEventWatcher {
+  events: CaseEvent[];
+  topics: string[];
+  close(): Promise<void>;
+}
+
 /** Collects the case events the ingestion publishes. */
-export async function watchCaseEvents(url: string): Promise<{ events: CaseEvent[]; topics: string[]; close(): Promise<void> }> {
+export async function watchCaseEvents(url: string): Promise<CaseEventWatcher> {
   const client = await mqtt.connectAsync(url, { clientId: `test-cases-${Math.random().toString(36).slice(2, 10)}` });
   const events: CaseEvent[] = [];
   const topics: string[] = [];
@@ -182,4 +131,49 @@ export function captureLogger(): { log: Logger; lines(): Array<{ level: number; 
     log: pino({ level: "debug" }, stream),
     lines: () => kept.map((l) => JSON.parse(l) as { level: number; msg: string } & Record<string, unknown>),
   };
+}
+
+/**
+ * What one ingestion test runs, stopped after each test in dependency order (case watcher, publisher,
+ * ingestion, case store, broker, time-series server, then the temp dir). A test sets what it starts,
+ * and clears what it has already stopped itself.
+ */
+export interface IngestionTestbed {
+  /** A temp dir made for each test (removed after it). */
+  readonly dir: TempDir;
+  broker?: { url: string; stop(): Promise<void> };
+  /** VictoriaMetrics or a stand-in for it. */
+  timeSeries?: { url: string; stop(): Promise<void> };
+  ingestion?: RunningIngestion;
+  publisher?: MqttClient;
+  watcher?: CaseEventWatcher;
+  caseStore?: CaseStore;
+}
+
+/** Call in a describe block: a testbed whose pieces are stopped after each of its tests. */
+export function useIngestionTestbed(): IngestionTestbed {
+  let dir: TempDir | undefined;
+  const testbed: IngestionTestbed = {
+    get dir() {
+      if (!dir) throw new Error("the testbed's dir exists only while a test runs");
+      return dir;
+    },
+  };
+  beforeEach(() => {
+    dir = makeTempDir("bms-ingestion-");
+  });
+  afterEach(async () => {
+    const { watcher, publisher, ingestion, caseStore, broker, timeSeries } = testbed;
+    const made = dir;
+    for (const key of ["watcher", "publisher", "ingestion", "caseStore", "broker", "timeSeries"] as const) delete testbed[key];
+    dir = undefined;
+    await watcher?.close();
+    await publisher?.endAsync();
+    await ingestion?.close();
+    await caseStore?.close();
+    await broker?.stop();
+    await timeSeries?.stop();
+    made?.remove();
+  });
+  return testbed;
 }

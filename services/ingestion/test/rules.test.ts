@@ -1,11 +1,9 @@
 import { join } from "node:path";
 import type { SupportCase } from "@bms/shared";
-import { type CaseStore, openSqliteCaseStore } from "@bms/storage";
-import type { MqttClient } from "mqtt";
-import { afterEach, describe, expect, it } from "vitest";
+import { openSqliteCaseStore } from "@bms/storage";
+import { describe, expect, it } from "vitest";
+import { startAedesBroker } from "../../../test/support/aedes-broker";
 import { waitFor } from "../../../test/support/free-port";
-import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
-import type { RunningIngestion } from "../src/index";
 import {
   baseTs,
   connectPublisher,
@@ -13,39 +11,23 @@ import {
   makeSample,
   metricValue,
   publish,
-  startAedes,
   startTestIngestion,
-  type TestBroker,
+  useIngestionTestbed,
   watchCaseEvents,
 } from "./ingestion-harness";
 
 const NO_NO_DATA = { noData: { enabled: false } };
 
 describe("fault rules open, update and clear support cases", () => {
-  let broker: TestBroker | undefined;
-  let ingestion: RunningIngestion | undefined;
-  let publisher: MqttClient | undefined;
-  let watcher: Awaited<ReturnType<typeof watchCaseEvents>> | undefined;
-  let caseStore: CaseStore | undefined;
-  let dir: TempDir | undefined;
-
-  afterEach(async () => {
-    await watcher?.close();
-    await publisher?.endAsync();
-    await ingestion?.close();
-    await caseStore?.close();
-    await broker?.stop();
-    dir?.remove();
-  });
+  const t = useIngestionTestbed();
 
   async function setUp(rules: Record<string, unknown>) {
-    dir = makeTempDir("bms-ingestion-");
-    broker = await startAedes();
-    caseStore = openSqliteCaseStore(join(dir.path, "cases.db"));
-    ingestion = await startTestIngestion({ mqttUrl: broker.url, dataDir: dir.path, rules }, { caseStore });
-    watcher = await watchCaseEvents(broker.url);
-    publisher = await connectPublisher(broker.url);
-    return { store: caseStore, events: watcher, pub: publisher, running: ingestion };
+    t.broker = await startAedesBroker();
+    t.caseStore = openSqliteCaseStore(join(t.dir.path, "cases.db"));
+    t.ingestion = await startTestIngestion({ mqttUrl: t.broker.url, dataDir: t.dir.path, rules }, { caseStore: t.caseStore });
+    t.watcher = await watchCaseEvents(t.broker.url);
+    t.publisher = await connectPublisher(t.broker.url);
+    return { store: t.caseStore, events: t.watcher, pub: t.publisher, running: t.ingestion };
   }
 
   it("over-temperature: debounced, one case with the triggering sample as evidence, hysteresis on clear", async () => {

@@ -1,37 +1,22 @@
-import type { MqttClient } from "mqtt";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { startAedesBroker } from "../../../test/support/aedes-broker";
 import { waitFor } from "../../../test/support/free-port";
 import { startMosquitto } from "../../../test/support/mosquitto";
-import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
-import { startVictoriaMetrics, type VictoriaMetricsServer } from "../../../test/support/victoria-metrics";
-import type { RunningIngestion } from "../src/index";
-import { baseTs, connectPublisher, makeSample, metricValue, points, publish, startAedes, startTestIngestion, type TestBroker } from "./ingestion-harness";
+import { startVictoriaMetrics } from "../../../test/support/victoria-metrics";
+import { baseTs, connectPublisher, makeSample, metricValue, points, publish, startTestIngestion, useIngestionTestbed } from "./ingestion-harness";
 
-const brokers: Array<[string, () => Promise<TestBroker>]> = [
-  ["aedes", startAedes],
+const brokers: Array<[string, () => Promise<{ url: string; stop(): Promise<void> }>]> = [
+  ["aedes", startAedesBroker],
   ["Mosquitto", startMosquitto],
 ];
 
 describe.each(brokers)("samples through %s end up in the time-series server", (_name, startBroker) => {
-  let broker: TestBroker | undefined;
-  let vm: VictoriaMetricsServer | undefined;
-  let ingestion: RunningIngestion | undefined;
-  let publisher: MqttClient | undefined;
-  let dir: TempDir | undefined;
-
-  afterEach(async () => {
-    await publisher?.endAsync();
-    await ingestion?.close();
-    await broker?.stop();
-    await vm?.stop();
-    dir?.remove();
-  });
+  const t = useIngestionTestbed();
 
   it("writes pack, cell, sensor and alarm series with site/pack tags and the sample timestamps", async () => {
-    dir = makeTempDir("bms-ingestion-");
-    [broker, vm] = await Promise.all([startBroker(), startVictoriaMetrics()]);
-    ingestion = await startTestIngestion({ mqttUrl: broker.url, dataDir: dir.path, influxUrl: vm.url });
-    publisher = await connectPublisher(broker.url);
+    [t.broker, t.timeSeries] = await Promise.all([startBroker(), startVictoriaMetrics()]);
+    t.ingestion = await startTestIngestion({ mqttUrl: t.broker.url, dataDir: t.dir.path, influxUrl: t.timeSeries.url });
+    t.publisher = await connectPublisher(t.broker.url);
 
     const t0 = baseTs();
     const samples = [
@@ -39,10 +24,10 @@ describe.each(brokers)("samples through %s end up in the time-series server", (_
       makeSample(2, t0 + 1000, { packVoltage: 51.4, current: -20.25, cellVoltages: [3.31, 3.4, 3.28, 3.3], cellTemperatures: [27, 28.5] }),
       makeSample(3, t0 + 2000, { packVoltage: 51.6 }),
     ];
-    for (const sample of samples) await publish(publisher, "bms/s1/p1/telemetry", sample);
-    await publish(publisher, "bms/s1/p2/telemetry", makeSample(7, t0, { packVoltage: 48 }));
+    for (const sample of samples) await publish(t.publisher, "bms/s1/p1/telemetry", sample);
+    await publish(t.publisher, "bms/s1/p2/telemetry", makeSample(7, t0, { packVoltage: 48 }));
 
-    const url = vm.url;
+    const url = t.timeSeries.url;
     await waitFor(async () => (await points(url, 'pack_voltage{site="s1"}')).length === 4, 15_000, "4 pack_voltage points");
     const voltage = await points(url, 'pack_voltage{site="s1",pack="p1"}');
     expect(voltage.map((p) => [p.ts, p.value])).toEqual([
@@ -72,12 +57,12 @@ describe.each(brokers)("samples through %s end up in the time-series server", (_
     const alarms = await points(url, 'bms_alarm_active{pack="p1"}');
     expect(alarms.map((p) => [p.ts, p.value, p.labels.code])).toEqual([[t0, 1, "OVER_TEMP_WARNING"]]);
 
-    expect(await metricValue(ingestion, "bms_ingestion_samples_accepted_total")).toBe(4);
-    expect(await metricValue(ingestion, "bms_ingestion_messages_received_total", { kind: "telemetry" })).toBe(4);
-    await waitFor(() => ingestion?.health().spoolSize === 0, 5000, "the spool to empty");
-    expect(ingestion.health()).toMatchObject({ mqttConnected: true, spoolSize: 0, lastWriteOk: true, deadLetters: 0 });
-    expect(await metricValue(ingestion, "bms_ingestion_lines_written_total")).toBeGreaterThan(0);
-    const exposition = await ingestion.registry.metrics();
+    expect(await metricValue(t.ingestion, "bms_ingestion_samples_accepted_total")).toBe(4);
+    expect(await metricValue(t.ingestion, "bms_ingestion_messages_received_total", { kind: "telemetry" })).toBe(4);
+    await waitFor(() => t.ingestion?.health().spoolSize === 0, 5000, "the spool to empty");
+    expect(t.ingestion.health()).toMatchObject({ mqttConnected: true, spoolSize: 0, lastWriteOk: true, deadLetters: 0 });
+    expect(await metricValue(t.ingestion, "bms_ingestion_lines_written_total")).toBeGreaterThan(0);
+    const exposition = await t.ingestion.registry.metrics();
     expect(exposition).toContain("bms_ingestion_spool_size 0");
   });
 });

@@ -2,12 +2,11 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
 import { openSqliteDeadLetterStore } from "@bms/storage";
-import type { MqttClient } from "mqtt";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { startAedesBroker } from "../../../test/support/aedes-broker";
 import { waitFor } from "../../../test/support/free-port";
-import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
-import { INGESTION_FILES, type RunningIngestion } from "../src/index";
-import { baseTs, connectPublisher, makeSample, metricValue, publish, startAedes, startTestIngestion, type TestBroker } from "./ingestion-harness";
+import { INGESTION_FILES } from "../src/index";
+import { baseTs, connectPublisher, makeSample, metricValue, publish, startTestIngestion, useIngestionTestbed } from "./ingestion-harness";
 
 /**
  * A time-series server that answers like InfluxDB does to bad data or a bad token. VictoriaMetrics
@@ -41,43 +40,30 @@ async function startRejectingServer(answer: (body: string) => { status: number; 
 }
 
 describe("the time-series server rejects data", () => {
-  let broker: TestBroker | undefined;
-  let server: Awaited<ReturnType<typeof startRejectingServer>> | undefined;
-  let ingestion: RunningIngestion | undefined;
-  let publisher: MqttClient | undefined;
-  let dir: TempDir | undefined;
-
-  afterEach(async () => {
-    await publisher?.endAsync();
-    await ingestion?.close();
-    await server?.stop();
-    await broker?.stop();
-    dir?.remove();
-  });
+  const t = useIngestionTestbed();
 
   it("a 400 dead-letters only the bad sample, with the server's message, and the rest is written", async () => {
-    dir = makeTempDir("bms-ingestion-");
-    server = await startRejectingServer((body) =>
+    const server = await startRejectingServer((body) =>
       body.includes(",pack=bad ") ? { status: 400, body: '{"code":"invalid","message":"unable to parse line: bad field"}' } : { status: 204 },
     );
-    broker = await startAedes();
-    ingestion = await startTestIngestion({ mqttUrl: broker.url, dataDir: dir.path, influxUrl: server.url });
-    publisher = await connectPublisher(broker.url);
+    t.timeSeries = server;
+    t.broker = await startAedesBroker();
+    t.ingestion = await startTestIngestion({ mqttUrl: t.broker.url, dataDir: t.dir.path, influxUrl: server.url });
+    t.publisher = await connectPublisher(t.broker.url);
     const t0 = baseTs();
     for (let seq = 1; seq <= 8; seq++) {
-      await publish(publisher, seq === 5 ? "bms/s1/bad/telemetry" : "bms/s1/p1/telemetry", makeSample(seq, t0 + seq * 1000));
+      await publish(t.publisher, seq === 5 ? "bms/s1/bad/telemetry" : "bms/s1/p1/telemetry", makeSample(seq, t0 + seq * 1000));
     }
-    const running = ingestion;
+    const running = t.ingestion;
     await waitFor(() => running.health().spoolSize === 0 && running.health().deadLetters === 1, 10_000, "the spool to drain");
-    const srv = server;
-    const packLines = srv.accepted.filter((l) => l.startsWith("pack,"));
+    const packLines = server.accepted.filter((l) => l.startsWith("pack,"));
     expect(packLines.map((l) => /seq=(\d+)/.exec(l)?.[1])).toEqual(["1", "2", "3", "4", "6", "7", "8"]);
     expect(await metricValue(running, "bms_ingestion_dead_letters_total", { reason: "write_rejected" })).toBe(1);
     expect(running.health().lastWriteOk).toBe(true);
 
     await running.close();
-    ingestion = undefined;
-    const store = openSqliteDeadLetterStore(join(dir.path, INGESTION_FILES.deadLetters));
+    t.ingestion = undefined;
+    const store = openSqliteDeadLetterStore(join(t.dir.path, INGESTION_FILES.deadLetters));
     const [letter] = await store.list();
     await store.close();
     expect(letter?.topic).toBe("bms/s1/bad/telemetry");
@@ -86,17 +72,17 @@ describe("the time-series server rejects data", () => {
   });
 
   it("a 401 is retried with backoff, reported on health naming the setting, and loses nothing", async () => {
-    dir = makeTempDir("bms-ingestion-");
     let authorized = false;
-    server = await startRejectingServer(() =>
+    const server = await startRejectingServer(() =>
       authorized ? { status: 204 } : { status: 401, body: '{"code":"unauthorized","message":"unauthorized access"}' },
     );
-    broker = await startAedes();
-    ingestion = await startTestIngestion({ mqttUrl: broker.url, dataDir: dir.path, influxUrl: server.url });
-    publisher = await connectPublisher(broker.url);
+    t.timeSeries = server;
+    t.broker = await startAedesBroker();
+    t.ingestion = await startTestIngestion({ mqttUrl: t.broker.url, dataDir: t.dir.path, influxUrl: server.url });
+    t.publisher = await connectPublisher(t.broker.url);
     const t0 = baseTs();
-    for (let seq = 1; seq <= 3; seq++) await publish(publisher, "bms/s1/p1/telemetry", makeSample(seq, t0 + seq * 1000));
-    const running = ingestion;
+    for (let seq = 1; seq <= 3; seq++) await publish(t.publisher, "bms/s1/p1/telemetry", makeSample(seq, t0 + seq * 1000));
+    const running = t.ingestion;
     await waitFor(() => running.health().lastWriteOk === false, 10_000, "the failure on health");
     expect(running.health().lastWriteError).toMatch(/HTTP 401 .*check INFLUX_TOKEN/);
     await waitFor(() => running.health().spoolSize === 3, 5000, "3 spooled samples");

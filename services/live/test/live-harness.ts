@@ -1,11 +1,9 @@
-import { once } from "node:events";
-import { createServer, type Server } from "node:net";
-import type { PackMeta, PackSample } from "@bms/shared";
+import type { CaseEvent, PackMeta, PackSample, SitePackSample } from "@bms/shared";
 import { LiveConfig } from "@bms/shared/config/live-config";
 import { type CaseStore, openSqliteCaseStore } from "@bms/storage";
-import { Aedes } from "aedes";
 import { connectAsync, type MqttClient } from "mqtt";
 import { io, type Socket } from "socket.io-client";
+import { startAedesBroker } from "../../../test/support/aedes-broker";
 import { waitFor } from "../../../test/support/free-port";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
 import { type RunningLive, startLive } from "../src/index";
@@ -22,28 +20,6 @@ export interface Harness {
   /** Opens a socket.io client on /live with `auth` (default: the engineer token); await `connected()`. */
   socket(auth?: Record<string, unknown> | null): Socket;
   close(): Promise<void>;
-}
-
-export interface Broker {
-  url: string;
-  close(): Promise<void>;
-}
-
-/** aedes on a free port. */
-export async function startBroker(): Promise<Broker> {
-  const aedes = await Aedes.createBroker();
-  const server: Server = createServer(aedes.handle);
-  server.listen(0, "127.0.0.1");
-  await once(server, "listening");
-  const address = server.address();
-  const port = typeof address === "object" && address !== null ? address.port : 0;
-  return {
-    url: `mqtt://127.0.0.1:${port}`,
-    close: async () => {
-      await new Promise<void>((resolve) => aedes.close(() => resolve()));
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
 }
 
 export function sample(overrides: Partial<PackSample> = {}): PackSample {
@@ -81,7 +57,7 @@ export function meta(overrides: Partial<PackMeta> = {}): PackMeta {
 
 /** An aedes broker, a SQLite case store in a temp dir and the live service on free ports, ready (MQTT subscribed). */
 export async function startHarness(configOverrides: Record<string, unknown> = {}): Promise<Harness> {
-  const broker = await startBroker();
+  const broker = await startAedesBroker();
   const dir: TempDir = makeTempDir("bms-live-");
   const caseStore = openSqliteCaseStore(`${dir.path}/cases.db`);
   const config = LiveConfig.parse({
@@ -114,7 +90,7 @@ export async function startHarness(configOverrides: Record<string, unknown> = {}
       await mqtt.endAsync(true);
       await live.close();
       await caseStore.close();
-      await broker.close();
+      await broker.stop();
       dir.remove();
     },
   };
@@ -123,6 +99,15 @@ export async function startHarness(configOverrides: Record<string, unknown> = {}
 /** Emits with an ack and resolves with the reply. */
 export function emitWithAck<T>(socket: Socket, event: string, ...args: unknown[]): Promise<T> {
   return socket.timeout(5000).emitWithAck(event, ...args) as Promise<T>;
+}
+
+/** Collects the samples and case events the live feed sends `socket`, from now on. */
+export function collectFeed(socket: Socket): { samples: SitePackSample[]; cases: CaseEvent[] } {
+  const samples: SitePackSample[] = [];
+  const cases: CaseEvent[] = [];
+  socket.on("sample", (s: SitePackSample) => samples.push(s));
+  socket.on("case", (e: CaseEvent) => cases.push(e));
+  return { samples, cases };
 }
 
 export function connected(socket: Socket): Promise<void> {

@@ -1,7 +1,7 @@
 import type { CaseEvent, SitePackSample, SubscribeAck } from "@bms/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../../test/support/free-port";
-import { connected, emitWithAck, type Harness, openCase, sample, startHarness } from "./live-harness";
+import { collectFeed, connected, emitWithAck, type Harness, openCase, sample, startHarness } from "./live-harness";
 
 let h: Harness;
 
@@ -74,10 +74,7 @@ describe("subscribe", () => {
 
     const socket = h.socket();
     await connected(socket);
-    const samples: SitePackSample[] = [];
-    const cases: CaseEvent[] = [];
-    socket.on("sample", (s: SitePackSample) => samples.push(s));
-    socket.on("case", (e: CaseEvent) => cases.push(e));
+    const { samples, cases } = collectFeed(socket);
 
     expect(await emitWithAck<SubscribeAck>(socket, "subscribe", { siteId: "site-1" })).toEqual({ ok: true, room: "site:site-1" });
     await waitFor(() => samples.length >= 2, 5000, "the snapshot");
@@ -108,8 +105,7 @@ describe("subscribe", () => {
   it("a pack subscription gets only that pack; unsubscribe stops the feed", async () => {
     const socket = h.socket();
     await connected(socket);
-    const samples: SitePackSample[] = [];
-    socket.on("sample", (s: SitePackSample) => samples.push(s));
+    const { samples } = collectFeed(socket);
     expect(await emitWithAck<SubscribeAck>(socket, "subscribe", { siteId: "site-1", packId: "pack-b" })).toEqual({ ok: true, room: "pack:site-1/pack-b" });
     await waitFor(() => samples.length >= 1, 5000, "the pack snapshot");
     expect(samples.every((s) => s.packId === "pack-b")).toBe(true);
@@ -154,8 +150,7 @@ describe("subscribe", () => {
     socket.emit("subscribe");
     socket.emit("unsubscribe", "junk");
     // Without an ack the valid subscription still happens.
-    const samples: SitePackSample[] = [];
-    socket.on("sample", (s: SitePackSample) => samples.push(s));
+    const { samples } = collectFeed(socket);
     socket.emit("subscribe", { siteId: "site-2" });
     await waitFor(() => samples.some((s) => s.siteId === "site-2"), 5000, "the snapshot without ack");
     expect(await emitWithAck<SubscribeAck>(socket, "subscribe", { siteId: "site-1" })).toEqual({ ok: true, room: "site:site-1" });
@@ -188,10 +183,7 @@ describe("MQTT input", () => {
   it("never forwards invalid MQTT payloads; counts them", async () => {
     const socket = h.socket();
     await connected(socket);
-    const samples: SitePackSample[] = [];
-    const cases: CaseEvent[] = [];
-    socket.on("sample", (s: SitePackSample) => samples.push(s));
-    socket.on("case", (e: CaseEvent) => cases.push(e));
+    const { samples, cases } = collectFeed(socket);
     await emitWithAck(socket, "subscribe", { siteId: "site-bad" });
 
     await h.publish("bms/site-bad/pack-1/telemetry", "{not json");
@@ -221,8 +213,7 @@ describe("MQTT input", () => {
   it("coalesces a burst into the latest sample per pack", async () => {
     const socket = h.socket();
     await connected(socket);
-    const samples: SitePackSample[] = [];
-    socket.on("sample", (s: SitePackSample) => samples.push(s));
+    const { samples } = collectFeed(socket);
     await emitWithAck(socket, "subscribe", { siteId: "site-burst" });
     const t0 = Date.now();
     const burst = Array.from({ length: 200 }, (_, i) => h.publish("bms/site-burst/pack-1/telemetry", sample({ seq: i, ts: t0 + i, soc: i / 2 })));

@@ -1,22 +1,19 @@
-import { spawn, spawnSync } from "node:child_process";
-import { once } from "node:events";
-import { createServer } from "node:net";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { PortInUseError } from "@bms/shared";
 import { LiveConfig } from "@bms/shared/config/live-config";
 import { openSqliteCaseStore } from "@bms/storage";
-import { Aedes } from "aedes";
 import { Counter, Registry } from "prom-client";
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { startAedesBroker } from "../../../test/support/aedes-broker";
+import { cleanupAfterEach } from "../../../test/support/cleanups";
+import { runScript } from "../../../test/support/cli";
 import { freePort, waitFor } from "../../../test/support/free-port";
 import { makeTempDir } from "../../../test/support/temp-dir";
 import { startLive } from "../src/index";
-import { openCase, startBroker, TOKEN } from "./live-harness";
+import { openCase, TOKEN } from "./live-harness";
 
-const cleanups: Array<() => Promise<void> | void> = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupAfterEach();
 
 function config(overrides: Record<string, unknown>) {
   return LiveConfig.parse({ http: { host: "127.0.0.1", port: 0 }, engineerTokens: [TOKEN], ...overrides });
@@ -34,21 +31,15 @@ describe("health and metrics", () => {
     expect(down.status).toBe(503);
     expect(await down.json()).toMatchObject({ status: "degraded", mqttConnected: false });
 
-    const aedes = await Aedes.createBroker();
-    const server = createServer(aedes.handle);
-    server.listen(mqttPort, "127.0.0.1");
-    await once(server, "listening");
-    cleanups.push(async () => {
-      await new Promise<void>((r) => aedes.close(() => r()));
-      await new Promise<void>((r) => server.close(() => r()));
-    });
+    const broker = await startAedesBroker({ port: mqttPort });
+    cleanups.push(() => broker.stop());
     await waitFor(async () => (await fetch(`${live.url}/healthz`)).status === 200, 10_000, "healthz ok after the broker came up");
     expect(await (await fetch(`${live.url}/healthz`)).json()).toMatchObject({ status: "ok", mqttConnected: true });
   });
 
   it("reports the health of other parts in the process, degraded when one is not ok", async () => {
-    const broker = await startBroker();
-    cleanups.push(() => broker.close());
+    const broker = await startAedesBroker();
+    cleanups.push(() => broker.stop());
     const dir = makeTempDir("bms-live-");
     cleanups.push(() => dir.remove());
     let writesOk = true;
@@ -65,8 +56,8 @@ describe("health and metrics", () => {
   });
 
   it("exposes its own metrics merged with the caller's registries", async () => {
-    const broker = await startBroker();
-    cleanups.push(() => broker.close());
+    const broker = await startAedesBroker();
+    cleanups.push(() => broker.stop());
     const dir = makeTempDir("bms-live-");
     cleanups.push(() => dir.remove());
     const other = new Registry();
@@ -88,8 +79,8 @@ describe("health and metrics", () => {
 
 describe("start and stop", () => {
   it("opens the SQLite case store in dataDir by default and serves its cases", async () => {
-    const broker = await startBroker();
-    cleanups.push(() => broker.close());
+    const broker = await startAedesBroker();
+    cleanups.push(() => broker.stop());
     const dir = makeTempDir("bms-live-");
     cleanups.push(() => dir.remove());
     // The ingestion writes the store; the live service reads the same file.
@@ -107,8 +98,8 @@ describe("start and stop", () => {
   });
 
   it("names HTTP_PORT when the port is taken", async () => {
-    const broker = await startBroker();
-    cleanups.push(() => broker.close());
+    const broker = await startAedesBroker();
+    cleanups.push(() => broker.stop());
     const dir = makeTempDir("bms-live-");
     cleanups.push(() => dir.remove());
     const first = await startLive(config({ mqtt: { url: broker.url }, dataDir: dir.path }));
@@ -145,24 +136,19 @@ describe("command line", () => {
 
 describe("command line start and stop", () => {
   it("starts from the environment, serves, and exits 0 on SIGTERM", async () => {
-    const broker = await startBroker();
-    cleanups.push(() => broker.close());
+    const broker = await startAedesBroker();
+    cleanups.push(() => broker.stop());
     const dir = makeTempDir("bms-live-");
     cleanups.push(() => dir.remove());
     const port = await freePort();
-    const child = spawn(join(process.cwd(), "node_modules/.bin/tsx"), [join(process.cwd(), "services/live/src/main.ts")], {
+    const { child, stderr, exited } = runScript("services/live/src/main.ts", [], {
+      via: "tsx",
       env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "warn", HTTP_PORT: String(port), MQTT_URL: broker.url, DATA_DIR: dir.path, ENGINEER_TOKEN: TOKEN },
-      stdio: ["ignore", "ignore", "pipe"],
     });
-    let stderr = "";
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
     cleanups.push(() => {
       if (child.exitCode === null) child.kill("SIGKILL");
     });
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 20_000, `the CLI to serve (${stderr})`);
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/healthz`)).ok, 20_000, `the CLI to serve (${stderr()})`);
     const res = await fetch(`http://127.0.0.1:${port}/api/cases`, { headers: { authorization: `Bearer ${TOKEN}` } });
     expect(res.status).toBe(200);
     child.kill("SIGTERM");
