@@ -9,6 +9,7 @@ const MAX_MBAP_LENGTH = 254;
 const MBAP_HEADER = 6;
 
 type Verdict = "pass" | "drop" | number;
+type WriteCallback = (err?: Error | null) => void;
 
 /**
  * Checks one Modbus TCP request (MBAP header + unit + PDU) before modbus-serial sees it.
@@ -18,7 +19,11 @@ type Verdict = "pass" | "drop" | number;
  */
 export function checkRequest(frame: Buffer): Verdict {
   if (frame.readUInt16BE(2) !== 0) return "drop"; // not Modbus (protocol ID must be 0): ignore, as the spec says
-  const pdu = frame.subarray(MBAP_HEADER + 1);
+  return checkPdu(frame.subarray(MBAP_HEADER + 1));
+}
+
+/** Checks one request PDU (function code + data), the same over TCP and RTU: "pass" or the exception code. */
+export function checkPdu(pdu: Buffer): "pass" | number {
   const functionCode = pdu[0];
   switch (functionCode) {
     case 3:
@@ -52,6 +57,13 @@ function exceptionResponse(frame: Buffer, code: number): Buffer {
   return out;
 }
 
+export interface GuardOptions {
+  /** True for a unit whose device does not answer now (communication loss): its requests get no reply. */
+  ignoreUnit?: (unitId: number) => boolean;
+  /** Sees every reply frame (MBAP + unit + PDU) before it is sent; null drops it. */
+  replyFilter?: (frame: Buffer) => Buffer | null;
+}
+
 /**
  * Frames the byte stream of every connection on `server` into Modbus TCP requests and lets only
  * well-formed, supported ones through to the socket's other "data" listeners (modbus-serial's
@@ -59,9 +71,23 @@ function exceptionResponse(frame: Buffer, code: number): Buffer {
  * the stream cannot be framed any more: the connection is closed.
  * Must be installed before the listener that reads the data (it is prepended).
  */
-export function guardModbusRequests(server: Server): void {
+export function guardModbusRequests(server: Server, options: GuardOptions = {}): void {
   server.prependListener("connection", (socket: Socket) => {
     const deliver = socket.emit.bind(socket);
+    const { replyFilter } = options;
+    if (replyFilter) {
+      // Every reply modbus-serial writes passes the link-fault filter (which may drop or damage it).
+      const send = socket.write.bind(socket);
+      socket.write = (chunk: Uint8Array | string, encoding?: BufferEncoding | WriteCallback, callback?: WriteCallback): boolean => {
+        const done = typeof encoding === "function" ? encoding : callback;
+        if (!Buffer.isBuffer(chunk) || chunk.length < MBAP_HEADER + 1)
+          return typeof encoding === "string" ? send(chunk, encoding, callback) : send(chunk, done);
+        const out = replyFilter(chunk);
+        if (out) return send(out, done);
+        done?.();
+        return true;
+      };
+    }
     let pending: Buffer = Buffer.alloc(0);
     socket.emit = (event: string | symbol, ...args: unknown[]): boolean => {
       const chunk = args[0];
@@ -77,7 +103,7 @@ export function guardModbusRequests(server: Server): void {
         if (pending.length < MBAP_HEADER + length) break;
         const frame = Buffer.from(pending.subarray(0, MBAP_HEADER + length));
         pending = pending.subarray(MBAP_HEADER + length);
-        const verdict = checkRequest(frame);
+        const verdict = options.ignoreUnit?.(frame[MBAP_HEADER] ?? 0) ? "drop" : checkRequest(frame);
         if (verdict === "pass") deliver("data", frame);
         else if (verdict !== "drop" && socket.writable) socket.write(exceptionResponse(frame, verdict));
       }

@@ -1,14 +1,10 @@
-import { Server } from "node:net";
-import { createLogger, isAddressInUse, PortInUseError, parseConfig } from "@bms/shared";
-import { MODEL_BATTERY } from "@bms/shared/sunspec/models";
-import { type IServiceVector, ServerTCP } from "modbus-serial";
+import { createLogger, parseConfig } from "@bms/shared";
 import type { Fault } from "./faults";
-import { MODBUS_EXCEPTION, ModbusException } from "./modbus-exception";
-import { guardModbusRequests } from "./modbus-request-guard";
 import { PackModel, type PackSnapshot } from "./pack-model";
-import { deriveSeed } from "./seeded-random";
+import { startModbusTcpServer } from "./protocols/modbus-tcp-server";
+import { deriveSeed, SeededRandom } from "./seeded-random";
+import type { LinkCondition, PackIdentity, SimulatedDevice } from "./simulated-device";
 import { type SimulatorOptions, SimulatorOptionsSchema } from "./simulator-options";
-import { encodePackRegisters, type PackIdentity, type SunSpecLayout, sunspecLayout } from "./sunspec-register-map";
 
 export interface RunningSimulator {
   /** The port it listens on (the real one when 0 was asked for). */
@@ -39,26 +35,31 @@ export class UnknownUnitError extends RangeError {
 
 /** How often the model advances, in real milliseconds. */
 const TICK_MS = 100;
+/** Simulated seconds per model step in real-time mode. */
+const STEP_S = 0.1;
 /** A longer gap (a suspended machine, a debugger) is not replayed as hours of simulated time. */
 const MAX_TICK_GAP_MS = 5000;
 /** Simulated seconds after start at which the over-temperature scenario injects its fault. */
 const SCENARIO_FAULT_AFTER_S = 2;
 const WARRANTY_EPOCH_MS = Date.UTC(2000, 0, 1);
 const MS_PER_DAY = 86_400_000;
+/** Stream number of a pack's link-fault draws (derived from its seed, apart from its physics). */
+const LINK_STREAM = 0x4c4e4b;
 
-class SimulatedPack {
+/** A PackModel as a SimulatedDevice: the identity and link the SunSpec simulator gives its packs. */
+class SimulatedPack implements SimulatedDevice {
   readonly model: PackModel;
   readonly identity: PackIdentity;
-  registers: number[];
+  private readonly linkStream: SeededRandom;
 
   constructor(
-    unitId: number,
+    readonly unitId: number,
     seed: number,
     cellCount: number,
-    private readonly layout: SunSpecLayout,
   ) {
     const packSeed = deriveSeed(seed, unitId);
     this.model = new PackModel({ seed: packSeed, cellCount });
+    this.linkStream = new SeededRandom(deriveSeed(packSeed, LINK_STREAM));
     // Warranty: ten years from a commissioning date in 2022–2024 drawn from the pack's seed.
     const warrantyEnd = Date.UTC(2032 + (packSeed % 3), packSeed % 12, 1 + (packSeed % 28));
     this.identity = {
@@ -71,113 +72,51 @@ class SimulatedPack {
       capacityAh: this.model.capacityAh,
       cellCount,
     };
-    this.registers = this.encode();
   }
 
-  refresh(): void {
-    this.registers = this.encode();
+  snapshot(): PackSnapshot {
+    return this.model.snapshot();
   }
 
-  private encode(): number[] {
-    return encodePackRegisters(this.layout, this.identity, this.model.snapshot());
+  link(): LinkCondition {
+    return { kind: "ok" };
+  }
+
+  linkRandom(): number {
+    return this.linkStream.next();
+  }
+
+  resetAlarms(): void {
+    this.model.requestAlarmReset();
   }
 }
 
-/** ServerTCP keeps its net.Server private; it is the only way to learn the port when 0 was asked for. */
-function netServerOf(server: ServerTCP): Server {
-  const inner: unknown = Reflect.get(server, "_server");
-  if (!(inner instanceof Server)) throw new Error("modbus-serial's ServerTCP no longer has a _server net.Server: update sunspec-simulator.ts");
-  return inner;
-}
-
-function listen(server: ServerTCP, port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: unknown) => {
-      server.removeListener("initialized", onReady);
-      reject(isAddressInUse(err) ? new PortInUseError(port, "--port") : err);
-    };
-    const onReady = () => {
-      server.removeListener("serverError", onError);
-      resolve();
-    };
-    server.once("serverError", onError);
-    server.once("initialized", onReady);
-  });
-}
-
-/**
- * Starts a simulated site: `packs` LFP packs laid out as SunSpec (models 1, 802, 805) at 40000,
- * pack N at Modbus unit ID N, advancing in real time × `timeScale`.
- */
 export async function startSunSpecSimulator(options: SimulatorOptions = {}): Promise<RunningSimulator> {
   const opts = parseConfig(SimulatorOptionsSchema, options, "simulator options");
   const log = createLogger("simulator");
-  const layout = sunspecLayout(opts.cellsPerPack);
-  const packs = Array.from({ length: opts.packs }, (_, i) => new SimulatedPack(i + 1, opts.seed, opts.cellsPerPack, layout));
+  const packs = Array.from({ length: opts.packs }, (_, i) => new SimulatedPack(i + 1, opts.seed, opts.cellsPerPack));
 
   const packAt = (unitId: number): SimulatedPack => {
     const pack = Number.isInteger(unitId) ? packs[unitId - 1] : undefined;
     if (!pack) throw new UnknownUnitError(unitId, packs.length);
     return pack;
   };
-  /** Same as packAt, but as the Modbus answer a gateway gives for a device it cannot reach. */
-  const modbusPackAt = (unitId: number): SimulatedPack => {
-    const pack = packs[unitId - 1];
-    if (unitId < 1 || !pack) throw new ModbusException(MODBUS_EXCEPTION.GATEWAY_TARGET_FAILED, `no pack at unit ID ${unitId}`);
-    return pack;
-  };
 
-  const read = (addr: number, length: number, unitId: number): number[] => {
-    const pack = modbusPackAt(unitId);
-    if (length < 1 || length > 125) throw new ModbusException(MODBUS_EXCEPTION.ILLEGAL_DATA_VALUE, `cannot read ${length} registers`);
-    const start = addr - layout.base;
-    if (start < 0 || start + length > pack.registers.length) {
-      throw new ModbusException(MODBUS_EXCEPTION.ILLEGAL_DATA_ADDRESS, `registers ${addr}–${addr + length - 1} are outside the map`);
-    }
-    return pack.registers.slice(start, start + length);
-  };
-  const almRstAddress = layout.battery + MODEL_BATTERY.points.AlmRst.offset;
-  const write = (addr: number, values: readonly number[], unitId: number): void => {
-    const pack = modbusPackAt(unitId);
-    if (addr !== almRstAddress || values.length !== 1) {
-      throw new ModbusException(MODBUS_EXCEPTION.ILLEGAL_DATA_ADDRESS, `register ${addr} is read-only (only AlmRst at ${almRstAddress} is writable)`);
-    }
-    if (values[0] !== 1) throw new ModbusException(MODBUS_EXCEPTION.ILLEGAL_DATA_VALUE, "AlmRst accepts only 1");
-    pack.model.requestAlarmReset();
-    pack.refresh();
-    log.info({ unitId }, "alarm reset requested over Modbus");
-  };
-  const firstOf = (values: number[]): number => values[0] ?? 0;
-  const vector: IServiceVector = {
-    getHoldingRegister: (addr: number, unitId: number) => firstOf(read(addr, 1, unitId)),
-    getInputRegister: (addr: number, unitId: number) => firstOf(read(addr, 1, unitId)),
-    getMultipleHoldingRegisters: (addr: number, length: number, unitId: number) => read(addr, length, unitId),
-    getMultipleInputRegisters: (addr: number, length: number, unitId: number) => read(addr, length, unitId),
-    setRegister: (addr: number, value: number, unitId: number) => write(addr, [value], unitId),
-    setRegisterArray: (addr: number, values: number[], unitId: number) => write(addr, values, unitId),
-  };
-
-  // unitID 255: answer every unit ID and pass it to the vector, which routes it to a pack.
-  const server = new ServerTCP(vector, { host: opts.host, port: opts.port, unitID: 255 });
-  const netServer = netServerOf(server);
-  guardModbusRequests(netServer);
-  server.on("socketError", (err: unknown) => log.debug({ err }, "client socket error"));
-  server.on("error", (err: unknown) => log.warn({ err }, "modbus server error"));
-  await listen(server, opts.port);
-  const address = netServer.address();
-  const port = typeof address === "object" && address ? address.port : opts.port;
+  const server = await startModbusTcpServer({ host: opts.host, port: opts.port, devices: packs, map: "sunspec" });
+  const port = server.port;
 
   let scenarioDone = opts.scenario === "healthy";
   let last = performance.now();
+  let owedSeconds = 0;
   const tick = () => {
     const now = performance.now();
-    const dt = (Math.min(now - last, MAX_TICK_GAP_MS) / 1000) * opts.timeScale;
+    owedSeconds += (Math.min(now - last, MAX_TICK_GAP_MS) / 1000) * opts.timeScale;
     last = now;
+    // Whole quanta only, so the packs pass through the same states whatever the timer's jitter.
+    const quanta = Math.floor(owedSeconds / STEP_S + 1e-9);
+    owedSeconds -= quanta * STEP_S;
     try {
-      for (const pack of packs) {
-        pack.model.step(dt);
-        pack.refresh();
-      }
+      for (let q = 0; q < quanta; q++) for (const pack of packs) pack.model.step(STEP_S);
       const first = packs[0];
       if (!scenarioDone && first && first.model.snapshot().simulatedSeconds >= SCENARIO_FAULT_AFTER_S) {
         scenarioDone = true;
@@ -204,25 +143,22 @@ export async function startSunSpecSimulator(options: SimulatorOptions = {}): Pro
     injectFault(unitId, fault) {
       const pack = packAt(unitId);
       const resolved = pack.model.injectFault(fault);
-      pack.refresh();
       log.info({ unitId, fault: resolved }, "fault injected");
     },
     clearFaults(unitId) {
       const pack = packAt(unitId);
       pack.model.clearFaults();
-      pack.refresh();
       log.info({ unitId }, "faults cleared");
     },
     resetAlarms(unitId) {
       const pack = packAt(unitId);
       pack.model.requestAlarmReset();
-      pack.refresh();
     },
     snapshot: (unitId) => packAt(unitId).model.snapshot(),
     close() {
       closing ??= new Promise<void>((resolve) => {
         clearInterval(timer);
-        server.close(() => resolve());
+        resolve(server.close());
       });
       return closing;
     },

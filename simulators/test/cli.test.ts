@@ -1,11 +1,13 @@
-import { spawn } from "node:child_process";
-import { fileURLToPath } from "node:url";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it, onTestFinished } from "vitest";
+import { runScript } from "../../test/support/cli";
 import { freePort, waitFor } from "../../test/support/free-port";
+import { makeTempDir } from "../../test/support/temp-dir";
+import { loadScenario } from "../src/scenario/scenario-file";
+import { hashScenario } from "../src/scenario/scenario-recorder";
 import { parseSimulatorFlags } from "../src/simulator-flags";
 import { closeClient, connectClient, readRegisters } from "./modbus-test-client";
-
-const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
 interface Outcome {
   code: number | null;
@@ -18,22 +20,9 @@ interface Outcome {
  * Ctrl-C, as one node process with tsx's loader: `npm exec` does not pass signals on to its child.
  */
 function runCli(args: string[], via: "npx" | "node" = "npx"): { done: Promise<Outcome>; stop: () => void; output: () => string } {
-  const [command, prefix] = via === "npx" ? ["npx", ["tsx"]] : [process.execPath, ["--import", "tsx"]];
-  const child = spawn(command, [...prefix, "simulators/src/main.ts", ...args], {
-    cwd: repoRoot,
-    env: { ...process.env, LOG_LEVEL: "info" },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => {
-    stdout += chunk.toString();
-  });
-  child.stderr.on("data", (chunk: Buffer) => {
-    stderr += chunk.toString();
-  });
-  const done = new Promise<Outcome>((resolve) => child.on("exit", (code) => resolve({ code, stdout, stderr })));
-  return { done, stop: () => child.kill("SIGINT"), output: () => stdout + stderr };
+  const cli = runScript("simulators/src/main.ts", args, { via, env: { ...process.env, LOG_LEVEL: "info" } });
+  const done = cli.exited.then((code) => ({ code, stdout: cli.stdout(), stderr: cli.stderr() }));
+  return { done, stop: () => cli.child.kill("SIGINT"), output: () => cli.stdout() + cli.stderr() };
 }
 
 /** stderr without npm's own warnings. */
@@ -83,9 +72,67 @@ describe("npm run sim (simulators/src/main.ts)", () => {
   });
 });
 
+describe("npm run sim: the modes", () => {
+  it("--fast runs a shipped scenario to its end and prints a summary with the run's hash", async () => {
+    const { code, stdout } = await runCli(["--scenario", "over-temperature", "--fast"], "node").done;
+    expect(code).toBe(0);
+    const summary = JSON.parse(stdout);
+    expect(summary).toMatchObject({ scenario: "over-temperature", durationS: 240, sha256: hashScenario(loadScenario("over-temperature")) });
+    expect(summary.final.packs[0].alarms).toContain("OVER_TEMP_ALARM");
+  });
+
+  it("--fleet prints the manifest and serves one port per site", async () => {
+    const port = await freePort();
+    const cli = runCli(["--fleet", "2x3", "--faulty", "0.5", "--seed", "4", "--port", String(port), "--host", "127.0.0.1"], "node");
+    onTestFinished(() => cli.stop());
+    await waitFor(() => /"totalPacks":6/.test(cli.output()), 20_000, "fleet manifest");
+    const manifest = JSON.parse(
+      cli
+        .output()
+        .split("\n")
+        .find((line) => line.includes('"totalPacks"')) ?? "{}",
+    );
+    expect(manifest).toMatchObject({ seed: 4, totalPacks: 6, faultyPacks: 3 });
+    expect(manifest.sites.map((site: { port: number }) => site.port)).toEqual([port, port + 1]);
+    const client = await connectClient(port + 1);
+    expect(await readRegisters(client, 3, 40000, 2)).toEqual([0x5375, 0x6e53]);
+    await closeClient(client);
+  });
+
+  it("--scenario FILE plays a scenario file", async () => {
+    const dir = makeTempDir();
+    onTestFinished(() => dir.remove());
+    const file = join(dir.path, "mine.yaml");
+    writeFileSync(file, "name: mine\npacks: 3\ndurationS: 5\n");
+    const { code, stdout } = await runCli(["--scenario", file, "--fast"], "node").done;
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).final.packs).toHaveLength(3);
+  });
+
+  it("exits 2 naming the problem for a scenario file that does not validate", async () => {
+    const dir = makeTempDir();
+    onTestFinished(() => dir.remove());
+    const file = join(dir.path, "bad.yaml");
+    writeFileSync(file, "packs: 2\nfaults: [{ atS: 1, pack: 5, fault: { kind: communication-loss } }]\n");
+    const { code, stderr } = await runCli(["--scenario", file], "node").done;
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/faults\.0\.pack: no pack with unit ID 5/);
+  });
+});
+
 describe("parseSimulatorFlags", () => {
   it("maps flags onto options with their defaults", () => {
-    expect(parseSimulatorFlags([])).toEqual({ host: "0.0.0.0", port: 5020, packs: 1, cellsPerPack: 16, seed: 1, timeScale: 1, scenario: "healthy" });
+    expect(parseSimulatorFlags([])).toEqual({
+      host: "0.0.0.0",
+      port: 5020,
+      timeScale: 1,
+      scenario: "healthy",
+      protocol: "sunspec",
+      faulty: 0.2,
+      speed: 1,
+      loop: false,
+      fast: false,
+    });
     expect(parseSimulatorFlags(["--port=0", "--packs", "3", "--cells", "8", "--time-scale", "2.5", "--scenario", "over-temperature"])).toMatchObject({
       port: 0,
       packs: 3,
@@ -93,6 +140,16 @@ describe("parseSimulatorFlags", () => {
       timeScale: 2.5,
       scenario: "over-temperature",
     });
+    expect(parseSimulatorFlags(["--replay", "x.jsonl", "--speed", "10", "--loop", "--control-port", "0"], { SIM_CONTROL_TOKEN: "from-the-env" })).toMatchObject(
+      {
+        replay: "x.jsonl",
+        speed: 10,
+        loop: true,
+        controlPort: 0,
+        controlToken: "from-the-env",
+      },
+    );
+    expect(parseSimulatorFlags(["--protocol", "rtu", "--device", "/dev/pts/9"])).toMatchObject({ protocol: "rtu", device: "/dev/pts/9" });
   });
 
   it.each([
@@ -101,6 +158,15 @@ describe("parseSimulatorFlags", () => {
     [["--seed", "-1"], /seed/],
     [["--port", "0x10"], /port/],
     [["extra"], /positional/i],
+    [["--scenario", "meltdown"], /scenario \(from --scenario\): expected a shipped scenario/],
+    [["--protocol", "rtu"], /device.*: --protocol rtu needs --device PATH/],
+    [["--protocol", "modbus"], /protocol/],
+    [["--fleet", "3by4"], /fleet \(from --fleet\): expected SITESxPACKS/],
+    [["--fleet", "3x4", "--replay", "x.csv"], /--fleet and --replay cannot be combined/],
+    [["--fleet", "3x4", "--control-port", "9000"], /--control-port does not work with --fleet/],
+    [["--faulty", "1.5"], /faulty/],
+    [["--fast", "--replay", "x.csv"], /--fast runs a scenario/],
+    [["--control-token", "short"], /controlToken/],
   ])("rejects %j", (argv, message) => {
     expect(() => parseSimulatorFlags(argv)).toThrow(message);
   });

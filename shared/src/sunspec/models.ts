@@ -141,3 +141,141 @@ export const MODEL_LITHIUM_MODULE = {
 export function moduleModelLength(cellCount: number): number {
   return MODEL_LITHIUM_MODULE.fixedLength + MODEL_LITHIUM_MODULE.cellBlockSize * cellCount;
 }
+
+/**
+ * Model 803, lithium-ion bank: L = 26 + 32 × NStr; one 32-register string block per string from
+ * offset 28. Source: sunspec/models json/model_803.json.
+ */
+export const MODEL_LITHIUM_BANK = {
+  id: 803,
+  fixedLength: 26,
+  stringBlockOffset: 28,
+  stringBlockSize: 32,
+  points: {
+    NStr: { offset: 2, type: "uint16" },
+    NStrCon: { offset: 3, type: "uint16" },
+    ModTmpMax: { offset: 4, type: "int16", sf: "ModTmp_SF" },
+    ModTmpMaxStr: { offset: 5, type: "uint16" },
+    ModTmpMaxMod: { offset: 6, type: "uint16" },
+    ModTmpMin: { offset: 7, type: "int16", sf: "ModTmp_SF" },
+    ModTmpMinStr: { offset: 8, type: "uint16" },
+    ModTmpMinMod: { offset: 9, type: "uint16" },
+    ModTmpAvg: { offset: 10, type: "int16", sf: "ModTmp_SF" },
+    StrVMax: { offset: 11, type: "uint16", sf: "V_SF" },
+    StrVMaxStr: { offset: 12, type: "uint16" },
+    StrVMin: { offset: 13, type: "uint16", sf: "V_SF" },
+    StrVMinStr: { offset: 14, type: "uint16" },
+    StrVAvg: { offset: 15, type: "uint16", sf: "V_SF" },
+    StrAMax: { offset: 16, type: "int16", sf: "A_SF" },
+    StrAMaxStr: { offset: 17, type: "uint16" },
+    StrAMin: { offset: 18, type: "int16", sf: "A_SF" },
+    StrAMinStr: { offset: 19, type: "uint16" },
+    StrAAvg: { offset: 20, type: "int16", sf: "A_SF" },
+    NCellBal: { offset: 21, type: "uint16" },
+    CellV_SF: { offset: 22, type: "sunssf" },
+    ModTmp_SF: { offset: 23, type: "sunssf" },
+    A_SF: { offset: 24, type: "sunssf" },
+    SoH_SF: { offset: 25, type: "sunssf" },
+    SoC_SF: { offset: 26, type: "sunssf" },
+    V_SF: { offset: 27, type: "sunssf" },
+  },
+  /** Per string, relative to stringBlockOffset + 32 × stringIndex. */
+  stringPoints: {
+    StrNMod: { offset: 0, type: "uint16" },
+    StrSt: { offset: 1, type: "bitfield32" },
+    StrConFail: { offset: 3, type: "enum16" },
+    StrSoC: { offset: 4, type: "uint16", sf: "SoC_SF" },
+    StrSoH: { offset: 5, type: "uint16", sf: "SoH_SF" },
+    StrA: { offset: 6, type: "int16", sf: "A_SF" },
+    StrCellVMax: { offset: 7, type: "uint16", sf: "CellV_SF" },
+    StrCellVMaxMod: { offset: 8, type: "uint16" },
+    StrCellVMin: { offset: 9, type: "uint16", sf: "CellV_SF" },
+    StrCellVMinMod: { offset: 10, type: "uint16" },
+    StrCellVAvg: { offset: 11, type: "uint16", sf: "CellV_SF" },
+    StrModTmpMax: { offset: 12, type: "int16", sf: "ModTmp_SF" },
+    StrModTmpMaxMod: { offset: 13, type: "uint16" },
+    StrModTmpMin: { offset: 14, type: "int16", sf: "ModTmp_SF" },
+    StrModTmpMinMod: { offset: 15, type: "uint16" },
+    StrModTmpAvg: { offset: 16, type: "int16", sf: "ModTmp_SF" },
+    StrDisRsn: { offset: 17, type: "enum16" },
+    StrConSt: { offset: 18, type: "bitfield32" },
+    StrEvt1: { offset: 20, type: "bitfield32" },
+    StrEvt2: { offset: 22, type: "bitfield32" },
+    StrEvtVnd1: { offset: 24, type: "bitfield32" },
+    StrEvtVnd2: { offset: 26, type: "bitfield32" },
+    StrSetEna: { offset: 28, type: "enum16" },
+    StrSetCon: { offset: 29, type: "enum16" },
+  },
+} as const;
+
+export function bankModelLength(stringCount: number): number {
+  return MODEL_LITHIUM_BANK.fixedLength + MODEL_LITHIUM_BANK.stringBlockSize * stringCount;
+}
+
+/**
+ * Model 804, lithium-ion string: L = 46 + 16 × NMod; one 16-register module block per module from
+ * offset 48. Source: sunspec/models json/model_804.json.
+ */
+export const MODEL_LITHIUM_STRING = {
+  id: 804,
+  fixedLength: 46,
+  moduleBlockOffset: 48,
+  moduleBlockSize: 16,
+  points: {
+    Idx: { offset: 2, type: "uint16" },
+    NMod: { offset: 3, type: "uint16" },
+    St: { offset: 4, type: "bitfield32" },
+    ConFail: { offset: 6, type: "enum16" },
+    NCellBal: { offset: 7, type: "uint16" },
+    SoC: { offset: 8, type: "uint16", sf: "SoC_SF" },
+    DoD: { offset: 9, type: "uint16", sf: "DoD_SF" },
+    NCyc: { offset: 10, type: "uint32" },
+    SoH: { offset: 12, type: "uint16", sf: "SoH_SF" },
+    A: { offset: 13, type: "int16", sf: "A_SF" },
+    V: { offset: 14, type: "uint16", sf: "V_SF" },
+    CellVMax: { offset: 15, type: "uint16", sf: "CellV_SF" },
+    CellVMaxMod: { offset: 16, type: "uint16" },
+    CellVMin: { offset: 17, type: "uint16", sf: "CellV_SF" },
+    CellVMinMod: { offset: 18, type: "uint16" },
+    CellVAvg: { offset: 19, type: "uint16", sf: "CellV_SF" },
+    ModTmpMax: { offset: 20, type: "int16", sf: "ModTmp_SF" },
+    ModTmpMaxMod: { offset: 21, type: "uint16" },
+    ModTmpMin: { offset: 22, type: "int16", sf: "ModTmp_SF" },
+    ModTmpMinMod: { offset: 23, type: "uint16" },
+    ModTmpAvg: { offset: 24, type: "int16", sf: "ModTmp_SF" },
+    ConSt: { offset: 26, type: "bitfield32" },
+    Evt1: { offset: 28, type: "bitfield32" },
+    Evt2: { offset: 30, type: "bitfield32" },
+    EvtVnd1: { offset: 32, type: "bitfield32" },
+    EvtVnd2: { offset: 34, type: "bitfield32" },
+    SetEna: { offset: 36, type: "enum16" },
+    SetCon: { offset: 37, type: "enum16" },
+    SoC_SF: { offset: 38, type: "sunssf" },
+    SoH_SF: { offset: 39, type: "sunssf" },
+    DoD_SF: { offset: 40, type: "sunssf" },
+    A_SF: { offset: 41, type: "sunssf" },
+    V_SF: { offset: 42, type: "sunssf" },
+    CellV_SF: { offset: 43, type: "sunssf" },
+    ModTmp_SF: { offset: 44, type: "sunssf" },
+  },
+  /** Per module, relative to moduleBlockOffset + 16 × moduleIndex. */
+  modulePoints: {
+    ModNCell: { offset: 0, type: "uint16" },
+    ModSoC: { offset: 1, type: "uint16", sf: "SoC_SF" },
+    ModSoH: { offset: 2, type: "uint16", sf: "SoH_SF" },
+    ModCellVMax: { offset: 3, type: "uint16", sf: "CellV_SF" },
+    ModCellVMaxCell: { offset: 4, type: "uint16" },
+    ModCellVMin: { offset: 5, type: "uint16", sf: "CellV_SF" },
+    ModCellVMinCell: { offset: 6, type: "uint16" },
+    ModCellVAvg: { offset: 7, type: "uint16", sf: "CellV_SF" },
+    ModCellTmpMax: { offset: 8, type: "int16", sf: "ModTmp_SF" },
+    ModCellTmpMaxCell: { offset: 9, type: "uint16" },
+    ModCellTmpMin: { offset: 10, type: "int16", sf: "ModTmp_SF" },
+    ModCellTmpMinCell: { offset: 11, type: "uint16" },
+    ModCellTmpAvg: { offset: 12, type: "int16", sf: "ModTmp_SF" },
+  },
+} as const;
+
+export function stringModelLength(moduleCount: number): number {
+  return MODEL_LITHIUM_STRING.fixedLength + MODEL_LITHIUM_STRING.moduleBlockSize * moduleCount;
+}

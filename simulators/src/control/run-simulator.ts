@@ -1,0 +1,151 @@
+import { join } from "node:path";
+import { createLogger } from "@bms/shared";
+import { buildFleet, type FleetManifest, serveFleet } from "../fleet/fleet";
+import { loadDeviceProfile } from "../protocols/device-profile-file";
+import { startModbusRtuServer } from "../protocols/modbus-rtu-server";
+import { startModbusTcpServer } from "../protocols/modbus-tcp-server";
+import { startSlcanAdapter } from "../protocols/slcan-adapter";
+import { ReplayPlayer } from "../replay/replay-player";
+import { readRecording } from "../replay/replay-recording";
+import { loadScenario, parseScenario, type Scenario } from "../scenario/scenario-file";
+import { hashScenario } from "../scenario/scenario-recorder";
+import { ScenarioRunner, type ScenarioStatus } from "../scenario/scenario-runner";
+import type { SimulatorCliOptions } from "../simulator-options";
+import { type RunningControlServer, startControlServer } from "./control-server";
+import { pickListenPort } from "./listen-port";
+import { DeviceSlot, SimulatorRuntime } from "./simulator-runtime";
+
+/** The vendor profile `--protocol vendor` serves when `--profile` is not given. */
+export const DEFAULT_VENDOR_PROFILE = join(import.meta.dirname, "..", "..", "profiles", "vendor-example.yaml");
+
+/** What `npm run sim` started; close() stops everything it started. */
+export interface RunningSimulatorCommand {
+  runtime?: SimulatorRuntime;
+  /** Modbus TCP port (sunspec/vendor), when one listens. */
+  port?: number;
+  controlPort?: number;
+  fleet?: FleetManifest;
+  close(): Promise<void>;
+}
+
+/** What `--fast` prints. */
+export interface FastRunSummary {
+  scenario: string;
+  seed: number;
+  durationS: number;
+  intervalS: number;
+  /** sha256 of the recorded register/frame stream: equal for equal runs. */
+  sha256: string;
+  expects: Scenario["expects"];
+  final: ScenarioStatus;
+}
+
+/** The scenario the flags ask for: `--packs`, `--cells` and `--seed` override the file's. */
+export function scenarioFromFlags(options: SimulatorCliOptions): Scenario {
+  const scenario = loadScenario(options.scenario);
+  if (options.packs === undefined && options.cellsPerPack === undefined && options.seed === undefined) return scenario;
+  return parseScenario(
+    {
+      ...scenario,
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
+      ...(options.packs === undefined ? {} : { packs: options.packs }),
+      ...(options.cellsPerPack === undefined ? {} : { packDefaults: { ...scenario.packDefaults, cellCount: options.cellsPerPack } }),
+    },
+    `${options.scenario} with the command line's --packs/--cells/--seed`,
+  );
+}
+
+/** `--fast`: the whole scenario as fast as possible; the summary and the hash of its output. */
+export function runFast(scenario: Scenario): FastRunSummary {
+  const runner = new ScenarioRunner(scenario);
+  runner.runToEnd();
+  return {
+    scenario: scenario.name,
+    seed: scenario.seed,
+    durationS: scenario.durationS,
+    intervalS: scenario.intervalS,
+    sha256: hashScenario(scenario),
+    expects: scenario.expects,
+    final: runner.status(),
+  };
+}
+
+/** Starts what the flags describe: a scenario or a replay on one protocol (plus control), or a fleet. */
+export async function runSimulator(options: SimulatorCliOptions): Promise<RunningSimulatorCommand> {
+  const log = createLogger("simulator");
+  if (options.fleet !== undefined) {
+    const [sites, packsPerSite] = options.fleet.split("x").map(Number);
+    const fleet = buildFleet({ sites: sites ?? 1, packsPerSite: packsPerSite ?? 1, faultyFraction: options.faulty, seed: options.seed ?? 1 });
+    const running = await serveFleet(fleet, { host: options.host, basePort: options.port, timeScale: options.timeScale });
+    return { fleet: running.manifest, close: running.close };
+  }
+
+  let runtime: SimulatorRuntime;
+  let describe: Record<string, unknown>;
+  if (options.replay !== undefined) {
+    const player = new ReplayPlayer(readRecording(options.replay), {
+      end: options.loop ? "loop" : "hold",
+      ...(options.seed === undefined ? {} : { seed: options.seed }),
+    });
+    runtime = new SimulatorRuntime({ kind: "replay", player }, options.speed);
+    describe = { replay: options.replay, speed: options.speed, loop: options.loop, durationS: player.durationS };
+  } else {
+    const scenario = scenarioFromFlags(options);
+    runtime = new SimulatorRuntime({ kind: "scenario", runner: new ScenarioRunner(scenario) }, options.timeScale);
+    describe = { scenario: scenario.name, seed: scenario.seed, timeScale: options.timeScale, expects: scenario.expects };
+  }
+
+  const closers: (() => Promise<void>)[] = [];
+  const close = async () => {
+    runtime.stop();
+    for (const closer of closers.reverse()) await closer();
+  };
+  try {
+    let port: number | undefined;
+    const packs = runtime.devices.length;
+    switch (options.protocol) {
+      case "sunspec":
+      case "vendor": {
+        const map = options.protocol === "sunspec" ? "sunspec" : loadDeviceProfile(options.profile ?? DEFAULT_VENDOR_PROFILE);
+        const server = await startModbusTcpServer({
+          host: options.host,
+          port: await pickListenPort(options.host, options.port),
+          devices: runtime.devices,
+          map,
+        });
+        closers.push(() => server.close());
+        port = server.port;
+        const what = options.protocol === "sunspec" ? "SunSpec simulator listening" : "vendor-profile simulator listening";
+        log.info({ host: options.host, port, packs, ...describe }, what);
+        break;
+      }
+      case "rtu": {
+        const server = await startModbusRtuServer({ path: options.device ?? "", devices: runtime.devices });
+        closers.push(() => server.close());
+        log.info({ device: options.device, packs, ...describe }, "Modbus RTU simulator listening");
+        break;
+      }
+      case "can": {
+        // One Pylontech BMS per CAN bus: the adapter speaks for unit 1.
+        const adapter = await startSlcanAdapter({ path: options.device ?? "", device: new DeviceSlot(1, (unit) => runtime.deviceAt(unit)) });
+        closers.push(() => adapter.close());
+        log.info({ device: options.device, packs: 1, ...describe }, "SLCAN CAN simulator listening");
+        break;
+      }
+    }
+    let control: RunningControlServer | undefined;
+    if (options.controlPort !== undefined) {
+      control = await startControlServer(runtime, {
+        host: "127.0.0.1",
+        port: options.controlPort,
+        ...(options.controlToken ? { token: options.controlToken } : {}),
+      });
+      closers.push(() => control?.close() ?? Promise.resolve());
+    }
+    runtime.start();
+    return { runtime, ...(port === undefined ? {} : { port }), ...(control ? { controlPort: control.port } : {}), close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}

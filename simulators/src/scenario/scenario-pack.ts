@@ -1,0 +1,49 @@
+import type { Fault, ResolvedFault } from "../faults";
+import { PackModel, type PackModelOptions, type PackSnapshot } from "../pack-model";
+import type { LinkCondition, PackIdentity, SimulatedDevice } from "../simulated-device";
+import { packIdentity } from "./pack-identity";
+
+/** One simulated pack of a scenario: a PackModel stepped by the runner, served as a SimulatedDevice. */
+export class ScenarioPack implements SimulatedDevice {
+  readonly model: PackModel;
+  readonly identity: PackIdentity;
+
+  constructor(
+    readonly unitId: number,
+    readonly options: PackModelOptions & { seed: number },
+  ) {
+    this.model = new PackModel(options);
+    this.identity = packIdentity(unitId, options.seed, this.model.cellCount, this.model.capacityAh, this.model.chemistry);
+  }
+
+  step(dtSeconds: number): void {
+    this.model.step(dtSeconds);
+  }
+
+  snapshot(): PackSnapshot {
+    return this.model.snapshot();
+  }
+
+  /** communication-loss and garbled-link faults set it (the model keeps their windows in simulated time). */
+  link(): LinkCondition {
+    return this.model.link();
+  }
+
+  linkRandom(): number {
+    return this.model.linkRandom();
+  }
+
+  resetAlarms(): void {
+    this.model.resetAlarms();
+  }
+
+  /** Adds a fault now; throws InvalidFaultError for a malformed one or a cell the pack lacks. */
+  injectFault(fault: Fault): ResolvedFault {
+    return this.model.injectFault(fault);
+  }
+
+  /** Removes every fault; latched alarms stay until resetAlarms(). */
+  clearFaults(): void {
+    this.model.clearFaults();
+  }
+}
