@@ -1,4 +1,4 @@
-import { startSunSpecSimulator } from "@bms/simulators";
+import { startSimulator } from "@bms/simulators";
 import { describe, expect, it } from "vitest";
 import { cleanupAfterEach } from "../../test/support/cleanups";
 import { waitFor } from "../../test/support/free-port";
@@ -12,7 +12,7 @@ const cleanups = cleanupAfterEach();
 describe("edge agent against the SunSpec simulator", () => {
   it("publishes samples that match the simulated packs within scale-factor rounding", async () => {
     // Simulated time nearly frozen, so the snapshot taken afterwards is the state that was read.
-    const sim = await startSunSpecSimulator({ host: "127.0.0.1", port: 0, packs: 2, seed: 1, timeScale: 1e-6 });
+    const sim = await startSimulator({ host: "127.0.0.1", port: 0, packs: 2, seed: 1, timeScale: 1e-6 });
     const broker = await startRecordingBroker();
     const dir = makeTempDir("bms-agent-sim-");
     cleanups.push(
@@ -20,7 +20,7 @@ describe("edge agent against the SunSpec simulator", () => {
       () => sim.close(),
       () => broker.stop(),
     );
-    const agent = await startEdgeAgent(agentConfig({ brokerUrl: broker.url, dataDir: dir.path, modbusPort: sim.port, units: [1, 2] }), {
+    const agent = await startEdgeAgent(agentConfig({ brokerUrl: broker.url, dataDir: dir.path, modbusPort: sim.port!, units: [1, 2] }), {
       log: captureLog().log,
     });
     cleanups.push(() => agent.close());

@@ -1,10 +1,7 @@
-// The pack model and its BMS (engineer A's part of issue 3).
-
-// Scenarios, fleet, replay, run-time control and the command line (engineer C's part).
 export type { ControlServerOptions, RunningControlServer } from "./control/control-server";
 export { MAX_CONTROL_BODY_BYTES, startControlServer } from "./control/control-server";
-export type { FastRunSummary, RunningSimulatorCommand } from "./control/run-simulator";
-export { runFast, runSimulator, scenarioFromFlags } from "./control/run-simulator";
+export type { FastRunSummary, RunningSimulator } from "./control/run-simulator";
+export { runFast, scenarioFromFlags, startFleet, startSimulator } from "./control/run-simulator";
 export type { RuntimeStatus } from "./control/simulator-runtime";
 export { DeviceSlot, NotInjectableError, SimulatorRuntime } from "./control/simulator-runtime";
 export type { Fault, FaultKind, ResolvedFault } from "./faults";
@@ -20,7 +17,6 @@ export { CHEMISTRY, ChemistrySchema } from "./model/chemistry";
 export { openCircuitVoltage } from "./model/open-circuit-voltage";
 export type { PackModelOptions, PackRatings, PackSnapshot, ResolvedPackModelOptions, Topology } from "./pack-model";
 export { PACK_RATINGS, PackModel, PackModelOptionsSchema, PROTECTION, TopologySchema } from "./pack-model";
-// Protocols (engineer B's part).
 export type { CanFrame, PylontechFrameOptions } from "./protocols/can-frames";
 export { formatSlcanFrame, PYLONTECH_IDS, pylontechFrames } from "./protocols/can-frames";
 export { loadDeviceProfile } from "./protocols/device-profile-file";
@@ -60,9 +56,7 @@ export type { PackStatus, ScenarioStatus } from "./scenario/scenario-runner";
 export { ScenarioRunner, UnknownPackError } from "./scenario/scenario-runner";
 export { deriveSeed, SeededRandom } from "./seeded-random";
 export type { LinkCondition, PackIdentity, SimulatedDevice } from "./simulated-device";
-export type { ResolvedSimulatorOptions, SimulatorCliOptions, SimulatorOptions } from "./simulator-options";
-export { SimulatorCliOptionsSchema, SimulatorOptionsSchema } from "./simulator-options";
+export type { SimulatorCliInput, SimulatorCliOptions } from "./simulator-options";
+export { SimulatorCliOptionsSchema } from "./simulator-options";
 export type { SunSpecLayout } from "./sunspec-register-map";
 export { encodePackRegisters, SCALE_FACTORS, sunspecLayout, sunspecLayoutFor } from "./sunspec-register-map";
-export type { RunningSimulator } from "./sunspec-simulator";
-export { startSunSpecSimulator, UnknownUnitError } from "./sunspec-simulator";

@@ -1,5 +1,5 @@
 import { closeOnSignals, createLogger, runMain } from "@bms/shared";
-import { runFast, runSimulator, scenarioFromFlags } from "./control/run-simulator";
+import { runFast, scenarioFromFlags, startFleet, startSimulator } from "./control/run-simulator";
 import { parseSimulatorFlags, USAGE, wantsHelp } from "./simulator-flags";
 
 runMain(async () => {
@@ -13,8 +13,13 @@ runMain(async () => {
     process.stdout.write(`${JSON.stringify(runFast(scenarioFromFlags(options)), null, 2)}\n`);
     return;
   }
-  const running = await runSimulator(options);
-  // The fleet manifest goes to stdout as one JSON document, for demo scripts and benchmarks.
-  if (running.fleet) process.stdout.write(`${JSON.stringify(running.fleet)}\n`);
+  if (options.fleet !== undefined) {
+    const fleet = await startFleet(options);
+    // The fleet manifest goes to stdout as one JSON document, for demo scripts and benchmarks.
+    process.stdout.write(`${JSON.stringify(fleet.manifest)}\n`);
+    closeOnSignals(() => fleet.close(), createLogger("simulator"));
+    return;
+  }
+  const running = await startSimulator(options);
   closeOnSignals(() => running.close(), createLogger("simulator"));
 });

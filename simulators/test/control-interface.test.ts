@@ -2,16 +2,16 @@ import { request } from "node:http";
 import { SUNSPEC_BASE_ADDRESS } from "@bms/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../test/support/free-port";
-import { type RunningSimulatorCommand, runSimulator } from "../src/control/run-simulator";
+import { type RunningSimulator, startSimulator } from "../src/control/run-simulator";
 import { parseSimulatorFlags } from "../src/simulator-flags";
 import { closeClient, connectClient, readRegisters } from "./modbus-test-client";
 
 const TOKEN = "demo-token-123";
-let sim: RunningSimulatorCommand;
+let sim: RunningSimulator;
 let base: string;
 
 beforeAll(async () => {
-  sim = await runSimulator(
+  sim = await startSimulator(
     parseSimulatorFlags(["--host", "127.0.0.1", "--port", "0", "--control-port", "0", "--control-token", TOKEN, "--packs", "2", "--time-scale", "20"]),
   );
   base = `http://127.0.0.1:${sim.controlPort}`;
@@ -39,7 +39,7 @@ describe("control interface of a running simulator", () => {
     const injected = await call("POST", "/packs/2/faults", { fault: { kind: "communication-loss" } });
     expect(injected.status).toBe(201);
     expect(injected.json).toMatchObject({ unitId: 2, fault: { kind: "communication-loss" } });
-    const client = await connectClient(sim.port ?? 0);
+    const client = await connectClient(sim.port!);
     try {
       client.setTimeout(300);
       await expect(readRegisters(client, 2, SUNSPEC_BASE_ADDRESS, 2)).rejects.toThrow(); // silent
@@ -61,7 +61,7 @@ describe("control interface of a running simulator", () => {
       scenario: { name: "inline", packs: 3, faults: [{ atS: 0, pack: 3, fault: { kind: "over-temperature", sensor: 2 } }] },
     });
     expect(inline.status).toBe(201);
-    const client = await connectClient(sim.port ?? 0);
+    const client = await connectClient(sim.port!);
     try {
       expect(await readRegisters(client, 3, SUNSPEC_BASE_ADDRESS, 2)).toEqual([0x5375, 0x6e53]); // the new third pack is served
     } finally {

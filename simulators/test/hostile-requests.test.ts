@@ -1,6 +1,6 @@
 import { connect, type Socket } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type RunningSimulator, startSunSpecSimulator } from "../src/index";
+import { type RunningSimulator, startSimulator } from "../src/index";
 import { closeClient, connectClient, readRegisters } from "./modbus-test-client";
 
 /** A raw Modbus TCP connection: write any bytes, read whole MBAP-framed responses. */
@@ -80,7 +80,7 @@ describe("hostile Modbus requests", () => {
   let raw: RawConnection;
 
   beforeAll(async () => {
-    sim = await startSunSpecSimulator({ host: "127.0.0.1", port: 0, packs: 1 });
+    sim = await startSimulator({ host: "127.0.0.1", port: 0, packs: 1 });
   });
 
   afterAll(async () => {
@@ -95,7 +95,7 @@ describe("hostile Modbus requests", () => {
   }
 
   it("answers a good read on a raw socket", async () => {
-    raw = await RawConnection.open(sim.port);
+    raw = await RawConnection.open(sim.port!);
     await stillAnswers(raw, 1);
   });
 
@@ -142,20 +142,20 @@ describe("hostile Modbus requests", () => {
   });
 
   it("closes a connection whose length field cannot be framed, and accepts new ones", async () => {
-    const bad = await RawConnection.open(sim.port);
+    const bad = await RawConnection.open(sim.port!);
     bad.send([0, 1, 0, 0, 0xff, 0xff, 1, 3, 0x9c, 0x40, 0, 2]);
     expect(await bad.response()).toBeNull();
     expect(bad.closed).toBe(true);
 
-    const garbage = await RawConnection.open(sim.port);
+    const garbage = await RawConnection.open(sim.port!);
     garbage.send([...Buffer.from("GET / HTTP/1.1\r\nHost: x\r\n\r\n")]);
     expect(await garbage.response(500)).toBeNull();
     garbage.close();
 
-    const fresh = await RawConnection.open(sim.port);
+    const fresh = await RawConnection.open(sim.port!);
     await stillAnswers(fresh);
     fresh.close();
-    const client = await connectClient(sim.port);
+    const client = await connectClient(sim.port!);
     expect(await readRegisters(client, 1, 40000, 2)).toEqual([0x5375, 0x6e53]);
     await closeClient(client);
     await stillAnswers(raw);

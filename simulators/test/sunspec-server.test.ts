@@ -5,7 +5,7 @@ import { applyScale, readString, readUint32, toInt16 } from "@bms/shared/sunspec
 import type ModbusRTU from "modbus-serial";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../test/support/free-port";
-import { InvalidFaultError, type RunningSimulator, startSunSpecSimulator, UnknownUnitError } from "../src/index";
+import { InvalidFaultError, type RunningSimulator, startSimulator, UnknownPackError } from "../src/index";
 import { closeClient, connectClient, exceptionCodeOf, readRegisters } from "./modbus-test-client";
 
 const BASE = 40000;
@@ -38,8 +38,8 @@ describe("SunSpec Modbus TCP server", () => {
   let client: ModbusRTU;
 
   beforeAll(async () => {
-    sim = await startSunSpecSimulator({ host: "127.0.0.1", port: 0, packs: 2, seed: 9, timeScale: 20 });
-    client = await connectClient(sim.port);
+    sim = await startSimulator({ host: "127.0.0.1", port: 0, packs: 2, seed: 9, timeScale: 20 });
+    client = await connectClient(sim.port!);
   });
 
   afterAll(async () => {
@@ -197,18 +197,18 @@ describe("SunSpec Modbus TCP server", () => {
   });
 
   it("rejects faults and unit IDs it cannot apply, with typed errors", () => {
-    expect(() => sim.injectFault(9, { kind: "over-temperature" })).toThrow(UnknownUnitError);
-    expect(() => sim.snapshot(0)).toThrow(/unit IDs 1–2/);
+    expect(() => sim.injectFault(9, { kind: "over-temperature" })).toThrow(UnknownPackError);
+    expect(() => sim.snapshot(0)).toThrow(/unit IDs 1, 2/);
     expect(() => sim.injectFault(2, { kind: "over-temperature", sensor: 40 })).toThrow(InvalidFaultError);
   });
 });
 
-describe("startSunSpecSimulator options", () => {
+describe("startSimulator options", () => {
   it("plays the over-temperature scenario on pack 1 only, and stops its clock on close", async () => {
-    const sim = await startSunSpecSimulator({ host: "127.0.0.1", port: 0, packs: 2, scenario: "over-temperature", timeScale: 40 });
+    const sim = await startSimulator({ host: "127.0.0.1", port: 0, packs: 2, scenario: "over-temperature", timeScale: 100 });
     try {
       await waitFor(() => sim.snapshot(1).alarms.includes("OVER_TEMP_ALARM"), 10_000, "scenario alarm on pack 1");
-      expect(sim.snapshot(1).faults).toEqual([{ kind: "over-temperature", sensor: 0, ratePerSecond: 1, maxC: 80 }]);
+      expect(sim.snapshot(1).faults).toEqual([{ kind: "over-temperature", sensor: 3, ratePerSecond: 0.5, maxC: 80 }]); // simulators/scenarios/over-temperature.yaml
       expect(sim.snapshot(2).faults).toEqual([]);
       expect(sim.snapshot(2).alarms).toEqual([]);
     } finally {
@@ -226,7 +226,7 @@ describe("startSunSpecSimulator options", () => {
     const address = blocker.address();
     const port = typeof address === "object" && address ? address.port : 0;
     try {
-      const attempt = startSunSpecSimulator({ host: "127.0.0.1", port });
+      const attempt = startSimulator({ host: "127.0.0.1", port });
       await expect(attempt).rejects.toThrow(PortInUseError);
       await expect(attempt).rejects.toThrow(/--port/);
     } finally {
@@ -235,15 +235,15 @@ describe("startSunSpecSimulator options", () => {
   });
 
   it("rejects bad options with a ConfigError listing each problem", async () => {
-    const attempt = startSunSpecSimulator({ port: -1, packs: 0, seed: 1.5, timeScale: 0 });
+    const attempt = startSimulator({ port: -1, packs: 0, seed: 1.5, timeScale: 0 });
     await expect(attempt).rejects.toThrow(ConfigError);
     await attempt.catch((err: ConfigError) => expect(err.problems).toHaveLength(4));
   });
 
   it("gives the same site for the same seed and different serials for another seed", async () => {
     const serialOf = async (seed: number) => {
-      const sim = await startSunSpecSimulator({ host: "127.0.0.1", port: 0, seed, cellsPerPack: 8 });
-      const client = await connectClient(sim.port);
+      const sim = await startSimulator({ host: "127.0.0.1", port: 0, seed, cellsPerPack: 8 });
+      const client = await connectClient(sim.port!);
       try {
         const common = await readRegisters(client, 1, 40002, 68);
         const [, moduleLength] = await readRegisters(client, 1, 40134, 2);

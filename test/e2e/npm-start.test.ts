@@ -67,6 +67,13 @@ describe("npm start", () => {
     expect(stack.output()).not.toMatch(/\bat .*\.ts:\d+/); // no stack trace
   });
 
+  it("exits with code 2 naming SIM_SCENARIO when the scenario does not exist, before starting anything", async () => {
+    const stack = start({ SIM_SCENARIO: "no-such-scenario", ENGINEER_TOKEN: TOKEN, LOG_LEVEL: "info" });
+    expect(await stack.exited).toBe(2);
+    expect(stack.output()).toMatch(/scenario \(from SIM_SCENARIO\): expected a shipped scenario \(.*over-temperature.*\)/);
+    expect(stack.output()).not.toMatch(/listening/);
+  });
+
   it("exits with code 2 naming the setting when its HTTP port is taken", async () => {
     const blocker: Server = createServer();
     await new Promise<void>((resolve) => blocker.listen(0, "0.0.0.0", resolve));

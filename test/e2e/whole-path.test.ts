@@ -8,7 +8,7 @@ import { BrokerConfig } from "@bms/shared/config/broker-config";
 import { EdgeAgentConfig } from "@bms/shared/config/edge-agent-config";
 import { IngestionConfig } from "@bms/shared/config/ingestion-config";
 import { LiveConfig } from "@bms/shared/config/live-config";
-import { type RunningSimulator, startSunSpecSimulator } from "@bms/simulators";
+import { type RunningSimulator, startSimulator } from "@bms/simulators";
 import { openSqliteDeadLetterStore } from "@bms/storage";
 import mqtt from "mqtt";
 import { io, type Socket } from "socket.io-client";
@@ -60,7 +60,7 @@ beforeAll(async () => {
       "e2e",
     ),
   );
-  simulator = await startSunSpecSimulator({ host: "127.0.0.1", port: 0, packs: 1, seed: 7 });
+  simulator = await startSimulator({ host: "127.0.0.1", port: 0, packs: 1, seed: 7 });
   const mqttService = { url: broker.url, ...SERVICE };
   ingestion = await startIngestion(
     parseConfig(
@@ -85,7 +85,7 @@ beforeAll(async () => {
         mqtt: { url: broker.url, ...AGENT },
         pollIntervalMs: 200,
         dataDir: dir.path,
-        devices: [{ packId: PACK, transport: { kind: "modbus-tcp", host: "127.0.0.1", port: simulator.port, unitId: 1 } }],
+        devices: [{ packId: PACK, transport: { kind: "modbus-tcp", host: "127.0.0.1", port: simulator.port!, unitId: 1 } }],
       },
       "e2e",
     ),

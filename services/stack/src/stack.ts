@@ -10,7 +10,7 @@ import { IngestionConfig } from "@bms/shared/config/ingestion-config";
 import { LiveConfig } from "@bms/shared/config/live-config";
 import { splitUrlCredentials } from "@bms/shared/config/mqtt-connection";
 import type { StackConfig } from "@bms/shared/config/stack-config";
-import { type RunningSimulator, startSunSpecSimulator } from "@bms/simulators";
+import { type RunningSimulator, SimulatorCliOptionsSchema, startSimulator } from "@bms/simulators";
 
 export interface RunningStack {
   /** The engineers' console, with the token in the query. */
@@ -21,11 +21,19 @@ export interface RunningStack {
   engineerToken: string;
   /** The engineer token was generated (not configured). */
   tokenGenerated: boolean;
+  /** The simulated site: its Modbus TCP port, and the runtime to inject faults or start scenarios. */
   simulator: RunningSimulator;
   /** Credentials of the demo site's agent on the embedded broker (undefined with MQTT_URL). */
   agentCredentials?: { username: string; password: string };
   close(): Promise<void>;
 }
+
+/** The stack's simulator options, named by the environment variables they come from. */
+const SIMULATOR_SETTINGS = new Map([
+  ["scenario", "SIM_SCENARIO"],
+  ["packs", "SIM_PACKS"],
+  ["port", "SIM_MODBUS_PORT"],
+]);
 
 function secret(): string {
   return randomBytes(18).toString("base64url");
@@ -41,6 +49,13 @@ function withCredentials(url: string, credentials?: { username: string; password
  * (simulator + edge agent). Internal broker accounts get random passwords on every start.
  */
 export async function startStack(config: StackConfig, log: Logger = createLogger("stack")): Promise<RunningStack> {
+  // Checked before anything starts: a bad SIM_SCENARIO is a config error, not a half-started stack.
+  const simulatorOptions = parseConfig(
+    SimulatorCliOptionsSchema,
+    { host: "127.0.0.1", port: config.simModbusPort, packs: config.simPacks, scenario: config.simScenario },
+    "the environment",
+    SIMULATOR_SETTINGS,
+  );
   const closers: Array<() => Promise<void>> = [];
   const closeAll = async () => {
     for (const close of closers.reverse()) {
@@ -125,7 +140,7 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
     );
     closers.push(() => live.close());
 
-    const simulator = await startSunSpecSimulator({ host: "127.0.0.1", port: config.simModbusPort, packs: config.simPacks, scenario: config.simScenario });
+    const simulator = await startSimulator(simulatorOptions, { portSetting: "SIM_MODBUS_PORT" });
     closers.push(() => simulator.close());
 
     agent = await startEdgeAgent(
@@ -137,7 +152,7 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
           dataDir: config.dataDir,
           devices: Array.from({ length: simulator.packCount }, (_, i) => ({
             packId: `pack-${i + 1}`,
-            transport: { kind: "modbus-tcp", host: "127.0.0.1", port: simulator.port, unitId: i + 1 },
+            transport: { kind: "modbus-tcp", host: "127.0.0.1", port: simulator.port ?? config.simModbusPort, unitId: i + 1 },
             chemistry: "LFP",
           })),
         },

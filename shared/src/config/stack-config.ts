@@ -5,9 +5,6 @@ import { InfluxConfig } from "./ingestion-config";
 
 const Port = z.number().int().min(0).max(65535);
 
-/** Scenarios `npm start` can play on its simulated site (env SIM_SCENARIO). */
-export const StackScenario = z.enum(["healthy", "over-temperature"]);
-
 /**
  * `npm start`: the whole system in one process on embedded defaults. Read from the environment
  * (names in design.md); every field has a default.
@@ -31,8 +28,11 @@ export const StackConfig = z
     engineerToken: z.string().min(16, "at least 16 characters").optional(),
     /** env SIM_PACKS: simulated packs on the demo site. @default 4 */
     simPacks: z.number().int().min(1).max(247).default(4),
-    /** env SIM_SCENARIO. @default "healthy" */
-    simScenario: StackScenario.default("healthy"),
+    /**
+     * env SIM_SCENARIO: a shipped simulator scenario (`simulators/scenarios/NAME.yaml`, e.g.
+     * `over-temperature`) or a scenario file; the simulator checks that it exists. @default "healthy"
+     */
+    simScenario: z.string().min(1).default("healthy"),
     /** env SIM_MODBUS_PORT: the simulator's Modbus TCP port. @default 5020 */
     simModbusPort: Port.default(DEFAULT_PORTS.simulatorModbus),
     /** env SITE_ID: the demo site's ID. @default "demo-site" */

@@ -1,6 +1,8 @@
 import { join } from "node:path";
-import { createLogger } from "@bms/shared";
-import { buildFleet, type FleetManifest, serveFleet } from "../fleet/fleet";
+import { ConfigError, createLogger, parseConfig } from "@bms/shared";
+import type { Fault, ResolvedFault } from "../faults";
+import { buildFleet, type RunningFleet, serveFleet } from "../fleet/fleet";
+import type { PackSnapshot } from "../pack-model";
 import { loadDeviceProfile } from "../protocols/device-profile-file";
 import { startModbusRtuServer } from "../protocols/modbus-rtu-server";
 import { startModbusTcpServer } from "../protocols/modbus-tcp-server";
@@ -9,8 +11,8 @@ import { ReplayPlayer } from "../replay/replay-player";
 import { readRecording } from "../replay/replay-recording";
 import { loadScenario, parseScenario, type Scenario } from "../scenario/scenario-file";
 import { hashScenario } from "../scenario/scenario-recorder";
-import { ScenarioRunner, type ScenarioStatus } from "../scenario/scenario-runner";
-import type { SimulatorCliOptions } from "../simulator-options";
+import { ScenarioRunner, type ScenarioStatus, UnknownPackError } from "../scenario/scenario-runner";
+import { type SimulatorCliInput, type SimulatorCliOptions, SimulatorCliOptionsSchema } from "../simulator-options";
 import { type RunningControlServer, startControlServer } from "./control-server";
 import { pickListenPort } from "./listen-port";
 import { DeviceSlot, SimulatorRuntime } from "./simulator-runtime";
@@ -18,13 +20,25 @@ import { DeviceSlot, SimulatorRuntime } from "./simulator-runtime";
 /** The vendor profile `--protocol vendor` serves when `--profile` is not given. */
 export const DEFAULT_VENDOR_PROFILE = join(import.meta.dirname, "..", "..", "profiles", "vendor-example.yaml");
 
-/** What `npm run sim` started; close() stops everything it started. */
-export interface RunningSimulatorCommand {
-  runtime?: SimulatorRuntime;
-  /** Modbus TCP port (sunspec/vendor), when one listens. */
+/**
+ * A running simulator: one scenario or replay, served on one protocol, with its runtime (to inject
+ * faults, start another scenario) and the control interface when asked for. close() stops all of it.
+ */
+export interface RunningSimulator {
+  runtime: SimulatorRuntime;
+  host: string;
+  /** Modbus TCP port (sunspec/vendor), the real one when 0 was asked for. */
   port?: number;
   controlPort?: number;
-  fleet?: FleetManifest;
+  packCount: number;
+  /** What the pack at `unitId` reports now; throws UnknownPackError. */
+  snapshot(unitId: number): PackSnapshot;
+  /** Adds a fault to the pack at `unitId` now; throws InvalidFaultError, UnknownPackError or NotInjectableError. */
+  injectFault(unitId: number, fault: Fault): ResolvedFault;
+  /** Removes the pack's faults; latched alarms stay until resetAlarms() or a Modbus AlmRst write. */
+  clearFaults(unitId: number): void;
+  /** Same as writing 1 to AlmRst: each latched alarm clears once its condition has gone. */
+  resetAlarms(unitId: number): void;
   close(): Promise<void>;
 }
 
@@ -70,16 +84,25 @@ export function runFast(scenario: Scenario): FastRunSummary {
   };
 }
 
-/** Starts what the flags describe: a scenario or a replay on one protocol (plus control), or a fleet. */
-export async function runSimulator(options: SimulatorCliOptions): Promise<RunningSimulatorCommand> {
-  const log = createLogger("simulator");
-  if (options.fleet !== undefined) {
-    const [sites, packsPerSite] = options.fleet.split("x").map(Number);
-    const fleet = buildFleet({ sites: sites ?? 1, packsPerSite: packsPerSite ?? 1, faultyFraction: options.faulty, seed: options.seed ?? 1 });
-    const running = await serveFleet(fleet, { host: options.host, basePort: options.port, timeScale: options.timeScale });
-    return { fleet: running.manifest, close: running.close };
-  }
+/** `--fleet SITESxPACKS`: N sites of M packs, one Modbus TCP port per site, in real time. */
+export async function startFleet(options: SimulatorCliOptions): Promise<RunningFleet> {
+  const [sites = 1, packsPerSite = 1] = (options.fleet ?? "1x1").split("x").map(Number);
+  const fleet = buildFleet({ sites, packsPerSite, faultyFraction: options.faulty, seed: options.seed ?? 1 });
+  return serveFleet(fleet, { host: options.host, basePort: options.port, timeScale: options.timeScale });
+}
 
+/**
+ * Starts what the options describe (`npm run sim` without `--fleet`): a scenario or a replay on one
+ * protocol, plus the control interface. Bad options are a ConfigError naming each problem.
+ */
+export async function startSimulator(
+  input: SimulatorCliInput,
+  /** The setting a port in use is blamed on (the stack's SIM_MODBUS_PORT). @default "--port" */
+  { portSetting = "--port" }: { portSetting?: string } = {},
+): Promise<RunningSimulator> {
+  const options = parseConfig(SimulatorCliOptionsSchema, input, "simulator options");
+  if (options.fleet !== undefined) throw new ConfigError("simulator options", ["fleet: a fleet is started with startFleet, not startSimulator"]);
+  const log = createLogger("simulator");
   let runtime: SimulatorRuntime;
   let describe: Record<string, unknown>;
   if (options.replay !== undefined) {
@@ -112,6 +135,7 @@ export async function runSimulator(options: SimulatorCliOptions): Promise<Runnin
           port: await pickListenPort(options.host, options.port),
           devices: runtime.devices,
           map,
+          portSetting,
         });
         closers.push(() => server.close());
         port = server.port;
@@ -143,7 +167,27 @@ export async function runSimulator(options: SimulatorCliOptions): Promise<Runnin
       closers.push(() => control?.close() ?? Promise.resolve());
     }
     runtime.start();
-    return { runtime, ...(port === undefined ? {} : { port }), ...(control ? { controlPort: control.port } : {}), close };
+    const snapshot = (unitId: number) => {
+      const device = runtime.deviceAt(unitId);
+      if (!device)
+        throw new UnknownPackError(
+          unitId,
+          runtime.devices.map((d) => d.unitId),
+        );
+      return device.snapshot();
+    };
+    return {
+      runtime,
+      host: options.host,
+      ...(port === undefined ? {} : { port }),
+      ...(control ? { controlPort: control.port } : {}),
+      packCount: runtime.devices.length,
+      snapshot,
+      injectFault: (unitId, fault) => runtime.injectFault(unitId, fault),
+      clearFaults: (unitId) => runtime.clearFaults(unitId),
+      resetAlarms: (unitId) => runtime.resetAlarms(unitId),
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
