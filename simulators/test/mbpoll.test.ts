@@ -1,28 +1,10 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireBinary } from "../../test/support/binaries";
 import { type RunningSimulator, startSimulator } from "../src/index";
+import { registersOf, runMbpoll } from "./mbpoll-client";
 
-const run = promisify(execFile);
-const mbpoll = requireBinary("mbpoll", "mbpoll");
-
-/** Runs mbpoll once against the simulator; returns its output and exit code (mbpoll exits non-zero on an exception). */
-async function poll(port: number, args: string[]): Promise<{ stdout: string; code: number }> {
-  try {
-    const { stdout } = await run(mbpoll, ["-m", "tcp", "-p", String(port), "-1", "-o", "2", ...args, "127.0.0.1"], { timeout: 10_000 });
-    return { stdout, code: 0 };
-  } catch (err) {
-    const failure = err as { stdout?: string; stderr?: string; code?: number };
-    return { stdout: `${failure.stdout ?? ""}${failure.stderr ?? ""}`, code: typeof failure.code === "number" ? failure.code : -1 };
-  }
-}
-
-/** `[40001]: \t0x5375` lines → { 40001: "0x5375" }. */
-function registersOf(stdout: string): Record<number, string> {
-  const out: Record<number, string> = {};
-  for (const match of stdout.matchAll(/^\[(\d+)\]:\s+(\S+)/gm)) out[Number(match[1])] = match[2] ?? "";
-  return out;
+/** Runs mbpoll once against the simulator's Modbus TCP port. */
+function poll(port: number, args: string[]): Promise<{ stdout: string; code: number }> {
+  return runMbpoll(["-m", "tcp", "-p", String(port), "-o", "2", ...args, "127.0.0.1"]);
 }
 
 describe("mbpoll (an independent Modbus master) reads the simulator", () => {

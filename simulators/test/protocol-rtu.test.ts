@@ -1,31 +1,17 @@
-import { execFile } from "node:child_process";
-import { promisify } from "node:util";
 import { SerialPort } from "serialport";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireBinary } from "../../test/support/binaries";
 import { modbusCrc, withCrc } from "../src/protocols/modbus-crc";
 import { type RunningModbusRtuServer, startModbusRtuServer } from "../src/protocols/modbus-rtu-server";
 import { type PtyPair, startPtyPair } from "../src/protocols/pty-pair";
+import { registersOf, runMbpoll } from "./mbpoll-client";
 import { TestDevice } from "./protocol-fixtures";
 
-const run = promisify(execFile);
-const mbpoll = requireBinary("mbpoll", "mbpoll");
 const socat = requireBinary("socat", "socat");
 
-async function poll(path: string, args: string[]): Promise<{ stdout: string; code: number }> {
-  try {
-    const { stdout } = await run(mbpoll, ["-m", "rtu", "-b", "115200", "-P", "none", "-1", "-o", "1", ...args, path], { timeout: 10_000 });
-    return { stdout, code: 0 };
-  } catch (err) {
-    const failure = err as { stdout?: string; stderr?: string; code?: number };
-    return { stdout: `${failure.stdout ?? ""}${failure.stderr ?? ""}`, code: typeof failure.code === "number" ? failure.code : -1 };
-  }
-}
-
-function registersOf(stdout: string): Record<number, string> {
-  const out: Record<number, string> = {};
-  for (const match of stdout.matchAll(/^\[(\d+)\]:\s+(\S+)/gm)) out[Number(match[1])] = match[2] ?? "";
-  return out;
+/** Runs mbpoll once as the RTU master on the client end of the pty pair. */
+function poll(path: string, args: string[]): Promise<{ stdout: string; code: number }> {
+  return runMbpoll(["-m", "rtu", "-b", "115200", "-P", "none", "-o", "1", ...args, path]);
 }
 
 /** The client end as a raw byte pipe: send a frame, collect what comes back within a window. */
