@@ -14,9 +14,9 @@ describe("agent config", () => {
     expect(config.siteId).toBe("site-demo");
     expect(config.dataDir).toBe("/var/lib/bms");
     expect(config.mqtt.url).toBe("mqtt://broker:1883");
-    expect(config.devices.map((d) => [d.packId, d.transport.port, d.transport.unitId, d.timeoutMs])).toEqual([
-      ["pack-1", 5020, 1, 1000],
-      ["pack-2", 5020, 2, 1000],
+    expect(config.devices.map((d) => [d.packId, d.transport, d.timeoutMs, d.profile])).toEqual([
+      ["pack-1", expect.objectContaining({ kind: "modbus-tcp", port: 5020, unitId: 1 }), 1000, "sunspec"],
+      ["pack-2", expect.objectContaining({ kind: "modbus-tcp", port: 5020, unitId: 2 }), 1000, "sunspec"],
     ]);
   });
 
@@ -30,7 +30,7 @@ describe("agent config", () => {
         retryMaxMs: 1000,
         devices: [
           { packId: "p1", transport: { kind: "modbus-tcp", host: "h", unitId: 999 } },
-          { packId: "p1", transport: { kind: "modbus-rtu", host: "h" } },
+          { packId: "p1", transport: { kind: "modbus-ascii", host: "h" } },
           { packId: "p2", transport: { kind: "modbus-tcp", host: "h" }, timeoutMs: 1e9, chemistry: "lead" },
         ],
       }),

@@ -1,10 +1,11 @@
 import type { PackMeta, PackSample } from "@bms/shared";
-import { DeviceConfig } from "@bms/shared/config/edge-agent-config";
+import { DeviceConfig, PlausibilityConfig } from "@bms/shared/config/edge-agent-config";
 import { MODEL_LITHIUM_MODULE } from "@bms/shared/sunspec/models";
 import { describe, expect, it } from "vitest";
 import { cleanupAfterEach } from "../../test/support/cleanups";
 import { waitFor } from "../../test/support/free-port";
 import { DevicePoller } from "../src/device-poller";
+import { SunSpecDeviceReader } from "../src/readers/sunspec-device-reader";
 import { ModbusTcpTransport } from "../src/transports/modbus-tcp-transport";
 import type { RegisterTransport } from "../src/transports/register-transport";
 import { captureLog } from "./fixtures/captured-log";
@@ -16,10 +17,17 @@ const cleanups = cleanupAfterEach();
 /** Records when each read was attempted (instrumentation around the real transport). */
 class RecordingTransport implements RegisterTransport {
   attempts: number[] = [];
-  constructor(private readonly inner: RegisterTransport) {}
+  readonly endpoint: string;
+  constructor(private readonly inner: RegisterTransport) {
+    this.endpoint = inner.endpoint;
+  }
   readHoldingRegisters(unitId: number, address: number, count: number): Promise<number[]> {
     this.attempts.push(Date.now());
     return this.inner.readHoldingRegisters(unitId, address, count);
+  }
+  readInputRegisters(unitId: number, address: number, count: number): Promise<number[]> {
+    this.attempts.push(Date.now());
+    return this.inner.readInputRegisters(unitId, address, count);
   }
   close(): Promise<void> {
     return this.inner.close();
@@ -37,9 +45,10 @@ async function setup(retry = { retryMinMs: 100, retryMaxMs: 800 }) {
   const poller = new DevicePoller({
     siteId: "site-t",
     device: DeviceConfig.parse({ packId: "pack-1", transport: { kind: "modbus-tcp", host: "127.0.0.1", port: server.port, unitId: 1 } }),
-    transport,
+    reader: new SunSpecDeviceReader(transport, 1),
     pollIntervalMs: 100,
     ...retry,
+    plausibility: PlausibilityConfig.parse({}),
     log: captured.log,
     nextSeq: () => ++seq,
     onSample: (s) => samples.push(s),
