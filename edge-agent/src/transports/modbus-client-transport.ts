@@ -127,7 +127,8 @@ export class ModbusClientTransport implements RegisterTransport {
     const message = typeof e.message === "string" ? e.message : String(err);
     if (typeof e.modbusCode === "number") return new ModbusExceptionError(this.endpoint, e.modbusCode, address, count);
     if (e.name === "TransactionTimedOutError" || e.errno === "ETIMEDOUT") return new DeviceTimeoutError(this.endpoint, this.link.timeoutMs);
-    if (/CRC|length/i.test(message)) return new BadReplyError(this.endpoint, message);
+    // CRC and length errors, and modbus-serial's "Unexpected data error" (a reply from another unit or for another function).
+    if (/CRC|length|unexpected data/i.test(message)) return new BadReplyError(this.endpoint, message);
     return new DeviceUnreachableError(this.endpoint, message);
   }
 

@@ -1,6 +1,7 @@
 import { Server } from "node:net";
 import { createLogger, DEFAULT_PORTS, isAddressInUse, PortInUseError } from "@bms/shared";
 import { ServerTCP } from "modbus-serial";
+import { pickListenPort } from "../control/listen-port";
 import { guardModbusRequests } from "../modbus-request-guard";
 import type { SimulatedDevice } from "../simulated-device";
 import { damageTcpReply, replyDamage } from "./link-faults";
@@ -57,7 +58,8 @@ function listen(server: ServerTCP, port: number, setting: string): Promise<void>
  */
 export async function startModbusTcpServer(options: ModbusTcpServerOptions): Promise<RunningModbusTcpServer> {
   const host = options.host ?? "0.0.0.0";
-  const port = options.port ?? DEFAULT_PORTS.simulatorModbus;
+  // modbus-serial's ServerTCP takes 0 for "use 502": ask the OS for a free port instead.
+  const port = await pickListenPort(host, options.port ?? DEFAULT_PORTS.simulatorModbus);
   const setting = options.portSetting ?? "--port";
   const { devices } = options;
   assertUniqueUnits(devices);
