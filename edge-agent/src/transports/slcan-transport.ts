@@ -130,7 +130,8 @@ export class SlcanTransport {
     const missing = request.required.filter((id) => (this.latest.get(id)?.at ?? 0) <= request.since);
     const framesSeen = this.framesReceived - waiter.framesAtStart;
     const malformed = this.malformedLines - waiter.malformedAtStart;
-    if (framesSeen === 0) this.ready = null; // quiet bus: the adapter may have been reset; set it up again next time
+    // A quiet bus: the adapter may have been reset or replaced; open and set it up again next time.
+    if (framesSeen === 0) this.dropPort();
     if (malformed > 0 && framesSeen === 0) {
       waiter.reject(
         new BadReplyError(
@@ -162,10 +163,19 @@ export class SlcanTransport {
   private ensureReady(): Promise<void> {
     if (this.closed) return Promise.reject(new DeviceUnreachableError(this.endpoint, "the transport is closed"));
     this.ready ??= this.setUp().catch((err: unknown) => {
-      this.ready = null;
+      this.dropPort();
       throw err;
     });
     return this.ready;
+  }
+
+  /** Forgets the port (closing it if it is open); the next request opens the device path again. */
+  private dropPort(): void {
+    const port = this.port;
+    this.port = null;
+    this.ready = null;
+    clearInterval(this.keepAliveTimer);
+    if (port?.isOpen) port.close(() => undefined);
   }
 
   private async setUp(): Promise<void> {
