@@ -154,8 +154,8 @@ export class PlausibilityFilter {
     const c = this.config;
     const flags: Flag[] = [];
     const cells = sample.cellVoltages;
-    if (cells.length >= 3) {
-      const mid = median(cells);
+    const mid = cells.length >= 3 ? median(cells) : undefined;
+    if (mid !== undefined) {
       if (mid >= MIN_MEDIAN_CELL_V) {
         cells.forEach((v, i) => {
           const off = Math.abs(v - mid) > c.cellOutlierV;
@@ -186,7 +186,11 @@ export class PlausibilityFilter {
       });
     };
     if (cells.length === base.cellVoltages.length) {
-      for (const [i, v] of cells.entries()) jump("cellVoltages", v, base.cellVoltages[i] ?? v, c.cellStepV, "V", i);
+      for (const [i, v] of cells.entries()) {
+        // A cell that jumps back in line with its neighbours (a sense wire reconnected) is no glitch.
+        if (mid !== undefined && Math.abs(v - mid) <= c.cellStepV) continue;
+        jump("cellVoltages", v, base.cellVoltages[i] ?? v, c.cellStepV, "V", i);
+      }
     }
     if (sample.cellTemperatures.length === base.cellTemperatures.length) {
       for (const [i, t] of sample.cellTemperatures.entries()) jump("cellTemperatures", t, base.cellTemperatures[i] ?? t, c.temperatureStepC, "°C", i);
