@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type AgentStatus, createLogger, type Logger, type PackMeta, type PackSample, topics } from "@bms/shared";
 import type { DeviceConfig, EdgeAgentConfig } from "@bms/shared/config/edge-agent-config";
 import type { DeviceProfile } from "@bms/shared/device-profile";
-import { openSqliteDurableQueue } from "@bms/storage";
+import { type DurableQueue, openSqliteDurableQueue } from "@bms/storage";
 import mqtt from "mqtt";
 import { agentStatusOf, StatusReporter, statusPayload } from "./agent-status";
 import { type DeviceHealth, DevicePoller } from "./device-poller";
@@ -50,6 +50,23 @@ const SEQ_STATE_KEY = "seq";
 /** How long a clean shutdown waits for the broker to take the `offline` status, ms. */
 const OFFLINE_PUBLISH_TIMEOUT_MS = 2000;
 
+/** The last sequence number handed out: the persisted counter, or the newest queued sample's if that is higher. */
+function lastSeq(queue: DurableQueue): number {
+  const stored = Number(queue.getState(SEQ_STATE_KEY) ?? "0");
+  let seq = Number.isSafeInteger(stored) && stored >= 0 ? stored : 0;
+  const newest = queue.newestId();
+  const [message] = newest > 0 ? queue.peek(1, newest - 1) : [];
+  if (message) {
+    try {
+      const queued: unknown = (JSON.parse(message.payload) as { seq?: unknown }).seq;
+      if (typeof queued === "number" && Number.isSafeInteger(queued) && queued > seq) seq = queued;
+    } catch {
+      // not a sample: the counter stands
+    }
+  }
+  return seq;
+}
+
 function readerFor(device: DeviceConfig, transports: TransportRegistry, profiles: ReadonlyMap<string, DeviceProfile>): DeviceReader {
   const t = device.transport;
   if (t.kind === "can-slcan") {
@@ -76,13 +93,12 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
     maxMessages: config.outboxMaxMessages,
     maxBytes: config.outboxMaxBytes,
   });
-  let seq = Number(queue.getState(SEQ_STATE_KEY) ?? "0");
-  if (!Number.isSafeInteger(seq) || seq < 0) seq = 0;
-  const nextSeq = () => {
-    seq += 1;
-    // Persisted before the sample is queued: a crash in between leaves a gap, never a duplicate seq.
-    queue.setState(SEQ_STATE_KEY, String(seq));
-    return seq;
+  let seq = lastSeq(queue);
+  const nextSeq = () => ++seq;
+  /** Queued first, then the counter persisted: after a crash in between, the queued sample itself tells the seq. */
+  const queueSample = (topic: string, sample: PackSample) => {
+    outbox.enqueue(topic, JSON.stringify(sample));
+    queue.setState(SEQ_STATE_KEY, String(sample.seq));
   };
 
   const statusTopic = topics.status(siteId);
@@ -112,7 +128,7 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
         plausibility: config.plausibility,
         log,
         nextSeq,
-        onSample: (sample: PackSample) => outbox.enqueue(topics.telemetry(siteId, device.packId), JSON.stringify(sample)),
+        onSample: (sample: PackSample) => queueSample(topics.telemetry(siteId, device.packId), sample),
         onMeta: (meta: PackMeta) => {
           const topic = topics.meta(siteId, device.packId);
           const payload = JSON.stringify(meta);
