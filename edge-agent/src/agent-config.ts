@@ -32,9 +32,9 @@ export function loadEdgeAgentConfig(file: string, env: NodeJS.ProcessEnv = proce
         },
       }
     : config.mqtt;
+  // Fail now, with exit code 2, rather than once the agent runs; problems name the paths as written.
+  loadDeviceProfiles(config.devices, dir, file);
   const resolved: EdgeAgentConfig = { ...config, mqtt, devices };
-  // Fail now, with exit code 2, rather than once the agent runs.
-  loadDeviceProfiles(resolved.devices, dir, file);
   mqttTlsAndCredentials(resolved.mqtt, file);
   return resolved;
 }

@@ -34,7 +34,22 @@ function makeCertificates(): void {
     ["client", "edge-site-tls"],
   ]) {
     openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${cn}`, "-keyout", `${name}.key`, "-out", `${name}.csr`]);
-    openssl(["x509", "-req", "-in", `${name}.csr`, "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial", "-days", "2", "-out", `${name}.crt`, ...(name === "server" ? ["-extfile", "server.ext"] : [])]);
+    openssl([
+      "x509",
+      "-req",
+      "-in",
+      `${name}.csr`,
+      "-CA",
+      "ca.crt",
+      "-CAkey",
+      "ca.key",
+      "-CAcreateserial",
+      "-days",
+      "2",
+      "-out",
+      `${name}.crt`,
+      ...(name === "server" ? ["-extfile", "server.ext"] : []),
+    ]);
   }
   // A second CA that signed nothing the broker has: the wrong one to trust.
   openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=other-ca", "-keyout", "other.key", "-out", "other.crt"]);
@@ -127,7 +142,10 @@ describe("broker over TLS with credentials (Mosquitto, mqtts://)", () => {
   it("refuses a broker its CA did not sign, and a wrong password; the samples wait in the outbox", async () => {
     for (const [tls, credentials] of [
       [{ caFile: file("other.crt"), certFile: file("client.crt"), keyFile: file("client.key") }, undefined],
-      [{ caFile: file("ca.crt"), certFile: file("client.crt"), keyFile: file("client.key") }, { username: "agent-tls", password: "wrong" }],
+      [
+        { caFile: file("ca.crt"), certFile: file("client.crt"), keyFile: file("client.key") },
+        { username: "agent-tls", password: "wrong" },
+      ],
     ] as const) {
       const agent = await agentWith(tls, credentials);
       await waitFor(() => agent.health().outboxSize >= 5, 20_000, "samples queued");

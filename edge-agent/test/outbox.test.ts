@@ -102,10 +102,14 @@ describe("outbox budget, status and shutdown", () => {
     expect(agent.status()).toMatchObject({ dropped: health.dropped, queueDepth: health.outboxSize });
     await broker.start();
     await waitFor(() => agent.health().outboxSize < 5, 20_000, "the outbox to drain");
-    await waitFor(async () => {
-      const status = await retained(broker.url, "bms/site-t/status");
-      return status !== undefined && (SiteStatus.parse(JSON.parse(status)).agent?.dropped ?? 0) >= 20;
-    }, 10_000, "the retained status to report the dropped samples");
+    await waitFor(
+      async () => {
+        const status = await retained(broker.url, "bms/site-t/status");
+        return status !== undefined && (SiteStatus.parse(JSON.parse(status)).agent?.dropped ?? 0) >= 20;
+      },
+      10_000,
+      "the retained status to report the dropped samples",
+    );
     // What was kept is a gap-free run: only the oldest went.
     const kept = seqs(broker);
     expect(kept[0]).toBeGreaterThan(20);

@@ -121,10 +121,17 @@ export const DeviceConfig = z
   .superRefine((d, ctx) => {
     const can = d.transport.kind === "can-slcan";
     const profile = d.profile ?? (can ? "pylontech-can" : "sunspec");
-    if (can && profile !== "pylontech-can") ctx.addIssue({ code: "custom", path: ["profile"], message: 'a CAN device speaks "pylontech-can"' });
-    if (!can && profile === "pylontech-can") ctx.addIssue({ code: "custom", path: ["profile"], message: '"pylontech-can" needs a can-slcan transport' });
+    if (can && profile !== "pylontech-can")
+      ctx.addIssue({ code: "custom", path: ["profile"], message: 'a CAN device speaks "pylontech-can"', input: d.profile });
+    if (!can && profile === "pylontech-can")
+      ctx.addIssue({ code: "custom", path: ["profile"], message: '"pylontech-can" needs a can-slcan transport', input: d.profile });
     if (can && d.cellCount === undefined) {
-      ctx.addIssue({ code: "custom", path: ["cellCount"], message: "the CAN frames do not carry the cell count: give it (published in meta)" });
+      ctx.addIssue({
+        code: "custom",
+        path: ["cellCount"],
+        message: "the CAN frames do not carry the cell count: give it (published in meta)",
+        input: d.cellCount,
+      });
     }
   })
   .transform((d) => ({
@@ -251,8 +258,9 @@ function checkSharedBuses(devices: readonly DeviceConfig[], ctx: z.RefinementCtx
     const key = `${bus}#${address}`;
     const other = taken.get(key);
     const what = device.transport.kind === "can-slcan" ? "canIdOffset" : "unitId";
-    if (other !== undefined) ctx.addIssue({ code: "custom", path: ["devices", i, "transport", what], message: `devices.${other} is already this device` });
-    else taken.set(key, i);
+    if (other !== undefined) {
+      ctx.addIssue({ code: "custom", path: ["devices", i, "transport", what], message: `devices.${other} is already this device`, input: address });
+    } else taken.set(key, i);
     const leader = first.get(bus);
     if (leader === undefined) {
       first.set(bus, i);
@@ -266,6 +274,7 @@ function checkSharedBuses(devices: readonly DeviceConfig[], ctx: z.RefinementCtx
           code: "custom",
           path: ["devices", i, "transport", field],
           message: `devices.${leader} on the same port has ${String(theirs?.[field])}: devices on one line share its settings`,
+          input: mine[field],
         });
       }
     }
