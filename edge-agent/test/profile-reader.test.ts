@@ -111,7 +111,9 @@ describe("profile reader over Modbus TCP", () => {
     for (let a = 0; a < 20; a++) holding.set(a, 0);
     for (let a = 100; a < 110; a++) input.set(a, 0);
     for (let a = 200; a < 208; a++) holding.set(a, 0);
-    const put = (map: Map<number, number>, address: number, words: number[]) => words.forEach((w, i) => map.set(address + i, w));
+    const put = (map: Map<number, number>, address: number, words: number[]) => {
+      for (const [i, w] of words.entries()) map.set(address + i, w);
+    };
     put(holding, 0, encodeProfileValue(52.812, { type: "uint32", byteOrder: "DCBA", scale: 0.001 }));
     put(holding, 2, [encodeProfileValue(-125, { type: "int16" })[0] ?? 0, encodeProfileValue(-1, { type: "sunssf" })[0] ?? 0]);
     holding.set(4, 61);
