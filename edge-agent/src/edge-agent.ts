@@ -1,33 +1,48 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { createLogger, type Logger, type PackMeta, type PackSample, type SiteStatus, topics } from "@bms/shared";
-import type { EdgeAgentConfig } from "@bms/shared/config/edge-agent-config";
-import { openSqliteDurableQueue } from "@bms/storage";
+import { type AgentStatus, createLogger, type Logger, type PackMeta, type PackSample, topics } from "@bms/shared";
+import type { DeviceConfig, EdgeAgentConfig } from "@bms/shared/config/edge-agent-config";
+import type { DeviceProfile } from "@bms/shared/device-profile";
+import { type DurableQueue, openSqliteDurableQueue } from "@bms/storage";
 import mqtt from "mqtt";
+import { agentStatusOf, StatusReporter, statusPayload } from "./agent-status";
 import { type DeviceHealth, DevicePoller } from "./device-poller";
+import { loadDeviceProfiles } from "./device-profiles";
+import { mqttTlsAndCredentials } from "./mqtt-options";
 import { OutboxPublisher } from "./outbox-publisher";
-import { ModbusTcpTransport } from "./transports/modbus-tcp-transport";
-import type { RegisterTransport } from "./transports/register-transport";
+import { CanDeviceReader } from "./readers/can-device-reader";
+import type { DeviceReader } from "./readers/device-reader";
+import { ProfileDeviceReader } from "./readers/profile-device-reader";
+import { SunSpecDeviceReader } from "./readers/sunspec-device-reader";
+import { TransportRegistry } from "./transports/transport-registry";
 
 export interface AgentHealth {
   mqttConnected: boolean;
   /** Samples waiting in the durable outbox (not yet acknowledged by the broker). */
   outboxSize: number;
+  /** Bytes they hold (topic + payload). */
+  outboxBytes: number;
+  /** `ts` of the oldest of them. */
+  oldestQueuedTs?: number;
   devices: DeviceHealth[];
   /** Samples the broker acknowledged since start. */
   published: number;
-  /** Samples dropped because the outbox reached outboxMaxMessages. */
+  /** Samples dropped because the outbox reached outboxMaxMessages or outboxMaxBytes. */
   dropped: number;
 }
 
 export interface RunningAgent {
   health(): AgentHealth;
+  /** The counters as published in the retained site status. */
+  status(): AgentStatus;
   close(): Promise<void>;
 }
 
 export interface StartEdgeAgentOptions {
   /** @default createLogger("edge-agent") */
   log?: Logger;
+  /** Where relative profile files are looked up. @default the working directory */
+  configDir?: string;
 }
 
 /** Outbox state key of the last sequence number handed out. */
@@ -35,27 +50,55 @@ const SEQ_STATE_KEY = "seq";
 /** How long a clean shutdown waits for the broker to take the `offline` status, ms. */
 const OFFLINE_PUBLISH_TIMEOUT_MS = 2000;
 
-function statusPayload(state: SiteStatus["state"]): string {
-  const status: SiteStatus = { state, ts: Date.now() };
-  return JSON.stringify(status);
+/** The last sequence number handed out: the persisted counter, or the newest queued sample's if that is higher. */
+function lastSeq(queue: DurableQueue): number {
+  const stored = Number(queue.getState(SEQ_STATE_KEY) ?? "0");
+  let seq = Number.isSafeInteger(stored) && stored >= 0 ? stored : 0;
+  const newest = queue.newestId();
+  const [message] = newest > 0 ? queue.peek(1, newest - 1) : [];
+  if (message) {
+    try {
+      const queued: unknown = (JSON.parse(message.payload) as { seq?: unknown }).seq;
+      if (typeof queued === "number" && Number.isSafeInteger(queued) && queued > seq) seq = queued;
+    } catch {
+      // not a sample: the counter stands
+    }
+  }
+  return seq;
+}
+
+function readerFor(device: DeviceConfig, transports: TransportRegistry, profiles: ReadonlyMap<string, DeviceProfile>): DeviceReader {
+  const t = device.transport;
+  if (t.kind === "can-slcan") {
+    return new CanDeviceReader(transports.canTransport(device), { canIdOffset: t.canIdOffset, currentSign: t.currentSign, timeoutMs: device.timeoutMs });
+  }
+  const transport = transports.registerTransport(device);
+  const profile = profiles.get(device.packId);
+  return profile ? new ProfileDeviceReader(transport, t.unitId, profile) : new SunSpecDeviceReader(transport, t.unitId);
 }
 
 /**
- * Starts the edge agent: one poller per configured pack, a durable outbox
- * (`${dataDir}/outbox-${siteId}.db`) drained to MQTT, retained site status with an `offline` last will.
+ * Starts the edge agent: one poller per configured pack (SunSpec, a register profile or Pylontech
+ * CAN, over Modbus TCP, Modbus RTU or SLCAN), a durable outbox (`${dataDir}/outbox-${siteId}.db`)
+ * drained to MQTT, and the retained site status with its counters and an `offline` last will.
+ * A bad profile or TLS file is a ConfigError.
  */
 export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdgeAgentOptions = {}): Promise<RunningAgent> {
   const log = options.log ?? createLogger("edge-agent");
   const { siteId } = config;
+  const profiles = loadDeviceProfiles(config.devices, options.configDir ?? process.cwd());
+  const mqttSecrets = mqttTlsAndCredentials(config.mqtt);
   mkdirSync(config.dataDir, { recursive: true });
-  const queue = openSqliteDurableQueue(join(config.dataDir, `outbox-${siteId}.db`), { maxMessages: config.outboxMaxMessages });
-  let seq = Number(queue.getState(SEQ_STATE_KEY) ?? "0");
-  if (!Number.isSafeInteger(seq) || seq < 0) seq = 0;
-  const nextSeq = () => {
-    seq += 1;
-    // Persisted before the sample is queued: a crash in between leaves a gap, never a duplicate seq.
-    queue.setState(SEQ_STATE_KEY, String(seq));
-    return seq;
+  const queue = openSqliteDurableQueue(join(config.dataDir, `outbox-${siteId}.db`), {
+    maxMessages: config.outboxMaxMessages,
+    maxBytes: config.outboxMaxBytes,
+  });
+  let seq = lastSeq(queue);
+  const nextSeq = () => ++seq;
+  /** Queued first, then the counter persisted: after a crash in between, the queued sample itself tells the seq. */
+  const queueSample = (topic: string, sample: PackSample) => {
+    outbox.enqueue(topic, JSON.stringify(sample));
+    queue.setState(SEQ_STATE_KEY, String(sample.seq));
   };
 
   const statusTopic = topics.status(siteId);
@@ -64,19 +107,57 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
     clean: true,
     reconnectPeriod: config.mqtt.reconnectPeriodMs,
     connectTimeout: config.mqtt.connectTimeoutMs,
-    ...(config.mqtt.username !== undefined ? { username: config.mqtt.username } : {}),
-    ...(config.mqtt.password !== undefined ? { password: config.mqtt.password } : {}),
+    ...mqttSecrets,
     will: { topic: statusTopic, payload: Buffer.from(statusPayload("offline")), qos: 1, retain: true },
   });
 
   const outbox = new OutboxPublisher({ queue, client, log, siteId });
   const metas = new Map<string, string>();
   let brokerDown = false;
+
+  const transports = new TransportRegistry(config.devices);
+  const pollers = config.devices.map(
+    (device) =>
+      new DevicePoller({
+        siteId,
+        device,
+        reader: readerFor(device, transports, profiles),
+        pollIntervalMs: config.pollIntervalMs,
+        retryMinMs: config.retryMinMs,
+        retryMaxMs: config.retryMaxMs,
+        plausibility: config.plausibility,
+        log,
+        nextSeq,
+        onSample: (sample: PackSample) => queueSample(topics.telemetry(siteId, device.packId), sample),
+        onMeta: (meta: PackMeta) => {
+          const topic = topics.meta(siteId, device.packId);
+          const payload = JSON.stringify(meta);
+          metas.set(topic, payload);
+          if (client.connected) client.publish(topic, payload, { qos: 1, retain: true });
+        },
+      }),
+  );
+  const status = () =>
+    agentStatusOf(
+      outbox,
+      pollers.map((p) => p.health()),
+    );
+  const reporter = new StatusReporter({
+    siteId,
+    log,
+    intervalMs: config.statusIntervalMs,
+    logIntervalMs: config.statusLogIntervalMs,
+    status,
+    publish: (payload) => {
+      if (client.connected) client.publish(statusTopic, payload, { qos: 1, retain: true });
+    },
+  });
+
   client.on("connect", () => {
-    if (brokerDown) log.info({ siteId, url: config.mqtt.url }, "broker reachable again");
+    if (brokerDown) log.info({ siteId, url: config.mqtt.url, backlog: outbox.size() }, "broker reachable again");
     else log.info({ siteId, url: config.mqtt.url }, "connected to the broker");
     brokerDown = false;
-    client.publish(statusTopic, statusPayload("online"), { qos: 1, retain: true });
+    reporter.publishNow();
     // Retained identity again on every connect: a broker restarted without persistence forgot it.
     for (const [topic, payload] of metas) client.publish(topic, payload, { qos: 1, retain: true });
   });
@@ -89,56 +170,40 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
     brokerDown = true;
   });
 
-  // One connection per host:port, shared by every unit ID behind it (requests serialised).
-  const transports = new Map<string, RegisterTransport>();
-  const pollers = config.devices.map((device) => {
-    const { host, port } = device.transport;
-    const key = `${host}:${port}`;
-    let transport = transports.get(key);
-    if (!transport) {
-      const timeoutMs = Math.max(...config.devices.filter((d) => d.transport.host === host && d.transport.port === port).map((d) => d.timeoutMs));
-      transport = new ModbusTcpTransport({ host, port, timeoutMs });
-      transports.set(key, transport);
-    }
-    return new DevicePoller({
-      siteId,
-      device,
-      transport,
-      pollIntervalMs: config.pollIntervalMs,
-      retryMinMs: config.retryMinMs,
-      retryMaxMs: config.retryMaxMs,
-      log,
-      nextSeq,
-      onSample: (sample: PackSample) => outbox.enqueue(topics.telemetry(siteId, device.packId), JSON.stringify(sample)),
-      onMeta: (meta: PackMeta) => {
-        const topic = topics.meta(siteId, device.packId);
-        const payload = JSON.stringify(meta);
-        metas.set(topic, payload);
-        if (client.connected) client.publish(topic, payload, { qos: 1, retain: true });
-      },
-    });
-  });
   for (const poller of pollers) poller.start();
   log.info({ siteId, devices: config.devices.length, dataDir: config.dataDir, backlog: queue.size() }, "edge agent started");
 
   let closing: Promise<void> | undefined;
   return {
-    health: () => ({
-      mqttConnected: client.connected,
-      outboxSize: closing ? 0 : outbox.size(),
-      devices: pollers.map((p) => p.health()),
-      published: outbox.published,
-      dropped: outbox.dropped,
-    }),
+    health: () => {
+      const oldestQueuedTs = closing ? undefined : outbox.oldestTs();
+      return {
+        mqttConnected: client.connected,
+        outboxSize: closing ? 0 : outbox.size(),
+        outboxBytes: closing ? 0 : outbox.bytes(),
+        ...(oldestQueuedTs !== undefined ? { oldestQueuedTs } : {}),
+        devices: pollers.map((p) => p.health()),
+        published: outbox.published,
+        dropped: outbox.dropped,
+      };
+    },
+    status,
     close: () => {
       closing ??= (async () => {
+        reporter.stop();
         await Promise.all(pollers.map((p) => p.stop()));
-        await Promise.all([...transports.values()].map((t) => t.close()));
+        await transports.close();
+        // Hand the broker what it will take in time; the rest stays on disk for the next start.
+        if (client.connected && config.shutdownFlushMs > 0) {
+          const empty = await outbox.drain(config.shutdownFlushMs);
+          if (!empty) log.warn({ siteId, left: outbox.size() }, "shutdown: samples left in the outbox for the next start");
+        }
         outbox.stop();
+        reporter.logNow();
         if (client.connected) {
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, OFFLINE_PUBLISH_TIMEOUT_MS);
-            client.publish(statusTopic, statusPayload("offline"), { qos: 1, retain: true }, () => {
+            client.publish(statusTopic, statusPayload("offline", status()), { qos: 1, retain: true }, () => {
               clearTimeout(timer);
               resolve();
             });

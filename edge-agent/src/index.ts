@@ -1,7 +1,10 @@
 export { loadEdgeAgentConfig } from "./agent-config";
 export type { DeviceHealth } from "./device-poller";
 export { type AgentHealth, type RunningAgent, type StartEdgeAgentOptions, startEdgeAgent } from "./edge-agent";
+export type { DeviceReader, DeviceReading } from "./readers/device-reader";
 export { discoverSunSpec, type SunSpecMap } from "./sunspec/sunspec-discovery";
+export { ModbusRtuTransport, type ModbusRtuTransportOptions } from "./transports/modbus-rtu-transport";
 export { ModbusTcpTransport, type ModbusTcpTransportOptions } from "./transports/modbus-tcp-transport";
 export type { RegisterTransport } from "./transports/register-transport";
+export { SlcanTransport, type SlcanTransportOptions } from "./transports/slcan-transport";
 export { BadReplyError, DeviceTimeoutError, DeviceUnreachableError, ModbusExceptionError } from "./transports/transport-errors";

@@ -88,6 +88,15 @@ describe("agent command line: bad configuration exits 2 with one readable line p
     ["no --config", () => [], /--config: expected a file/],
     ["an unknown flag", () => ["--colour"], /Unknown option/],
     ["an empty device list", () => ["--config", file("empty.json", JSON.stringify({ siteId: "s1", devices: [] }))], /devices: at least one device/],
+    [
+      "a register profile that does not validate",
+      () => {
+        file("broken-profile.yaml", "name: p\npoints:\n  - { field: soc, address: 1, type: uint64 }\n");
+        const devices = [{ packId: "p1", transport: { kind: "modbus-tcp", host: "h" }, profile: { file: "broken-profile.yaml" } }];
+        return ["--config", file("profiled.json", JSON.stringify({ siteId: "s1", devices }))];
+      },
+      /^ {2}- devices\.0\.profile\.file \(broken-profile\.yaml\): points\.0\.type: /m,
+    ],
   ])(
     "%s",
     async (_what, args, expected) => {

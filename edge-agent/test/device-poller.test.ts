@@ -1,10 +1,11 @@
 import type { PackMeta, PackSample } from "@bms/shared";
-import { DeviceConfig } from "@bms/shared/config/edge-agent-config";
+import { DeviceConfig, PlausibilityConfig } from "@bms/shared/config/edge-agent-config";
 import { MODEL_LITHIUM_MODULE } from "@bms/shared/sunspec/models";
 import { describe, expect, it } from "vitest";
 import { cleanupAfterEach } from "../../test/support/cleanups";
 import { waitFor } from "../../test/support/free-port";
 import { DevicePoller } from "../src/device-poller";
+import { SunSpecDeviceReader } from "../src/readers/sunspec-device-reader";
 import { ModbusTcpTransport } from "../src/transports/modbus-tcp-transport";
 import type { RegisterTransport } from "../src/transports/register-transport";
 import { captureLog } from "./fixtures/captured-log";
@@ -16,10 +17,17 @@ const cleanups = cleanupAfterEach();
 /** Records when each read was attempted (instrumentation around the real transport). */
 class RecordingTransport implements RegisterTransport {
   attempts: number[] = [];
-  constructor(private readonly inner: RegisterTransport) {}
+  readonly endpoint: string;
+  constructor(private readonly inner: RegisterTransport) {
+    this.endpoint = inner.endpoint;
+  }
   readHoldingRegisters(unitId: number, address: number, count: number): Promise<number[]> {
     this.attempts.push(Date.now());
     return this.inner.readHoldingRegisters(unitId, address, count);
+  }
+  readInputRegisters(unitId: number, address: number, count: number): Promise<number[]> {
+    this.attempts.push(Date.now());
+    return this.inner.readInputRegisters(unitId, address, count);
   }
   close(): Promise<void> {
     return this.inner.close();
@@ -37,9 +45,10 @@ async function setup(retry = { retryMinMs: 100, retryMaxMs: 800 }) {
   const poller = new DevicePoller({
     siteId: "site-t",
     device: DeviceConfig.parse({ packId: "pack-1", transport: { kind: "modbus-tcp", host: "127.0.0.1", port: server.port, unitId: 1 } }),
-    transport,
+    reader: new SunSpecDeviceReader(transport, 1),
     pollIntervalMs: 100,
     ...retry,
+    plausibility: PlausibilityConfig.parse({}),
     log: captured.log,
     nextSeq: () => ++seq,
     onSample: (s) => samples.push(s),
@@ -107,6 +116,43 @@ describe("device poller", () => {
     built.registers.set(cellAddress, good);
     await waitFor(() => samples.length > countWhileBad + 1, 10_000, "samples after the glitch");
     // Rejected replies spend no sequence numbers: no false gaps downstream.
+    expect(samples.map((s) => s.seq)).toEqual(samples.map((_, i) => i + 1));
+  });
+});
+
+describe("device poller: plausibility", () => {
+  it("keeps a cell reading 0 V once out of the samples, counts it, and spends no sequence number on it", async () => {
+    const { built, server, samples, poller, captured } = await setup();
+    await waitFor(() => samples.length >= 3, 10_000, "three samples");
+    const cellAddress = (built.at.modules[0] ?? 0) + MODEL_LITHIUM_MODULE.cellBlockOffset + 4 * 3; // cell 3
+    let glitches = 0;
+    server.override = (_unit, address, count) => {
+      if (glitches > 0 || cellAddress < address || cellAddress >= address + count) return undefined;
+      glitches += 1;
+      const words = Array.from({ length: count }, (_, i) => built.registers.get(address + i) ?? 0);
+      words[cellAddress - address] = 0;
+      return { kind: "words", words };
+    };
+    await waitFor(() => poller.health().implausible >= 1, 10_000, "the glitch to be counted");
+    const after = samples.length;
+    await waitFor(() => samples.length >= after + 3, 10_000, "samples after the glitch");
+    expect(glitches).toBe(1);
+    expect(poller.health()).toMatchObject({ implausible: 1, state: "ok", rejectedSamples: 0 });
+    expect(samples.every((s) => s.cellVoltages[3] !== 0)).toBe(true);
+    expect(samples.map((s) => s.seq)).toEqual(samples.map((_, i) => i + 1));
+    expect(captured.messages("implausible readings kept out of the samples")).toBe(1);
+  });
+
+  it("believes a cell that stays at 0 V: its samples are published (late, none lost) and it is logged", async () => {
+    const { built, samples, poller, captured } = await setup();
+    await waitFor(() => samples.length >= 3, 10_000, "three samples");
+    const cellAddress = (built.at.modules[1] ?? 0) + MODEL_LITHIUM_MODULE.cellBlockOffset; // cell 8
+    built.registers.set(cellAddress, 0);
+    await waitFor(() => samples.filter((s) => s.cellVoltages[8] === 0).length >= 5, 10_000, "samples with the dead cell");
+    expect(poller.health().implausible).toBe(0);
+    expect(captured.messages("suspect readings persisted: believed and published")).toBe(1);
+    const ts = samples.map((s) => s.ts);
+    expect(ts).toEqual([...ts].sort((a, b) => a - b));
     expect(samples.map((s) => s.seq)).toEqual(samples.map((_, i) => i + 1));
   });
 });

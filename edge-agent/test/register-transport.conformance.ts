@@ -11,11 +11,15 @@ export interface TransportFixture {
    * values; any address outside answers with Modbus exception 2; unit 2 never answers.
    */
   registers: Map<number, number>;
+  /** Input registers of unit 1 (function 4): addresses 0..9 at least, values unlike the holding ones. */
+  inputRegisters: Map<number, number>;
   stopServer(): Promise<void>;
   startServer(): Promise<void>;
+  /** After each test, once the transport is closed. */
+  teardown?(): Promise<void>;
 }
 
-/** Abstract behaviour every RegisterTransport must show: Modbus TCP now, RTU and CAN later. */
+/** What every RegisterTransport must show on top of transport.conformance.ts: Modbus TCP and RTU. */
 export function describeRegisterTransport(name: string, setup: () => Promise<TransportFixture>): void {
   describe(`RegisterTransport conformance: ${name}`, () => {
     let fx: TransportFixture;
@@ -25,6 +29,7 @@ export function describeRegisterTransport(name: string, setup: () => Promise<Tra
     afterEach(async () => {
       await fx.transport.close();
       await fx.stopServer();
+      await fx.teardown?.();
     });
 
     const expected = (address: number, count: number) => Array.from({ length: count }, (_, i) => fx.registers.get(address + i));
@@ -32,6 +37,14 @@ export function describeRegisterTransport(name: string, setup: () => Promise<Tra
     it("reads the values the device serves", async () => {
       expect(await fx.transport.readHoldingRegisters(1, 0, 10)).toEqual(expected(0, 10));
       expect(await fx.transport.readHoldingRegisters(1, 7, 1)).toEqual(expected(7, 1));
+    });
+
+    it("reads input registers with function 4, apart from the holding ones", async () => {
+      const want = Array.from({ length: 10 }, (_, i) => fx.inputRegisters.get(i));
+      expect(await fx.transport.readInputRegisters(1, 0, 10)).toEqual(want);
+      expect(want).not.toEqual(expected(0, 10));
+      const err = await fx.transport.readInputRegisters(1, Math.max(...fx.inputRegisters.keys()) + 1, 1).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ModbusExceptionError);
     });
 
     it("splits reads over 125 registers and returns them in order", async () => {

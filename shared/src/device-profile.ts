@@ -1,19 +1,56 @@
 import { z } from "zod";
+import { BmsAlarmCode } from "./bms-alarms";
+import { registerSize } from "./device-profile-codec";
+
+export {
+  byteOrderOf,
+  decodeProfileText,
+  decodeProfileValue,
+  encodeProfileText,
+  encodeProfileValue,
+  isNotImplemented,
+  registerSize,
+} from "./device-profile-codec";
 
 /**
- * A declarative register profile: where a device that does not speak SunSpec keeps each pack-sample
- * value, as 16-bit Modbus registers. The simulator serves a map built from one; the edge agent
- * decodes the same file. Value = raw × multiplier + offset, multiplier = `scale` or 10^`scaleFactor`.
+ * A declarative register profile: where a BMS that does not speak SunSpec keeps each pack-sample
+ * and identity value, as 16-bit Modbus registers. The simulator serves a map built from one; the
+ * edge agent reads the same file. Value = raw × multiplier + offset, the multiplier being `scale`,
+ * 10^`scaleFactor`, or 10^(the signed register at `scaleFactorRegister`). docs/edge-agent.md
+ * documents the format.
  */
 
-export const RegisterType = z.enum(["uint16", "int16", "uint32", "int32", "float32"]);
+/** Plain Modbus types, then SunSpec's (which carry SunSpec's "not implemented" values), then text. */
+export const RegisterType = z.enum([
+  "uint16",
+  "int16",
+  "uint32",
+  "int32",
+  "float32",
+  "sunssf",
+  "enum16",
+  "bitfield16",
+  "bitfield32",
+  "acc16",
+  "acc32",
+  "string",
+]);
 export type RegisterType = z.infer<typeof RegisterType>;
 
-/** Order of the two words of a 32-bit value: "big" = high word first (ABCD), "little" = low word first (CDAB). */
-export const WordOrder = z.enum(["big", "little"]);
-export type WordOrder = z.infer<typeof WordOrder>;
+/**
+ * Order of the bytes of a value, A the most significant: ABCD big-endian (Modbus' own), DCBA
+ * little-endian, BADC bytes swapped in each word, CDAB words swapped (low word first). A 16-bit
+ * value is AB, or BA under DCBA and BADC; a string swaps the two characters of each register under
+ * DCBA and BADC.
+ */
+export const ByteOrder = z.enum(["ABCD", "DCBA", "BADC", "CDAB"]);
+export type ByteOrder = z.infer<typeof ByteOrder>;
 
-/** Scalar pack-sample fields a point can carry. `bmsAlarms` is a bitfield with SunSpec 802 Evt1 bit numbers. */
+/** Modbus function 3 (holding registers) or 4 (input registers): two separate address spaces. */
+export const RegisterSpace = z.enum(["holding", "input"]);
+export type RegisterSpace = z.infer<typeof RegisterSpace>;
+
+/** Scalar pack-sample fields a point can feed. `bmsAlarms` is a bitfield (see `bits`). */
 export const ProfileScalarField = z.enum([
   "packVoltage",
   "current",
@@ -33,37 +70,85 @@ export type ProfileScalarField = z.infer<typeof ProfileScalarField>;
 export const ProfileArrayField = z.enum(["cellVoltages", "cellTemperatures"]);
 export type ProfileArrayField = z.infer<typeof ProfileArrayField>;
 
+/** Pack-identity (meta) fields a point can feed: the text ones need type `string`. */
+export const ProfileMetaField = z.enum(["manufacturer", "model", "serial", "bmsFirmware", "cellCount", "ratedCapacity"]);
+export type ProfileMetaField = z.infer<typeof ProfileMetaField>;
+export const TEXT_META_FIELDS: ReadonlySet<ProfileMetaField> = new Set(["manufacturer", "model", "serial", "bmsFirmware"]);
+
 const Address = z.number().int().min(0).max(0xffff);
+const MAX_ABS_SCALE_FACTOR = 10;
 
-const Encoding = z
-  .object({
-    type: RegisterType,
-    /** Only meaningful for 32-bit types. @default "big" */
-    wordOrder: WordOrder.default("big"),
-    /** Multiplier: value = raw × scale. Excludes `scaleFactor`. @default 1 */
-    scale: z.number().positive().optional(),
-    /** Exponent: value = raw × 10^scaleFactor (SunSpec style). Excludes `scale`. */
-    scaleFactor: z.number().int().min(-10).max(10).optional(),
-    /** Added after scaling, e.g. −273.15 for a temperature in kelvin. @default 0 */
-    offset: z.number().default(0),
-    /** Unit of the decoded value, for people; the field fixes the real unit (V, A, °C, %, Ah, kΩ). */
-    unit: z.string().max(16).optional(),
-  })
-  .strict();
+/** How one value is stored: shared by points and cell arrays. */
+const Encoding = z.object({
+  type: RegisterType,
+  /** @default "ABCD" */
+  byteOrder: ByteOrder.default("ABCD"),
+  /** Registers of a `string` (two characters each); only for strings. */
+  size: z.number().int().min(1).max(64).optional(),
+  /** Multiplier: value = raw × scale. @default 1 */
+  scale: z.number().positive().finite().optional(),
+  /** Exponent: value = raw × 10^scaleFactor (SunSpec style). */
+  scaleFactor: z.number().int().min(-MAX_ABS_SCALE_FACTOR).max(MAX_ABS_SCALE_FACTOR).optional(),
+  /** Address of a signed 16-bit exponent register (a SunSpec `sunssf`), in the same register space. */
+  scaleFactorRegister: Address.optional(),
+  /** Added after scaling, e.g. −273.15 for a temperature in kelvin. @default 0 */
+  offset: z.number().finite().default(0),
+  /** A raw value that means "the device does not have it" (the value is then left out). SunSpec types have theirs built in. */
+  missing: z.number().int().optional(),
+  /** Which read function; @default the profile's `registers` */
+  registers: RegisterSpace.optional(),
+  /** Unit of the decoded value, for people; the field fixes the real unit (V, A, °C, %, Ah, kΩ). */
+  unit: z.string().max(16).optional(),
+});
 
-function oneScale(value: { scale?: number | undefined; scaleFactor?: number | undefined }): boolean {
-  return value.scale === undefined || value.scaleFactor === undefined;
+type EncodingShape = z.infer<typeof Encoding>;
+
+/** Issues that every point and array shares: one scale, strings sized, numbers not sized. */
+function checkEncoding(value: EncodingShape, ctx: z.RefinementCtx): void {
+  const scales = [value.scale, value.scaleFactor, value.scaleFactorRegister].filter((s) => s !== undefined).length;
+  if (scales > 1) ctx.addIssue({ code: "custom", path: [], message: "give one of scale (a multiplier), scaleFactor (a power of ten) or scaleFactorRegister" });
+  if (value.type === "string" && value.size === undefined) ctx.addIssue({ code: "custom", path: ["size"], message: "a string needs size (registers)" });
+  if (value.type !== "string" && value.size !== undefined) ctx.addIssue({ code: "custom", path: ["size"], message: "size is only for strings" });
+  if (value.type === "string" && scales > 0) ctx.addIssue({ code: "custom", path: [], message: "a string cannot be scaled" });
 }
-const ONE_SCALE = { message: "give either scale (a multiplier) or scaleFactor (a power of ten), not both" };
 
 export const ProfilePoint = Encoding.extend({
-  field: ProfileScalarField,
+  /** The pack-sample field it feeds; give this or `meta`. */
+  field: ProfileScalarField.optional(),
+  /** The pack-identity field it feeds; give this or `field`. */
+  meta: ProfileMetaField.optional(),
   /** 0-based protocol address of the (first) register. */
   address: Address,
-}).refine(oneScale, ONE_SCALE);
-export type ProfilePoint = z.infer<typeof ProfilePoint>;
+  /**
+   * For `bmsAlarms`: bit number → alarm code of the fixed vocabulary. Without it the bits are
+   * SunSpec 802 Evt1's. Several alarm points add up.
+   */
+  bits: z.record(z.string().regex(/^([0-9]|[12][0-9]|3[01])$/, "a bit number 0-31"), BmsAlarmCode).optional(),
+})
+  .strict()
+  .superRefine((point, ctx) => {
+    checkEncoding(point, ctx);
+    if ((point.field === undefined) === (point.meta === undefined)) {
+      ctx.addIssue({ code: "custom", path: [], message: "give exactly one of field (a sample value) or meta (an identity value)" });
+    }
+    const text = point.meta !== undefined && TEXT_META_FIELDS.has(point.meta);
+    if (text && point.type !== "string") ctx.addIssue({ code: "custom", path: ["type"], message: `meta ${point.meta} is text: use type string` });
+    if (!text && point.type === "string")
+      ctx.addIssue({ code: "custom", path: ["type"], message: "only manufacturer, model, serial and bmsFirmware are strings" });
+    if (point.bits !== undefined) {
+      if (point.field !== "bmsAlarms") ctx.addIssue({ code: "custom", path: ["bits"], message: "bits are for field bmsAlarms" });
+      const width = registerSize(point.type) * 16;
+      for (const bit of Object.keys(point.bits)) {
+        if (Number(bit) >= width) ctx.addIssue({ code: "custom", path: ["bits", bit], message: `bit ${bit} does not exist in a ${point.type}` });
+      }
+    }
+    if (point.field === "bmsAlarms" && !["uint16", "uint32", "bitfield16", "bitfield32"].includes(point.type)) {
+      ctx.addIssue({ code: "custom", path: ["type"], message: "bmsAlarms is a bitfield: use uint16, uint32, bitfield16 or bitfield32" });
+    }
+  });
+export type ProfilePoint = z.output<typeof ProfilePoint>;
 
-/** A cell array: element i at address + i × stride. */
+/** A cell array: element i at address + i × stride. Arrays of one field add up in file order (modules). */
 export const ProfileArray = Encoding.extend({
   field: ProfileArrayField,
   address: Address,
@@ -71,8 +156,31 @@ export const ProfileArray = Encoding.extend({
   count: z.number().int().min(1).max(1024),
   /** Registers from one element to the next; at least the element's size. @default the element's size */
   stride: z.number().int().min(1).max(64).optional(),
-}).refine(oneScale, ONE_SCALE);
-export type ProfileArray = z.infer<typeof ProfileArray>;
+})
+  .strict()
+  .superRefine((array, ctx) => {
+    checkEncoding(array, ctx);
+    if (array.type === "string") ctx.addIssue({ code: "custom", path: ["type"], message: "cell values are numbers, not strings" });
+    const size = registerSize(array.type);
+    if (array.stride !== undefined && array.stride < size) {
+      ctx.addIssue({ code: "custom", path: ["stride"], message: `stride ${array.stride} is shorter than a ${array.type} (${size} registers)` });
+    }
+  });
+export type ProfileArray = z.output<typeof ProfileArray>;
+
+/** A range of registers the device answers: reads never leave one, so gaps inside it must be readable. */
+export const ProfileBlock = z
+  .object({
+    /** @default the profile's `registers` */
+    registers: RegisterSpace.optional(),
+    address: Address,
+    count: z.number().int().min(1).max(0x10000),
+  })
+  .strict();
+export type ProfileBlock = z.output<typeof ProfileBlock>;
+
+/** The largest gap a read may span when no blocks are declared: the simulator serves the same. */
+export const DEFAULT_MAX_GAP = 16;
 
 export const DeviceProfile = z
   .object({
@@ -80,99 +188,120 @@ export const DeviceProfile = z
     name: z.string().min(1).max(64),
     manufacturer: z.string().max(64).optional(),
     description: z.string().max(2000).optional(),
-    /** Which read function the device answers; the simulator answers both. @default "holding" */
-    registers: z.enum(["holding", "input"]).default("holding"),
+    /** Read function of every point that names none. @default "holding" */
+    registers: RegisterSpace.default("holding"),
+    /**
+     * The ranges the device answers. When given, every point must lie in one of its space, and a
+     * read covers any registers of a block. When left out, reads span gaps of up to `maxGap`.
+     */
+    blocks: z.array(ProfileBlock).max(64).optional(),
+    /** Unused registers a read may span between points when no blocks are declared. @default 16 */
+    maxGap: z.number().int().min(0).max(124).default(DEFAULT_MAX_GAP),
     points: z.array(ProfilePoint).max(256).default([]),
-    arrays: z.array(ProfileArray).max(16).default([]),
+    arrays: z.array(ProfileArray).max(64).default([]),
   })
   .strict()
   .superRefine((profile, ctx) => {
-    const spans: { from: number; to: number; what: string }[] = [];
+    const spaceOf = (own: RegisterSpace | undefined) => own ?? profile.registers;
+    // One source per value: two points feeding packVoltage would make the sample depend on read order.
+    const fed = new Map<string, number>();
     profile.points.forEach((p, i) => {
-      spans.push({ from: p.address, to: p.address + registerSize(p.type), what: `points.${i} (${p.field})` });
+      const target = p.field ?? `meta ${p.meta}`;
+      const first = fed.get(target);
+      if (first !== undefined && target !== "bmsAlarms") {
+        ctx.addIssue({ code: "custom", path: ["points", i], message: `${target} is already fed by points.${first}` });
+      }
+      if (first === undefined) fed.set(target, i);
+    });
+    const spans: { space: RegisterSpace; from: number; to: number; what: string; path: (string | number)[] }[] = [];
+    profile.points.forEach((p, i) => {
+      spans.push({ space: spaceOf(p.registers), from: p.address, to: p.address + registerSize(p.type, p.size), what: `points.${i}`, path: ["points", i] });
+      if (p.scaleFactorRegister !== undefined) {
+        const at = p.scaleFactorRegister;
+        spans.push({ space: spaceOf(p.registers), from: at, to: at + 1, what: `points.${i}.scaleFactorRegister`, path: ["points", i, "scaleFactorRegister"] });
+      }
     });
     profile.arrays.forEach((a, i) => {
       const size = registerSize(a.type);
       const stride = a.stride ?? size;
-      if (stride < size)
-        ctx.addIssue({ code: "custom", path: ["arrays", i, "stride"], message: `stride ${stride} is shorter than a ${a.type} (${size} registers)` });
-      for (let e = 0; e < a.count; e++) spans.push({ from: a.address + e * stride, to: a.address + e * stride + size, what: `arrays.${i} (${a.field}[${e}])` });
+      spans.push({ space: spaceOf(a.registers), from: a.address, to: a.address + (a.count - 1) * stride + size, what: `arrays.${i}`, path: ["arrays", i] });
+      if (a.scaleFactorRegister !== undefined) {
+        const at = a.scaleFactorRegister;
+        spans.push({ space: spaceOf(a.registers), from: at, to: at + 1, what: `arrays.${i}.scaleFactorRegister`, path: ["arrays", i, "scaleFactorRegister"] });
+      }
     });
-    spans.sort((x, y) => x.from - y.from);
-    for (let i = 1; i < spans.length; i++) {
-      const prev = spans[i - 1];
-      const cur = spans[i];
-      if (prev && cur && cur.from < prev.to) ctx.addIssue({ code: "custom", path: [], message: `${cur.what} overlaps ${prev.what} at register ${cur.from}` });
-      if (cur && cur.to > 0x10000) ctx.addIssue({ code: "custom", path: [], message: `${cur.what} runs past register 65535` });
+    for (const span of spans) {
+      if (span.to > 0x10000) ctx.addIssue({ code: "custom", path: span.path, message: `${span.what} runs past register 65535` });
+    }
+    if (profile.blocks) {
+      for (const [i, b] of profile.blocks.entries()) {
+        if (b.address + b.count > 0x10000) ctx.addIssue({ code: "custom", path: ["blocks", i], message: "the block runs past register 65535" });
+      }
+      for (const span of spans) {
+        const inside = profile.blocks.some((b) => spaceOf(b.registers) === span.space && span.from >= b.address && span.to <= b.address + b.count);
+        if (!inside)
+          ctx.addIssue({ code: "custom", path: span.path, message: `registers ${span.from}-${span.to - 1} (${span.space}) lie in no declared block` });
+      }
+    }
+    // Scale-factor registers may be shared; values may not overlap each other or a scale-factor register.
+    const values = spans.filter((s) => !s.what.endsWith("scaleFactorRegister"));
+    const factors = spans.filter((s) => s.what.endsWith("scaleFactorRegister"));
+    for (const space of RegisterSpace.options) {
+      const mine = values.filter((s) => s.space === space).sort((x, y) => x.from - y.from);
+      for (let i = 1; i < mine.length; i++) {
+        const prev = mine[i - 1];
+        const cur = mine[i];
+        if (prev && cur && cur.from < prev.to)
+          ctx.addIssue({ code: "custom", path: cur.path, message: `${cur.what} overlaps ${prev.what} at register ${cur.from}` });
+      }
+      for (const f of factors.filter((s) => s.space === space)) {
+        const hit = mine.find((v) => f.from >= v.from && f.from < v.to);
+        if (hit) ctx.addIssue({ code: "custom", path: f.path, message: `${f.what} ${f.from} is inside ${hit.what}` });
+      }
     }
   });
 export type DeviceProfile = z.output<typeof DeviceProfile>;
 export type DeviceProfileInput = z.input<typeof DeviceProfile>;
 
-/** Registers a value of this type occupies. */
-export function registerSize(type: RegisterType): 1 | 2 {
-  return type === "uint16" || type === "int16" ? 1 : 2;
+/** A range of one register space: [from, to). */
+export interface RegisterSpan {
+  space: RegisterSpace;
+  from: number;
+  /** Exclusive. */
+  to: number;
 }
 
-type EncodingSpec = Pick<ProfilePoint, "type" | "wordOrder" | "scale" | "scaleFactor" | "offset">;
-
-function multiplierOf(spec: EncodingSpec): number {
-  if (spec.scale !== undefined) return spec.scale;
-  return spec.scaleFactor !== undefined ? 10 ** spec.scaleFactor : 1;
-}
-
-/** Decodes the words of one value (1 or 2 registers, in the device's order) into engineering units. */
-export function decodeProfileValue(words: readonly number[], spec: EncodingSpec): number {
-  const [w0 = 0, w1 = 0] = words;
-  const [hi, lo] = spec.wordOrder === "little" ? [w1, w0] : [w0, w1];
-  const bytes = new DataView(new ArrayBuffer(4));
-  bytes.setUint16(0, hi & 0xffff);
-  bytes.setUint16(2, lo & 0xffff);
-  let raw: number;
-  switch (spec.type) {
-    case "uint16":
-      raw = w0 & 0xffff;
-      break;
-    case "int16":
-      raw = w0 & 0x8000 ? (w0 & 0xffff) - 0x10000 : w0 & 0xffff;
-      break;
-    case "uint32":
-      raw = bytes.getUint32(0);
-      break;
-    case "int32":
-      raw = bytes.getInt32(0);
-      break;
-    case "float32":
-      raw = bytes.getFloat32(0);
-      break;
+/** The register ranges a point or array element occupies, with the scale-factor registers. */
+export function profileFootprint(profile: DeviceProfile): RegisterSpan[] {
+  const spans: RegisterSpan[] = [];
+  const add = (own: RegisterSpace | undefined, from: number, size: number) => spans.push({ space: own ?? profile.registers, from, to: from + size });
+  for (const p of profile.points) {
+    add(p.registers, p.address, registerSize(p.type, p.size));
+    if (p.scaleFactorRegister !== undefined) add(p.registers, p.scaleFactorRegister, 1);
   }
-  const value = raw * multiplierOf(spec) + spec.offset;
-  // Undo binary noise of the multiplication (0.1 × 3 = 0.30000000000000004) without losing resolution.
-  return Number(value.toPrecision(12));
+  for (const a of profile.arrays) {
+    const size = registerSize(a.type);
+    const stride = a.stride ?? size;
+    for (let i = 0; i < a.count; i++) add(a.registers, a.address + i * stride, size);
+    if (a.scaleFactorRegister !== undefined) add(a.registers, a.scaleFactorRegister, 1);
+  }
+  return spans;
 }
 
-/** Encodes a value in engineering units into its words, clamped to the type's range. */
-export function encodeProfileValue(value: number, spec: EncodingSpec): number[] {
-  const scaled = (value - spec.offset) / multiplierOf(spec);
-  const clamp = (min: number, max: number) => Math.min(max, Math.max(min, Math.round(scaled)));
-  // DataView, not Buffer: this file is shared with code that may run in a browser.
-  const bytes = new DataView(new ArrayBuffer(4));
-  switch (spec.type) {
-    case "uint16":
-      return [clamp(0, 0xffff)];
-    case "int16":
-      return [clamp(-0x8000, 0x7fff) & 0xffff];
-    case "uint32":
-      bytes.setUint32(0, clamp(0, 0xffffffff));
-      break;
-    case "int32":
-      bytes.setInt32(0, clamp(-0x80000000, 0x7fffffff));
-      break;
-    case "float32":
-      bytes.setFloat32(0, scaled);
-      break;
+/**
+ * The ranges the device answers: the declared blocks, or else every register the profile uses,
+ * merged across gaps of up to `maxGap`. The simulator serves exactly these; the agent reads within them.
+ */
+export function profileBlocks(profile: DeviceProfile): RegisterSpan[] {
+  if (profile.blocks) {
+    return profile.blocks.map((b) => ({ space: b.registers ?? profile.registers, from: b.address, to: b.address + b.count }));
   }
-  const hi = bytes.getUint16(0);
-  const lo = bytes.getUint16(2);
-  return spec.wordOrder === "little" ? [lo, hi] : [hi, lo];
+  const merged: RegisterSpan[] = [];
+  const sorted = profileFootprint(profile).sort((x, y) => (x.space === y.space ? x.from - y.from : x.space < y.space ? -1 : 1));
+  for (const span of sorted) {
+    const last = merged[merged.length - 1];
+    if (last && last.space === span.space && span.from <= last.to + profile.maxGap) last.to = Math.max(last.to, span.to);
+    else merged.push({ ...span });
+  }
+  return merged;
 }

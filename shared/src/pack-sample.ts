@@ -24,8 +24,8 @@ export const PackSample = z.object({
   current: z.number().min(-10_000).max(10_000),
   soc: z.number().min(0).max(100),
   soh: z.number().min(0).max(100).optional(),
-  /** V, index = cell position. */
-  cellVoltages: z.array(z.number().min(0).max(5)).min(1).max(1024),
+  /** V, index = cell position; empty when the BMS reports no cells (the Pylontech CAN frames carry none). */
+  cellVoltages: z.array(z.number().min(0).max(5)).max(1024),
   /** °C, one per sensor. */
   cellTemperatures: z.array(z.number().min(-50).max(150)).max(1024),
   bmsAlarms: z.array(BmsAlarmCode).max(64).optional(),

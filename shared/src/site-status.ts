@@ -31,6 +31,8 @@ export const AgentStatus = z.object({
   published: Count,
   /** Samples dropped, oldest first, because the outbox reached its disk budget. */
   dropped: Count,
+  /** Bytes the queued samples hold (topic + payload), against the outbox's byte budget. */
+  queueBytes: Count.optional(),
   devices: z.array(AgentDeviceStatus).max(1024),
 });
 export type AgentStatus = z.infer<typeof AgentStatus>;

@@ -25,7 +25,7 @@ describe("config loader", () => {
     const file = write("site.yaml", "siteId: site-1\ndevices:\n  - packId: p1\n    transport: { kind: modbus-tcp, host: 127.0.0.1, port: 5020 }\n");
     const config = loadConfig(EdgeAgentConfig, { file, env: {} });
     expect(config.pollIntervalMs).toBe(1000);
-    expect(config.devices[0]?.transport.unitId).toBe(1);
+    expect(config.devices[0]?.transport).toMatchObject({ kind: "modbus-tcp", unitId: 1 });
     expect(config.mqtt.url).toBe("mqtt://127.0.0.1:1883");
   });
 

@@ -14,10 +14,10 @@ const profile = loadDeviceProfile(join(import.meta.dirname, "../profiles/vendor-
 
 describe("device profile values", () => {
   it.each([
-    [{ type: "uint32", wordOrder: "little" }, 70_000, [70_000 & 0xffff, 1]],
-    [{ type: "uint32", wordOrder: "big" }, 70_000, [1, 70_000 & 0xffff]],
-    [{ type: "int32", wordOrder: "little" }, -2, [0xfffe, 0xffff]],
-    [{ type: "int16", wordOrder: "big" }, -5, [0xfffb]],
+    [{ type: "uint32", byteOrder: "CDAB" }, 70_000, [70_000 & 0xffff, 1]],
+    [{ type: "uint32", byteOrder: "ABCD" }, 70_000, [1, 70_000 & 0xffff]],
+    [{ type: "int32", byteOrder: "CDAB" }, -2, [0xfffe, 0xffff]],
+    [{ type: "int16", byteOrder: "ABCD" }, -5, [0xfffb]],
   ] as const)("encodes and decodes %o", (spec, value, words) => {
     const full = { ...spec, offset: 0 };
     expect(encodeProfileValue(value, full)).toEqual(words);
@@ -34,7 +34,7 @@ describe("device profile values", () => {
     });
     expect(bad.success).toBe(false);
     const messages = bad.error?.issues.map((issue) => issue.message).join("\n") ?? "";
-    expect(messages).toMatch(/either scale .* or scaleFactor/);
+    expect(messages).toMatch(/one of scale .* or scaleFactorRegister/);
     expect(messages).toMatch(/overlaps/);
     expect(() => loadDeviceProfile("/nonexistent/profile.yaml")).toThrow(ConfigError);
   });

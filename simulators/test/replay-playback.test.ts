@@ -3,7 +3,6 @@ import { join } from "node:path";
 import { ConfigError, SUNSPEC_BASE_ADDRESS } from "@bms/shared";
 import { afterAll, describe, expect, it, onTestFinished } from "vitest";
 import { makeTempDir } from "../../test/support/temp-dir";
-import { pickListenPort } from "../src/control/listen-port";
 import { startModbusTcpServer } from "../src/protocols/modbus-tcp-server";
 import { ReplayPlayer } from "../src/replay/replay-player";
 import { parseRecording, readRecording } from "../src/replay/replay-recording";
@@ -99,7 +98,7 @@ describe("replay of a JSONL recording", () => {
 
   it("plays through a real Modbus TCP server", async () => {
     const player = new ReplayPlayer(parseRecording(jsonl, "jsonl"));
-    const server = await startModbusTcpServer({ host: "127.0.0.1", port: await pickListenPort("127.0.0.1", 0), devices: player.devices });
+    const server = await startModbusTcpServer({ host: "127.0.0.1", port: 0, devices: player.devices });
     onTestFinished(() => server.close());
     const client = await connectClient(server.port);
     onTestFinished(() => closeClient(client));

@@ -12,6 +12,7 @@ import { io } from "socket.io-client";
 import { waitFor } from "../support/free-port";
 import { makeTempDir } from "../support/temp-dir";
 import { startVictoriaMetrics } from "../support/victoria-metrics";
+import { benchAgent } from "./agent-bench";
 import { type BurstMessage, makeBurst, percentile } from "./burst";
 
 /**
@@ -165,6 +166,9 @@ async function main(): Promise<void> {
       "",
     ].join("\n"),
   );
+
+  // The edge agent's figures (test/bench/agent-bench.ts prints its own lines).
+  process.stdout.write(`agent json: ${JSON.stringify(await benchAgent())}\n`);
 }
 
 main().then(

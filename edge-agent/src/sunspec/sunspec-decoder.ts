@@ -1,30 +1,20 @@
 import type { Chemistry, PackMeta } from "@bms/shared";
 import { evt1ToAlarms } from "@bms/shared";
-import { MODEL_BATTERY, MODEL_COMMON, MODEL_LITHIUM_MODULE } from "@bms/shared/sunspec/models";
+import { MODEL_BATTERY, MODEL_COMMON, MODEL_LITHIUM_BANK, MODEL_LITHIUM_MODULE, MODEL_LITHIUM_STRING } from "@bms/shared/sunspec/models";
+import { type DecodedSample, type PackIdentity, withoutUndefined } from "../readers/device-reader";
+import { composePackMeta } from "../readers/pack-meta-composer";
 import { PointReader } from "./point-reader";
 import { SunSpecDecodeError } from "./sunspec-errors";
 
 /** Registers of one model, from its ID register (offset 0) on. */
 export type ModelRegisters = readonly number[];
 
-/** A pack sample before validation: the shape of PackSample, not yet checked against its bounds. */
-export interface DecodedSample {
-  v: 1;
-  ts: number;
-  seq: number;
-  packVoltage?: number;
-  current?: number;
-  soc?: number;
-  soh?: number;
-  cellVoltages: number[];
-  cellTemperatures: number[];
-  bmsAlarms?: ReturnType<typeof evt1ToAlarms>;
-  cycleCount?: number;
-  chargeCurrentLimit?: number;
-  dischargeCurrentLimit?: number;
-}
+export type { DecodedSample };
 
 export interface DecodedModule {
+  /** 805 StrIdx and ModIdx (1-based), undefined when not implemented. */
+  stringIndex: number | undefined;
+  moduleIndex: number | undefined;
   cellCount: number;
   cellVoltages: number[];
   cellTemperatures: number[];
@@ -55,15 +45,78 @@ export function decodeModule(regs: ModelRegisters): DecodedModule {
     const t = reader.scaled("CellTmp", base);
     if (t !== undefined) cellTemperatures.push(t);
   }
-  return { cellCount, cellVoltages, cellTemperatures };
+  return { stringIndex: reader.raw("StrIdx"), moduleIndex: reader.raw("ModIdx"), cellCount, cellVoltages, cellTemperatures };
 }
 
-/** Model 802 and all 805 modules (in chain order) → a pack sample, not yet validated. */
-export function decodePackSample(battery: ModelRegisters, modules: readonly ModelRegisters[], ts: number, seq: number): DecodedSample {
+/** The models of a bank of several strings, when the device has them. */
+export interface BankRegisters {
+  /** Model 803. */
+  bank?: ModelRegisters;
+  /** Models 804, one per string. */
+  strings?: readonly ModelRegisters[];
+}
+
+/**
+ * Modules in pack order: string by string, module by module (805 StrIdx, ModIdx), which is how the
+ * cells of a sample are numbered. When a device leaves the indexes out, chain order stands.
+ */
+function inPackOrder(modules: DecodedModule[]): DecodedModule[] {
+  if (modules.some((m) => m.stringIndex === undefined || m.moduleIndex === undefined)) return modules;
+  const keys = new Set(modules.map((m) => `${m.stringIndex}/${m.moduleIndex}`));
+  if (keys.size !== modules.length) throw new SunSpecDecodeError("two 805 modules claim the same string and module index");
+  return [...modules].sort((a, b) => (a.stringIndex ?? 0) - (b.stringIndex ?? 0) || (a.moduleIndex ?? 0) - (b.moduleIndex ?? 0));
+}
+
+/** Events of the whole bank: 802 Evt1, every 804 Evt1 and every 803 string's StrEvt1, or'ed. */
+function bankEvents(battery: PointReader, bank: BankRegisters): number | undefined {
+  const parts: (number | undefined)[] = [battery.raw("Evt1")];
+  for (const regs of bank.strings ?? []) {
+    checkHeader(regs, MODEL_LITHIUM_STRING.id);
+    parts.push(new PointReader(regs, MODEL_LITHIUM_STRING.points, "804").raw("Evt1"));
+  }
+  if (bank.bank) {
+    checkHeader(bank.bank, MODEL_LITHIUM_BANK.id);
+    const b = new PointReader(bank.bank, { ...MODEL_LITHIUM_BANK.points, ...MODEL_LITHIUM_BANK.stringPoints }, "803");
+    const strings = b.raw("NStr") ?? 0;
+    for (let i = 0; i < strings; i++) {
+      const base = MODEL_LITHIUM_BANK.stringBlockOffset + MODEL_LITHIUM_BANK.stringBlockSize * i;
+      if (base + MODEL_LITHIUM_BANK.stringBlockSize > bank.bank.length)
+        throw new SunSpecDecodeError(`model 803 says NStr = ${strings} but is too short for them`);
+      parts.push(b.raw("StrEvt1", base));
+    }
+  }
+  const known = parts.filter((p) => p !== undefined);
+  return known.length === 0 ? undefined : known.reduce((all, bits) => (all | bits) >>> 0, 0);
+}
+
+/** The strings' own account of the modules must match the 805 models found. */
+function checkStrings(bank: BankRegisters, moduleCount: number): void {
+  const strings = bank.strings ?? [];
+  if (strings.length === 0) return;
+  let modules = 0;
+  for (const regs of strings) {
+    const nMod = new PointReader(regs, MODEL_LITHIUM_STRING.points, "804").raw("NMod") ?? 0;
+    modules += nMod;
+  }
+  if (modules !== moduleCount) throw new SunSpecDecodeError(`the 804 strings count ${modules} modules but the chain has ${moduleCount} models 805`);
+}
+
+/**
+ * Model 802 and all 805 modules (with 803 and the 804s of a bank of several strings) → a pack
+ * sample, not yet validated. Cells are numbered string by string, module by module.
+ */
+export function decodePackSample(
+  battery: ModelRegisters,
+  modules: readonly ModelRegisters[],
+  ts: number,
+  seq: number,
+  bank: BankRegisters = {},
+): DecodedSample {
   checkHeader(battery, MODEL_BATTERY.id);
   const b = new PointReader(battery, MODEL_BATTERY.points, "802");
-  const cells = modules.map(decodeModule);
-  const evt1 = b.raw("Evt1");
+  const cells = inPackOrder(modules.map(decodeModule));
+  checkStrings(bank, cells.length);
+  const evt1 = bankEvents(b, bank);
   const sample: DecodedSample = {
     v: 1,
     ts,
@@ -79,9 +132,7 @@ export function decodePackSample(battery: ModelRegisters, modules: readonly Mode
     chargeCurrentLimit: b.scaled("AChaMax"),
     dischargeCurrentLimit: b.scaled("ADisChaMax"),
   };
-  // Absent, not undefined-valued: the JSON on the wire should not carry empty keys.
-  for (const key of Object.keys(sample) as (keyof DecodedSample)[]) if (sample[key] === undefined) delete sample[key];
-  return sample;
+  return withoutUndefined(sample);
 }
 
 const DAY_MS = 86_400_000;
@@ -93,36 +144,36 @@ export function warrantyDate(days: number | undefined): string | undefined {
   return new Date(EPOCH_2000 + days * DAY_MS).toISOString().slice(0, 10);
 }
 
-export interface MetaSources {
+export interface IdentitySources {
   common?: ModelRegisters;
   battery: ModelRegisters;
   modules: readonly ModelRegisters[];
+}
+
+/** What models 1, 802 and 805 say about the pack: Mn, Md, SN, Vr, the cells (sum of NCell), AHRtg, WarrDt. */
+export function decodeIdentity(src: IdentitySources): PackIdentity {
+  const common = src.common ? new PointReader(src.common, MODEL_COMMON.points, "1") : undefined;
+  const b = new PointReader(src.battery, MODEL_BATTERY.points, "802");
+  const cellCount = src.modules.reduce((n, regs) => n + (new PointReader(regs, MODEL_LITHIUM_MODULE.points, "805").raw("NCell") ?? 0), 0);
+  return withoutUndefined({
+    manufacturer: common?.text("Mn") ?? "",
+    model: common?.text("Md") ?? "",
+    serial: common?.text("SN") ?? "",
+    bmsFirmware: common?.text("Vr") ?? "",
+    cellCount,
+    ratedCapacity: b.scaled("AHRtg"),
+    warrantyEnd: warrantyDate(b.raw("WarrDt")),
+  });
+}
+
+export interface MetaSources extends IdentitySources {
   ts: number;
   chemistry?: Chemistry;
   warrantyStart?: string;
   warrantyEnd?: string;
 }
 
-/** Pack identity from models 1, 802 and 805 (not yet validated); what the BMS cannot tell comes from the device config. */
+/** Pack identity from models 1, 802 and 805 (not yet validated); what the BMS cannot tell comes from the config. */
 export function decodePackMeta(src: MetaSources): PackMeta {
-  const clip = (s: string) => s.slice(0, 64);
-  const common = src.common ? new PointReader(src.common, MODEL_COMMON.points, "1") : undefined;
-  const b = new PointReader(src.battery, MODEL_BATTERY.points, "802");
-  const cellCount = src.modules.reduce((n, regs) => n + (new PointReader(regs, MODEL_LITHIUM_MODULE.points, "805").raw("NCell") ?? 0), 0);
-  const warrantyEnd = src.warrantyEnd ?? warrantyDate(b.raw("WarrDt"));
-  return {
-    v: 1,
-    ts: src.ts,
-    manufacturer: clip(common?.text("Mn") ?? ""),
-    model: clip(common?.text("Md") ?? ""),
-    serial: clip(common?.text("SN") ?? ""),
-    bmsFirmware: clip(common?.text("Vr") ?? ""),
-    // SunSpec 802 Typ only says "lithium-ion"; the exact chemistry must come from the site config.
-    chemistry: src.chemistry ?? "other",
-    cellCount,
-    // PackMeta requires a number; 0 = "the BMS does not say".
-    ratedCapacity: b.scaled("AHRtg") ?? 0,
-    ...(src.warrantyStart ? { warrantyStart: src.warrantyStart } : {}),
-    ...(warrantyEnd ? { warrantyEnd } : {}),
-  };
+  return composePackMeta(decodeIdentity(src), { chemistry: src.chemistry, warrantyStart: src.warrantyStart, warrantyEnd: src.warrantyEnd }, src.ts);
 }

@@ -1,4 +1,13 @@
-import { MODEL_BATTERY, MODEL_COMMON, MODEL_LITHIUM_MODULE, SUNSPEC_BASE_ADDRESSES, SUNSPEC_END_MODEL_ID, SUNSPEC_MARKER } from "@bms/shared/sunspec/models";
+import {
+  MODEL_BATTERY,
+  MODEL_COMMON,
+  MODEL_LITHIUM_BANK,
+  MODEL_LITHIUM_MODULE,
+  MODEL_LITHIUM_STRING,
+  SUNSPEC_BASE_ADDRESSES,
+  SUNSPEC_END_MODEL_ID,
+  SUNSPEC_MARKER,
+} from "@bms/shared/sunspec/models";
 import type { RegisterTransport } from "../transports/register-transport";
 import { DeviceUnreachableError, isConnectionError, ModbusExceptionError } from "../transports/transport-errors";
 import { SunSpecDiscoveryError } from "./sunspec-errors";
@@ -17,6 +26,10 @@ export interface SunSpecMap {
   /** Model 1 (identity), when the device has one. */
   common?: ModelLocation;
   battery: ModelLocation;
+  /** Model 803 (lithium-ion bank), on a bank of several strings. */
+  bank?: ModelLocation;
+  /** Every model 804 (lithium-ion string), in chain order. */
+  strings: ModelLocation[];
   /** Every model 805, in chain order. */
   modules: ModelLocation[];
 }
@@ -31,7 +44,7 @@ export interface DiscoveryOptions {
 /**
  * Finds the SunSpec map of one unit: the `SunS` marker at the first base address that has it, then
  * the model chain (ID, L; next at address + 2 + L) up to the end model 0xFFFF. Requires a battery
- * (802) and at least one lithium-ion module (805). Connection errors propagate unchanged so the
+ * (802) and at least one lithium-ion module (805); a bank of several strings adds 803 and 804s. Connection errors propagate unchanged so the
  * caller can back off; everything else is a SunSpecDiscoveryError naming what was wrong.
  */
 export async function discoverSunSpec(transport: RegisterTransport, unitId: number, options: DiscoveryOptions = {}): Promise<SunSpecMap> {
@@ -91,6 +104,19 @@ function checkModels(baseAddress: number, models: ModelLocation[]): SunSpecMap {
     throw new SunSpecDiscoveryError(`no lithium-ion module model 805 in the chain (models found: ${found}): cell voltages cannot be read`);
   const short = modules.find((m) => m.length < MODEL_LITHIUM_MODULE.fixedLength);
   if (short) throw new SunSpecDiscoveryError(`model 805 at ${short.address} has L = ${short.length}, less than the fixed ${MODEL_LITHIUM_MODULE.fixedLength}`);
+  const strings = models.filter((m) => m.id === MODEL_LITHIUM_STRING.id);
+  const shortString = strings.find((m) => m.length < MODEL_LITHIUM_STRING.fixedLength);
+  if (shortString) {
+    throw new SunSpecDiscoveryError(
+      `model 804 at ${shortString.address} has L = ${shortString.length}, less than the fixed ${MODEL_LITHIUM_STRING.fixedLength}`,
+    );
+  }
+  const banks = models.filter((m) => m.id === MODEL_LITHIUM_BANK.id);
+  if (banks.length > 1) throw new SunSpecDiscoveryError(`${banks.length} bank models 803 in one chain: one device is one bank`);
+  const bank = banks[0];
+  if (bank && bank.length < MODEL_LITHIUM_BANK.fixedLength) {
+    throw new SunSpecDiscoveryError(`model 803 at ${bank.address} has L = ${bank.length}, less than the fixed ${MODEL_LITHIUM_BANK.fixedLength}`);
+  }
   const common = models.find((m) => m.id === MODEL_COMMON.id && m.length >= MODEL_COMMON.length - 1);
-  return { baseAddress, models, battery, modules, ...(common ? { common } : {}) };
+  return { baseAddress, models, battery, strings, modules, ...(bank ? { bank } : {}), ...(common ? { common } : {}) };
 }

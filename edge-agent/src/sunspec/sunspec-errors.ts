@@ -3,8 +3,10 @@ export class SunSpecDiscoveryError extends Error {
   override readonly name = "SunSpecDiscoveryError";
 }
 
+import { DecodeError } from "../readers/decode-error";
+
 /** Registers that decode to nonsense: a scale factor out of range, a model of the wrong shape. */
-export class SunSpecDecodeError extends Error {
+export class SunSpecDecodeError extends DecodeError {
   override readonly name: string = "SunSpecDecodeError";
 }
 

@@ -7,10 +7,14 @@ export interface ModelSnapshot {
   ts: number;
   common?: number[];
   battery: number[];
+  /** Model 803, on a bank of several strings. */
+  bank?: number[];
+  /** Models 804, in chain order. */
+  strings: number[][];
   modules: number[][];
 }
 
-/** Reads one SunSpec battery unit: discovers its map once, then reads 802 and every 805 in one span. */
+/** Reads one SunSpec battery unit: discovers its map once, then reads 802, 803, 804 and 805 in one span. */
 export class SunSpecReader {
   private current: SunSpecMap | undefined;
 
@@ -34,10 +38,10 @@ export class SunSpecReader {
     return this.current;
   }
 
-  /** Models 802 and 805 (and 1 when `withCommon`), discovering first when needed. */
+  /** Models 802, 803, 804 and 805 (and 1 when `withCommon`), discovering first when needed. */
   async read(withCommon = false): Promise<ModelSnapshot> {
     const map = this.current ?? (await this.discover());
-    const wanted = [map.battery, ...map.modules];
+    const wanted = [map.battery, ...(map.bank ? [map.bank] : []), ...map.strings, ...map.modules];
     // One span from the first to the last wanted model: the transport splits it into 125-register requests.
     const start = Math.min(...wanted.map((m) => m.address));
     const end = Math.max(...wanted.map((m) => m.address + 2 + m.length));
@@ -51,7 +55,13 @@ export class SunSpecReader {
       }
       return regs;
     };
-    const snapshot: ModelSnapshot = { ts, battery: block(map.battery), modules: map.modules.map(block) };
+    const snapshot: ModelSnapshot = {
+      ts,
+      battery: block(map.battery),
+      ...(map.bank ? { bank: block(map.bank) } : {}),
+      strings: map.strings.map(block),
+      modules: map.modules.map(block),
+    };
     if (withCommon && map.common) {
       snapshot.common = await this.transport.readHoldingRegisters(this.unitId, map.common.address, 2 + map.common.length);
     }

@@ -8,8 +8,9 @@ export class DeviceTimeoutError extends Error {
   constructor(
     readonly endpoint: string,
     readonly timeoutMs: number,
+    hint = "check the unit ID, wiring, or raise timeoutMs",
   ) {
-    super(`${endpoint} did not answer within ${timeoutMs} ms (check the unit ID, wiring, or raise timeoutMs)`);
+    super(`${endpoint} did not answer within ${timeoutMs} ms (${hint})`);
   }
 }
 

@@ -51,8 +51,11 @@ export function sampleToLines(siteId: string, packId: string, sample: PackSample
     if (value !== undefined) fields.push([name, value]);
   }
   fields.push(["seq", sample.seq]);
-  fields.push(["cell_voltage_min", Math.min(...sample.cellVoltages)]);
-  fields.push(["cell_voltage_max", Math.max(...sample.cellVoltages)]);
+  // A CAN BMS reports no cells: Math.min() of nothing is Infinity, which line protocol cannot carry.
+  if (sample.cellVoltages.length > 0) {
+    fields.push(["cell_voltage_min", Math.min(...sample.cellVoltages)]);
+    fields.push(["cell_voltage_max", Math.max(...sample.cellVoltages)]);
+  }
   if (sample.cellTemperatures.length > 0) fields.push(["temperature_max", Math.max(...sample.cellTemperatures)]);
 
   const lines = [line("pack", packTags, fields, ts)];

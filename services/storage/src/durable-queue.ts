@@ -12,13 +12,17 @@ export interface QueuedMessage {
  * acknowledge upstream.
  */
 export interface DurableQueue {
-  /** Appends; when the queue would exceed its bound, drops the oldest and returns how many. */
+  /** Appends; when the queue would exceed a bound (messages or bytes), drops the oldest and returns how many. */
   push(messages: ReadonlyArray<{ topic: string; payload: string; enqueuedAt?: number }>): { dropped: number };
-  /** The oldest `limit` messages, not removed. */
-  peek(limit: number): QueuedMessage[];
+  /** The oldest `limit` messages (with an id above `afterId`, when given), not removed. */
+  peek(limit: number, afterId?: number): QueuedMessage[];
   /** Removes by id (after the next hop confirmed them). */
   remove(ids: readonly number[]): void;
   size(): number;
+  /** The id of the newest queued message; 0 when the queue is empty. */
+  newestId(): number;
+  /** Bytes the queued messages hold (topic + payload, UTF-8): what the byte bound counts. */
+  bytes(): number;
   /** A small key/value area beside the queue (e.g. the agent's last sequence number). */
   getState(key: string): string | undefined;
   setState(key: string, value: string): void;

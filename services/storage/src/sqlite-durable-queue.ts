@@ -6,9 +6,15 @@ import { StoreInputError } from "./storage-errors";
 export interface SqliteDurableQueueOptions {
   /** Bound on queued messages; past it the oldest are dropped (and counted by push). @default 1_000_000 */
   maxMessages?: number;
+  /** Bound on queued bytes (topic + payload, UTF-8); past it the oldest are dropped (and counted by push). @default unbounded */
+  maxBytes?: number;
 }
 
 export const DEFAULT_MAX_QUEUED_MESSAGES = 1_000_000;
+
+/** Bytes a message counts against maxBytes, the same in JavaScript and in SQL. */
+const BYTES_SQL = "length(CAST(topic AS BLOB)) + length(CAST(payload AS BLOB))";
+const bytesOf = (m: { topic: string; payload: string }) => Buffer.byteLength(m.topic) + Buffer.byteLength(m.payload);
 
 interface QueueRow {
   id: number;
@@ -25,6 +31,10 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
   const maxMessages = options.maxMessages ?? DEFAULT_MAX_QUEUED_MESSAGES;
   if (!Number.isSafeInteger(maxMessages) || maxMessages < 1) {
     throw new StoreInputError(`maxMessages must be a whole number of at least 1, got ${String(maxMessages)}`);
+  }
+  const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY;
+  if (!(maxBytes === Number.POSITIVE_INFINITY || (Number.isSafeInteger(maxBytes) && maxBytes >= 1))) {
+    throw new StoreInputError(`maxBytes must be a whole number of at least 1, got ${String(maxBytes)}`);
   }
   const db = openSqliteDatabase(file, (d) => {
     // AUTOINCREMENT: ids are never reused, so a late remove() can never hit a newer message.
@@ -43,34 +53,88 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
   });
 
   const insert = db.prepare<[string, string, number]>("INSERT INTO queue (topic, payload, enqueued_at) VALUES (?, ?, ?)");
-  const dropOldest = db.prepare<[number]>("DELETE FROM queue WHERE id IN (SELECT id FROM queue ORDER BY id LIMIT ?)");
-  const selectOldest = db.prepare<[number], QueueRow>("SELECT id, topic, payload, enqueued_at FROM queue ORDER BY id LIMIT ?");
-  const countRows = db.prepare<[], { n: number }>("SELECT count(*) AS n FROM queue");
+  const dropOldest = db.prepare<[number], { bytes: number }>(
+    `DELETE FROM queue WHERE id IN (SELECT id FROM queue ORDER BY id LIMIT ?) RETURNING ${BYTES_SQL} AS bytes`,
+  );
+  const dropThrough = db.prepare<[number], { bytes: number }>(`DELETE FROM queue WHERE id <= ? RETURNING ${BYTES_SQL} AS bytes`);
+  const oldestSizes = db.prepare<[number, number], { id: number; bytes: number }>(
+    `SELECT id, ${BYTES_SQL} AS bytes FROM queue WHERE id > ? ORDER BY id LIMIT ?`,
+  );
+  const selectOldest = db.prepare<[number, number], QueueRow>("SELECT id, topic, payload, enqueued_at FROM queue WHERE id > ? ORDER BY id LIMIT ?");
+  const newest = db.prepare<[], { id: number | null }>("SELECT max(id) AS id FROM queue");
+  const countRows = db.prepare<[], { n: number; bytes: number }>(`SELECT count(*) AS n, coalesce(sum(${BYTES_SQL}), 0) AS bytes FROM queue`);
   const getState = db.prepare<[string], { value: string }>("SELECT value FROM queue_state WHERE key = ?");
   const setState = db.prepare<[string, string]>("INSERT INTO queue_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-  const removeStatements = new Map<number, Statement<number[]>>();
+  const removeStatements = new Map<number, Statement<number[], { bytes: number }>>();
   const removeStatement = (n: number) => {
     let stmt = removeStatements.get(n);
     if (!stmt) {
-      stmt = db.prepare<number[]>(`DELETE FROM queue WHERE id IN (${Array.from({ length: n }, () => "?").join(",")})`);
+      stmt = db.prepare<number[], { bytes: number }>(
+        `DELETE FROM queue WHERE id IN (${Array.from({ length: n }, () => "?").join(",")}) RETURNING ${BYTES_SQL} AS bytes`,
+      );
       removeStatements.set(n, stmt);
     }
     return stmt;
   };
 
-  let size = countRows.get()?.n ?? 0;
+  const counted = countRows.get();
+  let size = counted?.n ?? 0;
+  let bytes = counted?.bytes ?? 0;
+
+  /** Drops the oldest until `excess` bytes are gone; returns what it dropped. */
+  const dropBytes = (excess: number): { dropped: number; bytes: number } => {
+    let freed = 0;
+    let through = 0;
+    let after = 0;
+    while (freed < excess) {
+      const rows = oldestSizes.all(after, 256);
+      if (rows.length === 0) break;
+      for (const row of rows) {
+        freed += row.bytes;
+        through = row.id;
+        if (freed >= excess) break;
+      }
+      after = through;
+    }
+    const gone = through > 0 ? dropThrough.all(through) : [];
+    return { dropped: gone.length, bytes: gone.reduce((n, r) => n + r.bytes, 0) };
+  };
 
   const pushAll = db.transaction((messages: ReadonlyArray<{ topic: string; payload: string; enqueuedAt?: number }>, now: number) => {
-    for (const m of messages) insert.run(m.topic, m.payload, m.enqueuedAt ?? now);
-    const excess = size + messages.length - maxMessages;
-    const dropped = excess > 0 ? dropOldest.run(excess).changes : 0;
-    return { dropped, added: messages.length };
+    let added = 0;
+    for (const m of messages) {
+      insert.run(m.topic, m.payload, m.enqueuedAt ?? now);
+      added += bytesOf(m);
+    }
+    size += messages.length;
+    bytes += added;
+    let dropped = 0;
+    const excess = size - maxMessages;
+    if (excess > 0) {
+      const gone = dropOldest.all(excess);
+      dropped += gone.length;
+      size -= gone.length;
+      bytes -= gone.reduce((n, r) => n + r.bytes, 0);
+    }
+    if (bytes > maxBytes) {
+      const gone = dropBytes(bytes - maxBytes);
+      dropped += gone.dropped;
+      size -= gone.dropped;
+      bytes -= gone.bytes;
+    }
+    return { dropped };
   });
 
   const removeAll = db.transaction((ids: readonly number[]) => {
     let removed = 0;
-    for (const part of chunks(ids)) removed += removeStatement(part.length).run(...part).changes;
-    return removed;
+    let freed = 0;
+    for (const part of chunks(ids)) {
+      for (const row of removeStatement(part.length).all(...part)) {
+        removed += 1;
+        freed += row.bytes;
+      }
+    }
+    return { removed, freed };
   });
 
   return {
@@ -80,22 +144,37 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
         if (m.enqueuedAt !== undefined && !Number.isFinite(m.enqueuedAt)) throw new StoreInputError(`enqueuedAt must be a finite number, got ${m.enqueuedAt}`);
       }
       if (messages.length === 0) return { dropped: 0 };
-      const { dropped, added } = pushAll(messages, Date.now());
-      size += added - dropped;
-      return { dropped };
+      const before = { size, bytes };
+      try {
+        return pushAll(messages, Date.now());
+      } catch (err) {
+        // The transaction rolled back: so do the counts.
+        size = before.size;
+        bytes = before.bytes;
+        throw err;
+      }
     },
-    peek(limit) {
+    peek(limit, afterId = 0) {
       if (!Number.isSafeInteger(limit) || limit < 0) throw new StoreInputError(`peek limit must be a whole number >= 0, got ${limit}`);
+      if (!Number.isSafeInteger(afterId)) throw new StoreInputError(`peek afterId must be a whole number, got ${afterId}`);
       if (limit === 0) return [];
-      return selectOldest.all(limit).map((r): QueuedMessage => ({ id: r.id, topic: r.topic, payload: r.payload, enqueuedAt: r.enqueued_at }));
+      return selectOldest.all(afterId, limit).map((r): QueuedMessage => ({ id: r.id, topic: r.topic, payload: r.payload, enqueuedAt: r.enqueued_at }));
     },
     remove(ids) {
       const valid = [...new Set(ids)].filter((id) => Number.isSafeInteger(id));
       if (valid.length === 0) return;
-      size -= removeAll(valid);
+      const { removed, freed } = removeAll(valid);
+      size -= removed;
+      bytes -= freed;
     },
     size() {
       return size;
+    },
+    bytes() {
+      return bytes;
+    },
+    newestId() {
+      return newest.get()?.id ?? 0;
     },
     getState(key) {
       return getState.get(key)?.value;

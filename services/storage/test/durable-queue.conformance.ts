@@ -4,7 +4,7 @@ import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
 import type { DurableQueue } from "../src/durable-queue";
 import { HOSTILE_STRINGS, ONE_MB } from "./hostile-strings";
 
-export type OpenDurableQueue = (file: string, options?: { maxMessages?: number }) => DurableQueue;
+export type OpenDurableQueue = (file: string, options?: { maxMessages?: number; maxBytes?: number }) => DurableQueue;
 
 /** The behaviour every DurableQueue implementation must have; call it from the implementation's test file. */
 export function describeDurableQueue(name: string, open: OpenDurableQueue): void {
@@ -12,7 +12,7 @@ export function describeDurableQueue(name: string, open: OpenDurableQueue): void
     let dir: TempDir;
     let file: string;
     const opened: DurableQueue[] = [];
-    const openQueue = (options?: { maxMessages?: number }) => {
+    const openQueue = (options?: { maxMessages?: number; maxBytes?: number }) => {
       const q = open(file, options);
       opened.push(q);
       return q;
@@ -92,9 +92,49 @@ export function describeDurableQueue(name: string, open: OpenDurableQueue): void
       expect(q.peek(10).map((m) => m.payload)).toEqual(["b3", "b4", "b5", "b6", "b7"]);
     });
 
+    it("is bounded in bytes too: drops the oldest until the rest fits, and says how many", () => {
+      // topic "t" + 9-byte payload = 10 bytes a message
+      const q = openQueue({ maxBytes: 35 });
+      expect(q.push(["m-0000001", "m-0000002", "m-0000003"].map((payload) => ({ topic: "t", payload })))).toEqual({ dropped: 0 });
+      expect(q.bytes()).toBe(30);
+      expect(q.push([{ topic: "t", payload: "m-0000004" }])).toEqual({ dropped: 1 });
+      expect(q.bytes()).toBe(30);
+      expect(q.peek(10).map((m) => m.payload)).toEqual(["m-0000002", "m-0000003", "m-0000004"]);
+      // one big message pushes out several small ones
+      expect(q.push([{ topic: "t", payload: "x".repeat(24) }])).toEqual({ dropped: 2 });
+      expect(q.peek(10).map((m) => m.payload.length)).toEqual([9, 24]);
+      expect(q.size()).toBe(2);
+      q.remove(q.peek(1).map((m) => m.id));
+      expect(q.bytes()).toBe(25);
+    });
+
+    it("counts bytes as UTF-8 and keeps the count across a reopen", () => {
+      const q = openQueue();
+      q.push([{ topic: "bms/é", payload: "€ 3.3 V" }]);
+      expect(q.bytes()).toBe(Buffer.byteLength("bms/é") + Buffer.byteLength("€ 3.3 V"));
+      q.push(HOSTILE_STRINGS.map((s) => ({ topic: s, payload: s })));
+      const before = q.bytes();
+      q.close();
+      expect(openQueue().bytes()).toBe(before);
+    });
+
+    it("peeks past an id, oldest first, and knows its newest id", () => {
+      const q = openQueue();
+      expect(q.newestId()).toBe(0);
+      q.push(["a", "b", "c", "d"].map((payload) => ({ topic: "t", payload })));
+      const [, b] = q.peek(4);
+      expect(q.peek(10, b?.id).map((m) => m.payload)).toEqual(["c", "d"]);
+      expect(q.peek(1, b?.id).map((m) => m.payload)).toEqual(["c"]);
+      expect(() => q.peek(1, Number.NaN)).toThrow(/afterId/);
+      expect(q.newestId()).toBe(q.peek(4)[3]?.id);
+      q.remove(q.peek(4).map((m) => m.id));
+      expect(q.newestId()).toBe(0);
+    });
+
     it("rejects a bound or peek limit that makes no sense", () => {
       expect(() => openQueue({ maxMessages: 0 })).toThrow(/maxMessages/);
       expect(() => openQueue({ maxMessages: 1.5 })).toThrow(/maxMessages/);
+      expect(() => openQueue({ maxBytes: 0 })).toThrow(/maxBytes/);
       const q = openQueue();
       expect(() => q.peek(-1)).toThrow(/limit/);
       expect(() => q.peek(Number.NaN)).toThrow(/limit/);

@@ -14,7 +14,6 @@ import { hashScenario } from "../scenario/scenario-recorder";
 import { ScenarioRunner, type ScenarioStatus, UnknownPackError } from "../scenario/scenario-runner";
 import { type SimulatorCliInput, type SimulatorCliOptions, SimulatorCliOptionsSchema } from "../simulator-options";
 import { type RunningControlServer, startControlServer } from "./control-server";
-import { pickListenPort } from "./listen-port";
 import { DeviceSlot, SimulatorRuntime } from "./simulator-runtime";
 
 /** The vendor profile `--protocol vendor` serves when `--profile` is not given. */
@@ -132,7 +131,7 @@ export async function startSimulator(
         const map = options.protocol === "sunspec" ? "sunspec" : loadDeviceProfile(options.profile ?? DEFAULT_VENDOR_PROFILE);
         const server = await startModbusTcpServer({
           host: options.host,
-          port: await pickListenPort(options.host, options.port),
+          port: options.port,
           devices: runtime.devices,
           map,
           portSetting,

@@ -1,6 +1,5 @@
 import { createLogger, parseConfig } from "@bms/shared";
 import { z } from "zod";
-import { pickListenPort } from "../control/listen-port";
 import type { ResolvedFault } from "../faults";
 import { type RunningModbusTcpServer, startModbusTcpServer } from "../protocols/modbus-tcp-server";
 import { driveInRealTime, type RealTimeDriver } from "../scenario/real-time-driver";
@@ -148,7 +147,7 @@ export async function serveFleet(fleet: Fleet, options: ServeFleetOptions = {}):
   try {
     for (const [i, site] of fleet.sites.entries()) {
       const host = options.host ?? "0.0.0.0";
-      const port = await pickListenPort(host, basePort === 0 ? 0 : basePort + i);
+      const port = basePort === 0 ? 0 : basePort + i;
       servers.push(await startModbusTcpServer({ host, port, devices: site.runner.packs, portSetting: "--port (site ports are --port + site index)" }));
       drivers.push(
         driveInRealTime(site.runner, {

@@ -1,4 +1,4 @@
-import type { DeviceProfile } from "@bms/shared/device-profile";
+import type { DeviceProfile, RegisterSpace } from "@bms/shared/device-profile";
 import type { SimulatedDevice } from "../simulated-device";
 import { profileRegisterMap } from "./profile-register-map";
 import { sunspecRegisterMap } from "./sunspec-register-map-adapter";
@@ -12,7 +12,8 @@ export type ModbusMapSetting = "sunspec" | DeviceProfile;
  */
 export interface RegisterMap {
   readonly name: string;
-  read(device: SimulatedDevice, address: number, count: number): number[];
+  /** `space`: function 3 (holding, the default) or 4 (input); a SunSpec map answers both alike. */
+  read(device: SimulatedDevice, address: number, count: number, space?: RegisterSpace): number[];
   write(device: SimulatedDevice, address: number, values: readonly number[]): void;
 }
 

@@ -1,4 +1,5 @@
 import { createLogger } from "@bms/shared";
+import type { RegisterSpace } from "@bms/shared/device-profile";
 import type { IServiceVector } from "modbus-serial";
 import { MODBUS_EXCEPTION, ModbusException } from "../modbus-exception";
 import type { SimulatedDevice } from "../simulated-device";
@@ -24,8 +25,8 @@ export function assertUniqueUnits(devices: readonly SimulatedDevice[]): void {
 }
 
 /**
- * modbus-serial's register vector over a list of devices and a map: holding and input registers
- * read the same map; a unit without a device answers 0x0B (gateway target failed), as a TCP
+ * modbus-serial's register vector over a list of devices and a map: input-register reads go to the
+ * map's input space (a SunSpec map answers them like holding registers); a unit without a device answers 0x0B (gateway target failed), as a TCP
  * gateway does (an RTU server never gets that far: it ignores such frames).
  */
 export function modbusServiceVector(devices: readonly SimulatedDevice[], map: RegisterMap): IServiceVector {
@@ -35,10 +36,10 @@ export function modbusServiceVector(devices: readonly SimulatedDevice[], map: Re
     if (!device) throw new ModbusException(MODBUS_EXCEPTION.GATEWAY_TARGET_FAILED, `no pack at unit ID ${unitId}`);
     return device;
   };
-  const read = (address: number, count: number, unitId: number): number[] => {
+  const read = (address: number, count: number, unitId: number, space: RegisterSpace = "holding"): number[] => {
     const device = deviceFor(unitId);
     if (count < 1 || count > MAX_READ) throw new ModbusException(MODBUS_EXCEPTION.ILLEGAL_DATA_VALUE, `cannot read ${count} registers`);
-    return map.read(device, address, count);
+    return map.read(device, address, count, space);
   };
   const write = (address: number, values: readonly number[], unitId: number): void => {
     map.write(deviceFor(unitId), address, values);
@@ -47,9 +48,9 @@ export function modbusServiceVector(devices: readonly SimulatedDevice[], map: Re
   const first = (values: number[]): number => values[0] ?? 0;
   return {
     getHoldingRegister: (address: number, unitId: number) => first(read(address, 1, unitId)),
-    getInputRegister: (address: number, unitId: number) => first(read(address, 1, unitId)),
+    getInputRegister: (address: number, unitId: number) => first(read(address, 1, unitId, "input")),
     getMultipleHoldingRegisters: (address: number, count: number, unitId: number) => read(address, count, unitId),
-    getMultipleInputRegisters: (address: number, count: number, unitId: number) => read(address, count, unitId),
+    getMultipleInputRegisters: (address: number, count: number, unitId: number) => read(address, count, unitId, "input"),
     setRegister: (address: number, value: number, unitId: number) => write(address, [value], unitId),
     setRegisterArray: (address: number, values: number[], unitId: number) => write(address, values, unitId),
   };

@@ -4,6 +4,7 @@ import { ServerTCP } from "modbus-serial";
 import { guardModbusRequests } from "../modbus-request-guard";
 import type { SimulatedDevice } from "../simulated-device";
 import { damageTcpReply, replyDamage } from "./link-faults";
+import { pickListenPort } from "./listen-port";
 import { type ModbusMapSetting, registerMapFor } from "./modbus-register-map";
 import { assertUniqueUnits, deviceAt, modbusServiceVector } from "./modbus-service-vector";
 
@@ -57,7 +58,8 @@ function listen(server: ServerTCP, port: number, setting: string): Promise<void>
  */
 export async function startModbusTcpServer(options: ModbusTcpServerOptions): Promise<RunningModbusTcpServer> {
   const host = options.host ?? "0.0.0.0";
-  const port = options.port ?? DEFAULT_PORTS.simulatorModbus;
+  // modbus-serial's ServerTCP takes 0 for "use 502": ask the OS for a free port instead.
+  const port = await pickListenPort(host, options.port ?? DEFAULT_PORTS.simulatorModbus);
   const setting = options.portSetting ?? "--port";
   const { devices } = options;
   assertUniqueUnits(devices);

@@ -1,0 +1,35 @@
+import { readFileSync } from "node:fs";
+import { ConfigError } from "@bms/shared";
+import type { AgentMqttConfig } from "@bms/shared/config/edge-agent-config";
+import type { IClientOptions } from "mqtt";
+
+/** TLS material and credentials for MQTT.js; a TLS file that cannot be read is a ConfigError naming its field. */
+export function mqttTlsAndCredentials(
+  config: AgentMqttConfig,
+  source = "config",
+): Pick<IClientOptions, "ca" | "cert" | "key" | "rejectUnauthorized" | "servername" | "username" | "password"> {
+  const problems: string[] = [];
+  const read = (field: "caFile" | "certFile" | "keyFile", path: string | undefined): Buffer | undefined => {
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      problems.push(`mqtt.tls.${field}: cannot read ${path}: ${(err as Error).message}`);
+      return undefined;
+    }
+  };
+  const tls = config.tls;
+  const ca = read("caFile", tls?.caFile);
+  const cert = read("certFile", tls?.certFile);
+  const key = read("keyFile", tls?.keyFile);
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return {
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    ...(tls ? { rejectUnauthorized: tls.rejectUnauthorized } : {}),
+    ...(tls?.servername ? { servername: tls.servername } : {}),
+    ...(config.username !== undefined ? { username: config.username } : {}),
+    ...(config.password !== undefined ? { password: config.password } : {}),
+  };
+}

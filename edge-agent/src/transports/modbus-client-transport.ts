@@ -1,0 +1,192 @@
+import ModbusRTU from "modbus-serial";
+import { MAX_REGISTERS_PER_READ, type RegisterSpace, type RegisterTransport } from "./register-transport";
+import { RequestQueue } from "./request-queue";
+import { BadReplyError, DeviceTimeoutError, DeviceUnreachableError, ModbusExceptionError } from "./transport-errors";
+
+/** What differs between Modbus TCP and RTU over modbus-serial's client. */
+export interface ModbusLink {
+  endpoint: string;
+  /** Lowest and highest unit ID this bus can address. */
+  unitRange: readonly [number, number];
+  /** Reply timeout per request, ms (modbus-serial has none by default, so one is always set). */
+  timeoutMs: number;
+  /** How long opening the connection or port may take, ms. */
+  connectTimeoutMs: number;
+  /** Pause before each request, ms. */
+  interRequestDelayMs: number;
+  /**
+   * After a timeout, wait this long before the next request and discard what arrived meanwhile: on
+   * a serial line a late reply would otherwise be taken for the answer to the next request.
+   */
+  quietAfterTimeoutMs: number;
+  /** True for TCP: after a bad reply or a timeout the stream cannot be trusted, so reconnect. */
+  reconnectAfterBadReply: boolean;
+  open(client: ModbusRTU): Promise<void>;
+}
+
+interface ModbusSerialError {
+  name?: unknown;
+  message?: unknown;
+  modbusCode?: unknown;
+  errno?: unknown;
+  code?: unknown;
+}
+
+function describe(err: unknown): ModbusSerialError {
+  return typeof err === "object" && err !== null ? (err as ModbusSerialError) : { message: String(err) };
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Register reads over one modbus-serial client (one TCP connection or one serial port), shared by
+ * every unit ID behind it: one request at a time (the lock of the line), at most 125 registers each.
+ * Connection trouble closes the client and the next call opens it again ("Port Not Open" otherwise
+ * sticks forever: modbus-serial issues #92, #461, #529).
+ */
+export class ModbusClientTransport implements RegisterTransport {
+  private client: ModbusRTU | null = null;
+  private readonly queue = new RequestQueue();
+  private closed = false;
+  private lastRequestEnd = 0;
+  readonly endpoint: string;
+
+  constructor(private readonly link: ModbusLink) {
+    this.endpoint = link.endpoint;
+  }
+
+  readHoldingRegisters(unitId: number, address: number, count: number): Promise<number[]> {
+    return this.read("holding", unitId, address, count);
+  }
+
+  readInputRegisters(unitId: number, address: number, count: number): Promise<number[]> {
+    return this.read("input", unitId, address, count);
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    await this.queue.run(async () => this.dropConnection());
+  }
+
+  private read(space: RegisterSpace, unitId: number, address: number, count: number): Promise<number[]> {
+    const [lowUnit, highUnit] = this.link.unitRange;
+    if (!Number.isInteger(unitId) || unitId < lowUnit || unitId > highUnit) {
+      return Promise.reject(new RangeError(`unit ID ${unitId} is not ${lowUnit}-${highUnit} on ${this.endpoint}`));
+    }
+    if (!Number.isInteger(address) || !Number.isInteger(count) || address < 0 || count < 1 || address + count > 0x10000) {
+      return Promise.reject(new RangeError(`cannot read ${count} registers at ${address}: the range must lie inside 0-65535`));
+    }
+    // All chunks of one read run in one queue slot, so concurrent callers never interleave.
+    return this.queue.run(async () => {
+      const out: number[] = [];
+      for (let offset = 0; offset < count; offset += MAX_REGISTERS_PER_READ) {
+        const n = Math.min(MAX_REGISTERS_PER_READ, count - offset);
+        const words = await this.readChunk(space, unitId, address + offset, n);
+        for (const w of words) out.push(w);
+      }
+      return out;
+    });
+  }
+
+  private async readChunk(space: RegisterSpace, unitId: number, address: number, count: number): Promise<number[]> {
+    const client = await this.connection();
+    const pause = this.lastRequestEnd + this.link.interRequestDelayMs - Date.now();
+    if (pause > 0) await sleep(pause);
+    discardReceived(client);
+    client.setID(unitId);
+    let data: number[];
+    try {
+      ({ data } = space === "input" ? await client.readInputRegisters(address, count) : await client.readHoldingRegisters(address, count));
+    } catch (err) {
+      const typed = this.classify(err, address, count);
+      await this.afterFailure(typed, client);
+      throw typed;
+    } finally {
+      this.lastRequestEnd = Date.now();
+    }
+    if (!Array.isArray(data) || data.length !== count) {
+      const typed = new BadReplyError(this.endpoint, `asked for ${count} registers at ${address}, got ${Array.isArray(data) ? data.length : "none"}`);
+      await this.afterFailure(typed, client);
+      throw typed;
+    }
+    return data;
+  }
+
+  private async afterFailure(err: Error, client: ModbusRTU): Promise<void> {
+    if (err instanceof ModbusExceptionError) return;
+    if (err instanceof DeviceUnreachableError || this.link.reconnectAfterBadReply) {
+      this.dropConnection();
+      return;
+    }
+    if (err instanceof DeviceTimeoutError && this.link.quietAfterTimeoutMs > 0) await sleep(this.link.quietAfterTimeoutMs);
+    discardReceived(client);
+  }
+
+  private classify(err: unknown, address: number, count: number): Error {
+    const e = describe(err);
+    const message = typeof e.message === "string" ? e.message : String(err);
+    if (typeof e.modbusCode === "number") return new ModbusExceptionError(this.endpoint, e.modbusCode, address, count);
+    if (e.name === "TransactionTimedOutError" || e.errno === "ETIMEDOUT") return new DeviceTimeoutError(this.endpoint, this.link.timeoutMs);
+    // CRC and length errors, and modbus-serial's "Unexpected data error" (a reply from another unit or for another function).
+    if (/CRC|length|unexpected data/i.test(message)) return new BadReplyError(this.endpoint, message);
+    return new DeviceUnreachableError(this.endpoint, message);
+  }
+
+  private async connection(): Promise<ModbusRTU> {
+    if (this.closed) throw new DeviceUnreachableError(this.endpoint, "the transport is closed");
+    if (this.client?.isOpen) return this.client;
+    this.dropConnection();
+    const client = new ModbusRTU();
+    // Without a listener an 'error' event would crash the process; the failed request reports it.
+    client.on("error", () => this.dropConnection(client));
+    client.on("close", () => this.dropConnection(client));
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        this.link.open(client),
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(
+            () => reject(new DeviceUnreachableError(this.endpoint, `not open within ${this.link.connectTimeoutMs} ms`)),
+            this.link.connectTimeoutMs,
+          );
+        }),
+      ]);
+    } catch (err) {
+      safeClose(client);
+      if (err instanceof DeviceUnreachableError) throw err;
+      const e = describe(err);
+      throw new DeviceUnreachableError(this.endpoint, typeof e.message === "string" && e.message !== "" ? e.message : String(e.code ?? err));
+    } finally {
+      clearTimeout(timer);
+    }
+    client.setTimeout(this.link.timeoutMs);
+    this.client = client;
+    return client;
+  }
+
+  /** Forgets the connection (only `which`, when given, so a late event of an old one is harmless). */
+  private dropConnection(which?: ModbusRTU): void {
+    const client = this.client;
+    if (!client || (which && which !== client)) return;
+    this.client = null;
+    safeClose(client);
+  }
+}
+
+/**
+ * modbus-serial's buffered RTU port keeps unmatched bytes (a truncated or late reply) and would
+ * match them against the next request; requests are serialised, so anything buffered before one
+ * is sent is stale. TCP ports have no such buffer (nothing to do).
+ */
+function discardReceived(client: ModbusRTU): void {
+  const port: unknown = Reflect.get(client, "_port");
+  if (typeof port === "object" && port !== null && Buffer.isBuffer(Reflect.get(port, "_buffer"))) Reflect.set(port, "_buffer", Buffer.alloc(0));
+}
+
+function safeClose(client: ModbusRTU): void {
+  try {
+    client.close(() => undefined);
+  } catch {
+    // already closed
+  }
+}
