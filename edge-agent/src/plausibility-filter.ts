@@ -29,18 +29,10 @@ export interface FilterVerdict {
   rejected?: string;
 }
 
-/** Fields a sample may lack: an impossible value there is left out and the rest is published. */
-const OPTIONAL_FIELDS = new Set<string>([
-  "soh",
-  "bmsAlarms",
-  "remainingCapacity",
-  "cycleCount",
-  "chargeCurrentLimit",
-  "dischargeCurrentLimit",
-  "chargeVoltageLimit",
-  "dischargeVoltageLimit",
-  "insulationResistance",
-]);
+/** Fields a sample may lack (optional in PackSample): an impossible value there is left out and the rest is published. */
+const OPTIONAL_FIELDS: ReadonlySet<string> = new Set(
+  Object.entries(PackSample.shape).flatMap(([field, schema]) => (schema.safeParse(undefined).success ? [field] : [])),
+);
 
 /** Below this median the pack is not a charged lithium battery (or reads nonsense): no outlier test. */
 const MIN_MEDIAN_CELL_V = 1.5;

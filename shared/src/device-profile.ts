@@ -271,14 +271,19 @@ export interface RegisterSpan {
   to: number;
 }
 
-/** The register ranges a point or array element occupies, with the scale-factor registers. */
-export function profileFootprint(profile: DeviceProfile): RegisterSpan[] {
+/** Which registers: every one the profile uses, those the sample needs (fields, cell arrays), or the identity's (`meta` points). */
+export type ProfilePart = "all" | "sample" | "identity";
+
+/** The register ranges the points and array elements of `part` occupy, with their scale-factor registers. */
+export function profileFootprint(profile: DeviceProfile, part: ProfilePart = "all"): RegisterSpan[] {
   const spans: RegisterSpan[] = [];
   const add = (own: RegisterSpace | undefined, from: number, size: number) => spans.push({ space: own ?? profile.registers, from, to: from + size });
   for (const p of profile.points) {
+    if (part !== "all" && (part === "identity") !== (p.meta !== undefined)) continue;
     add(p.registers, p.address, registerSize(p.type, p.size));
     if (p.scaleFactorRegister !== undefined) add(p.registers, p.scaleFactorRegister, 1);
   }
+  if (part === "identity") return spans;
   for (const a of profile.arrays) {
     const size = registerSize(a.type);
     const stride = a.stride ?? size;

@@ -8,6 +8,7 @@ export * from "./live-protocol";
 export * from "./logger";
 export * from "./pack-meta";
 export * from "./pack-sample";
+export * from "./pylontech-can";
 export * from "./site-status";
 export * from "./support-case";
 export * from "./topics";

@@ -18,7 +18,7 @@ export { openCircuitVoltage } from "./model/open-circuit-voltage";
 export type { PackModelOptions, PackRatings, PackSnapshot, ResolvedPackModelOptions, Topology } from "./pack-model";
 export { PACK_RATINGS, PackModel, PackModelOptionsSchema, PROTECTION, TopologySchema } from "./pack-model";
 export type { CanFrame, PylontechFrameOptions } from "./protocols/can-frames";
-export { formatSlcanFrame, PYLONTECH_IDS, pylontechFrames } from "./protocols/can-frames";
+export { formatSlcanFrame, pylontechFrames } from "./protocols/can-frames";
 export { loadDeviceProfile } from "./protocols/device-profile-file";
 export type { ModbusMapSetting, RegisterMap } from "./protocols/modbus-register-map";
 export { registerMapFor } from "./protocols/modbus-register-map";

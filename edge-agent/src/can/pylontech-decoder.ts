@@ -1,17 +1,6 @@
-import { type BmsAlarmCode, EVT1_BITS } from "@bms/shared";
+import { type BmsAlarmCode, EVT1_BITS, PYLONTECH_IDS, PYLONTECH_PROTECTION_BITS } from "@bms/shared";
 import { DecodeError } from "../readers/decode-error";
 import { type DecodedSample, withoutUndefined } from "../readers/device-reader";
-
-/** The Pylontech/Victron broadcast IDs (bms-protocols.md §2). */
-export const PYLONTECH_IDS = {
-  limits: 0x351,
-  socSoh: 0x355,
-  measurements: 0x356,
-  protection: 0x359,
-  victronAlarms: 0x35a,
-  requests: 0x35c,
-  manufacturer: 0x35e,
-} as const;
 
 /** A sample needs these; 0x35A, 0x35C and 0x35E are taken when the BMS sends them. */
 export const REQUIRED_IDS = [PYLONTECH_IDS.limits, PYLONTECH_IDS.socSoh, PYLONTECH_IDS.measurements, PYLONTECH_IDS.protection] as const;
@@ -26,24 +15,6 @@ export interface PylontechOptions {
   /** +1: current positive while charging; −1 when the BMS sends the opposite. @default 1 */
   currentSign?: 1 | -1;
 }
-
-/** 0x359: [byte, bit, code]. Protection (alarm) flags in bytes 0–1, warnings in bytes 2–3. */
-const PROTECTION_BITS: readonly [number, number, BmsAlarmCode][] = [
-  [0, 1, "OVER_VOLT_ALARM"],
-  [0, 2, "UNDER_VOLT_ALARM"],
-  [0, 3, "OVER_TEMP_ALARM"],
-  [0, 4, "UNDER_TEMP_ALARM"],
-  [0, 7, "OVER_DISCHARGE_CURRENT_ALARM"],
-  [1, 0, "OVER_CHARGE_CURRENT_ALARM"],
-  [1, 3, "OTHER_ALARM"], // "system error"
-  [2, 1, "OVER_VOLT_WARNING"],
-  [2, 2, "UNDER_VOLT_WARNING"],
-  [2, 3, "OVER_TEMP_WARNING"],
-  [2, 4, "UNDER_TEMP_WARNING"],
-  [2, 7, "OVER_DISCHARGE_CURRENT_WARNING"],
-  [3, 0, "OVER_CHARGE_CURRENT_WARNING"],
-  [3, 3, "COMMUNICATION_ERROR"], // "internal communication failure"
-];
 
 /**
  * 0x35A items, 2 bits each from byte 0 bit 0 (`01` active, `10` OK, `00` unsupported): the code each
@@ -134,7 +105,7 @@ export function decodePylontechFrames(frames: ReadonlyMap<number, { data: Uint8A
   }
   const alarms = new Set<BmsAlarmCode>();
   if (protection) {
-    for (const [byte, bit, code] of PROTECTION_BITS) if ((protection.getUint8(byte) >> bit) & 1) alarms.add(code);
+    for (const [byte, bit, code] of PYLONTECH_PROTECTION_BITS) if ((protection.getUint8(byte) >> bit) & 1) alarms.add(code);
   }
   if (victron) {
     const pairs = (first: number, items: readonly (BmsAlarmCode | null)[]) =>

@@ -1,4 +1,4 @@
-import { type DeviceProfile, profileBlocks, type RegisterSpace, type RegisterSpan, registerSize } from "@bms/shared/device-profile";
+import { type DeviceProfile, type ProfilePart, profileBlocks, profileFootprint, type RegisterSpace, type RegisterSpan } from "@bms/shared/device-profile";
 import { MAX_REGISTERS_PER_READ } from "../transports/register-transport";
 
 /** One Modbus request: function 3 or 4, at most 125 registers. */
@@ -9,27 +9,7 @@ export interface PlannedRead {
 }
 
 /** What a read serves: the sample (every `field` point and cell array) or the identity (`meta` points). */
-export type ReadPurpose = "sample" | "identity";
-
-/** The registers one purpose needs: values and the scale-factor registers they refer to. */
-export function neededRegisters(profile: DeviceProfile, purpose: ReadPurpose): RegisterSpan[] {
-  const spans: RegisterSpan[] = [];
-  const add = (own: RegisterSpace | undefined, from: number, size: number) => spans.push({ space: own ?? profile.registers, from, to: from + size });
-  for (const p of profile.points) {
-    if ((purpose === "identity") !== (p.meta !== undefined)) continue;
-    add(p.registers, p.address, registerSize(p.type, p.size));
-    if (p.scaleFactorRegister !== undefined) add(p.registers, p.scaleFactorRegister, 1);
-  }
-  if (purpose === "sample") {
-    for (const a of profile.arrays) {
-      const size = registerSize(a.type);
-      const stride = a.stride ?? size;
-      for (let i = 0; i < a.count; i++) add(a.registers, a.address + i * stride, size);
-      if (a.scaleFactorRegister !== undefined) add(a.registers, a.scaleFactorRegister, 1);
-    }
-  }
-  return spans;
-}
+export type ReadPurpose = Exclude<ProfilePart, "all">;
 
 /**
  * As few requests as the 125-register limit allows: the registers needed, grouped by the block
@@ -40,7 +20,7 @@ export function neededRegisters(profile: DeviceProfile, purpose: ReadPurpose): R
 export function planReads(profile: DeviceProfile, purpose: ReadPurpose): PlannedRead[] {
   const blocks = profileBlocks(profile);
   const byBlock = new Map<number, RegisterSpan[]>();
-  for (const span of neededRegisters(profile, purpose)) {
+  for (const span of profileFootprint(profile, purpose)) {
     const index = blocks.findIndex((b) => b.space === span.space && span.from >= b.from && span.to <= b.to);
     // The schema refuses a point outside every declared block; derived blocks hold every point by construction.
     if (index < 0) throw new RangeError(`registers ${span.from}-${span.to - 1} lie in no block of profile ${profile.name}`);

@@ -1,4 +1,4 @@
-import type { BmsAlarmCode } from "@bms/shared";
+import { type BmsAlarmCode, PYLONTECH_IDS, PYLONTECH_PROTECTION_BITS } from "@bms/shared";
 import type { PackSnapshot } from "../pack-model";
 import type { PackIdentity } from "../simulated-device";
 import { packSampleFieldsOf } from "./pack-sample-fields";
@@ -9,17 +9,6 @@ export interface CanFrame {
   id: number;
   data: Uint8Array;
 }
-
-/** The Pylontech/Victron broadcast IDs (bms-protocols.md §2), in the order a BMS sends them. */
-export const PYLONTECH_IDS = {
-  limits: 0x351,
-  socSoh: 0x355,
-  measurements: 0x356,
-  protection: 0x359,
-  victronAlarms: 0x35a,
-  requests: 0x35c,
-  manufacturer: 0x35e,
-} as const;
 
 export interface PylontechFrameOptions {
   /** +1: current positive while charging (Victron, this project); −1 for inverters that expect the opposite. @default 1 */
@@ -38,24 +27,8 @@ function s16(view: DataView, at: number, value: number): void {
   view.setInt16(at, Math.min(0x7fff, Math.max(-0x8000, Math.round(value))), true);
 }
 
-/** 0x359 bits: [byte, bit] per alarm code (protection bytes 0–1, warning bytes 2–3). */
-const PROTECTION_BITS: readonly [BmsAlarmCode, number, number][] = [
-  ["OVER_VOLT_ALARM", 0, 1],
-  ["UNDER_VOLT_ALARM", 0, 2],
-  ["OVER_TEMP_ALARM", 0, 3],
-  ["UNDER_TEMP_ALARM", 0, 4],
-  ["OVER_DISCHARGE_CURRENT_ALARM", 0, 7],
-  ["OVER_CHARGE_CURRENT_ALARM", 1, 0],
-  ["OTHER_ALARM", 1, 3],
-  ["CONTACTOR_ERROR", 1, 3],
-  ["OVER_VOLT_WARNING", 2, 1],
-  ["UNDER_VOLT_WARNING", 2, 2],
-  ["OVER_TEMP_WARNING", 2, 3],
-  ["UNDER_TEMP_WARNING", 2, 4],
-  ["OVER_DISCHARGE_CURRENT_WARNING", 2, 7],
-  ["OVER_CHARGE_CURRENT_WARNING", 3, 0],
-  ["COMMUNICATION_ERROR", 3, 3],
-];
+/** 0x359: the shared layout, and the contactor error, which this BMS reports as a system error. */
+const PROTECTION_BITS: readonly (readonly [number, number, BmsAlarmCode])[] = [...PYLONTECH_PROTECTION_BITS, [1, 3, "CONTACTOR_ERROR"]];
 
 /**
  * 0x35A items in order (byte 0 bits 0–1 first, 2 bits each): the alarm code that makes each one
@@ -146,7 +119,7 @@ export function pylontechFrames(snapshot: PackSnapshot, identity: PackIdentity, 
       s16(v, 4, maxTemperature * 10);
     }),
     frame(PYLONTECH_IDS.protection, 8, (v) => {
-      for (const [code, byte, bit] of PROTECTION_BITS) if (active.has(code)) v.setUint8(byte, v.getUint8(byte) | (1 << bit));
+      for (const [byte, bit, code] of PROTECTION_BITS) if (active.has(code)) v.setUint8(byte, v.getUint8(byte) | (1 << bit));
       v.setUint8(4, Math.min(255, topology.strings * topology.modulesPerString));
       v.setUint8(5, 0x50); // "P"
       v.setUint8(6, 0x4e); // "N"
