@@ -3,7 +3,6 @@ import type {
   CaseStatus,
   CostBearer,
   CostCategory,
-  FreezeFrame,
   PackCaseRollup,
   PackSample,
   Severity,
@@ -35,6 +34,7 @@ export interface FiringInput {
   /**
    * Rules whose current case on this pack (any status but resolved or closed) takes this firing
    * instead of a case of its own, tried in order (the engine passes those that fired recently).
+   * The firing is then evidence on that case: its rulesFired and BMS codes, not its severity.
    */
   attachTo: readonly string[];
   /** A closed case of this (site, pack, rule) closed within this many ms before `at` is reopened. */
@@ -130,5 +130,7 @@ export interface CaseStore {
   rollup(siteId: string, packId: string): Promise<PackCaseRollup>;
   /** Timeline entries with an id above `afterId`, oldest first. */
   timelineSince(afterId: number, limit: number): Promise<TimelineEntry[]>;
+  /** The highest timeline id so far (0 for none): where a new consumer starts. */
+  latestTimelineId(): Promise<number>;
   close(): Promise<void>;
 }

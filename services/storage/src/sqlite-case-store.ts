@@ -306,6 +306,7 @@ export function openSqliteCaseStore(file: string): CaseStore {
     "INSERT INTO case_timeline (case_id, at, actor, kind, message, status, severity) VALUES (?, ?, ?, ?, ?, ?, ?)",
   );
   const selectTimeline = db.prepare<[string], TimelineRow>("SELECT * FROM case_timeline WHERE case_id = ? ORDER BY id");
+  const selectLatestTimeline = db.prepare<[], { id: number | null }>("SELECT max(id) AS id FROM case_timeline");
   const selectTimelineSince = db.prepare<[number, number], TimelineRow>("SELECT * FROM case_timeline WHERE id > ? ORDER BY id LIMIT ?");
   const insertFreezeFrame = db.prepare<[string, number, string, string]>(
     "INSERT OR IGNORE INTO case_freeze_frames (case_id, trigger_ts, rule_id, before, after, complete) VALUES (?, ?, ?, ?, '[]', 0)",
@@ -429,11 +430,10 @@ export function openSqliteCaseStore(file: string): CaseStore {
     for (const explainer of input.attachTo) {
       const host = selectCurrent.get(input.siteId, input.packId, explainer);
       if (!host || host.status === "resolved") continue;
-      const severity = worseSeverity(host.severity as z.infer<typeof Severity>, input.severity);
-      updateSeverityEvidence.run(severity, input.at, json(mergeEvidence(evidenceOf(host), input.evidence, "related")), host.id);
+      // Evidence for the case that explains it; the host keeps its own severity.
+      updateSeverityEvidence.run(host.severity, input.at, json(mergeEvidence(evidenceOf(host), input.evidence, "related")), host.id);
       note(host, input.at, RULES_ACTOR, "related", `${input.title} (${input.ruleId}, ${input.severity}) fired, explained by this case: ${detailOf(input)}`);
-      if (severity !== host.severity) note(host, input.at, RULES_ACTOR, "escalated", `Escalated to ${severity} by ${input.ruleId}.`);
-      return finish(host.id, "attached", severity !== host.severity);
+      return finish(host.id, "attached", false);
     }
 
     const reopen = current ?? selectLastClosed.get(input.siteId, input.packId, input.ruleId, input.at - input.reopenWithinMs);
@@ -660,6 +660,9 @@ export function openSqliteCaseStore(file: string): CaseStore {
       if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_CASE_LIST_LIMIT)
         throw new StoreInputError(`timeline limit must be 1 to ${MAX_CASE_LIST_LIMIT}`);
       return selectTimelineSince.all(afterId, limit).map(timelineEntry);
+    },
+    async latestTimelineId() {
+      return selectLatestTimeline.get()?.id ?? 0;
     },
     async close() {
       if (db.open) db.close();

@@ -206,7 +206,7 @@ export function describeCaseStore(name: string, open: (file: string) => CaseStor
         expect(only?.lastOccurrenceAt).toBe(T0 + 19);
       });
 
-      it("records a firing on the current case of a rule that explains it, and escalates that case", async () => {
+      it("records a firing on the current case of a rule that explains it, as evidence that keeps its severity", async () => {
         const host = await store.recordFiring(firing({ ruleId: "thermal-runaway-precursor", severity: "major" }));
         const related = await store.recordFiring(
           firing({
@@ -220,13 +220,13 @@ export function describeCaseStore(name: string, open: (file: string) => CaseStor
             attachTo: ["sensor-fault", "thermal-runaway-precursor"],
           }),
         );
-        expect(related).toMatchObject({ outcome: "attached", severityRaised: true });
-        expect(related.case).toMatchObject({ id: host.case.id, severity: "critical", occurrences: 1 });
+        expect(related).toMatchObject({ outcome: "attached", severityRaised: false });
+        expect(related.case).toMatchObject({ id: host.case.id, severity: "major", occurrences: 1 });
         expect(related.case.evidence.bmsAlarms).toEqual(["OVER_TEMP_ALARM"]);
         expect(related.case.evidence.rulesFired.at(-1)).toMatchObject({ ruleId: "over-temperature", role: "related" });
         expect(await store.list({ ruleId: "over-temperature" })).toEqual([]);
         const timeline = (await store.get(host.case.id, { details: true }))?.timeline ?? [];
-        expect(timeline.map((e) => e.kind)).toEqual(["opened", "related", "escalated"]);
+        expect(timeline.map((e) => e.kind)).toEqual(["opened", "related"]);
         expect(timeline[1]?.message).toContain("over-temperature");
       });
 
@@ -460,6 +460,7 @@ export function describeCaseStore(name: string, open: (file: string) => CaseStor
       });
 
       it("numbers timeline entries across cases so a consumer can follow them", async () => {
+        expect(await store.latestTimelineId()).toBe(0);
         const a = await store.recordFiring(firing());
         const b = await store.recordFiring(firing({ packId: "pack-2" }));
         await store.addNote(a.case.id, "first", "eng", T0 + 1);
@@ -472,6 +473,7 @@ export function describeCaseStore(name: string, open: (file: string) => CaseStor
         expect(all.map((e) => e.id)).toEqual([...all.map((e) => e.id)].sort((x, y) => x - y));
         const rest = await store.timelineSince(all[0]?.id ?? 0, 1);
         expect(rest.map((e) => e.caseId)).toEqual([b.case.id]);
+        expect(await store.latestTimelineId()).toBe(all.at(-1)?.id);
         await expect(store.timelineSince(-1, 10)).rejects.toThrow(/cursor/);
       });
     });

@@ -88,7 +88,8 @@ const common = {
   opensCase: z.boolean().default(true),
   /**
    * Rules whose firing on the same pack (active, or within settings.explainWindowS) explains this
-   * one: it is then recorded on that rule's case instead of opening its own. @default []
+   * one: it is then recorded on that rule's case (as evidence; the case keeps its severity) instead
+   * of opening its own. @default []
    */
   explainedBy: z.array(RuleId).max(32).default([]),
 };
@@ -280,6 +281,8 @@ export const BmsAlarmRule = z
       z
         .object({
           severity: Severity,
+          /** Overrides the rule's confirmS for this code. */
+          confirmS: Seconds.optional(),
           /** @default [] */
           explainedBy: z.array(RuleId).max(32).default([]),
         })
