@@ -59,7 +59,8 @@ export type CurrentState = z.infer<typeof CurrentState>;
  * One severity level of a threshold: it starts to hold when the value passes `threshold`, fires
  * once it has held `holdS` seconds over at least `minSamples` samples (so one bad sample never
  * fires), or at once when the BMS itself reports a `confirmedBy` code in the same sample; it clears
- * only when the value is back past `clear` (hysteresis).
+ * only when the value is back past `clear` (hysteresis). For a pack that does not report the value
+ * at all, a `confirmedBy` code alone fires the level, and clears it when it goes.
  */
 export const ThresholdLevel = z
   .object({

@@ -7,11 +7,15 @@ import { type RuleStep, round, seconds, type Trigger } from "../rule-step";
 type Threshold = z.infer<typeof ThresholdRule> | z.infer<typeof CellSpreadRule>;
 type Metric = ThresholdMetric | "cell-voltage-spread" | "temperature-spread";
 
-/** Per level: when it started to hold (`p`), over how many samples (`n`), whether it fired (`a`). */
+/**
+ * Per level: when it started to hold (`p`), over how many samples (`n`), whether it fired (`a`),
+ * and whether it fired on a BMS code alone because the pack does not report the metric (`c`).
+ */
 export interface LevelState {
   p?: number | undefined;
   n: number;
   a: boolean;
+  c?: boolean | undefined;
 }
 export type ThresholdState = Partial<Record<Severity, LevelState>>;
 
@@ -86,7 +90,8 @@ function levelsOf(rule: Threshold): [Severity, ThresholdLevel][] {
 export function evaluateThreshold(rule: Threshold, obs: PackObservation, state: ThresholdState): RuleStep {
   const metric = metricOf(rule);
   const above = rule.kind === "cell-spread" || rule.direction === "above";
-  const seen = obs.matches(rule.when) ? obs.metric(metric) : null;
+  const looking = obs.matches(rule.when);
+  const seen = looking ? obs.metric(metric) : null;
   const triggers: Trigger[] = [];
   let hard = false;
   for (const [severity, level] of levelsOf(rule)) {
@@ -96,13 +101,34 @@ export function evaluateThreshold(rule: Threshold, obs: PackObservation, state: 
       state[severity] = st;
     }
     if (seen === null) {
-      if (!st.a && st.p !== undefined) {
+      // The pack does not report this value (SunSpec 802 has no insulation point): the BMS's own
+      // code for the condition stands in for the measurement, and its going away clears it.
+      const code = looking ? level.confirmedBy.find((c) => obs.alarms.has(c)) : undefined;
+      if (!st.a && code !== undefined) {
+        st.a = true;
+        st.c = true;
+        hard = true;
+        triggers.push({
+          severity,
+          since: obs.ts,
+          at: obs.ts,
+          value: null,
+          threshold: level.threshold,
+          index: null,
+          detail: `The BMS reports ${code}; the pack does not report the ${metric} the ${severity} level (${level.threshold} ${UNITS[metric]}) watches.`,
+        });
+      } else if (st.a && st.c && looking && code === undefined) {
+        st.a = false;
+        st.c = undefined;
+        hard = true;
+      } else if (!st.a && st.p !== undefined) {
         st.p = undefined;
         st.n = 0;
         hard = true;
       }
       continue;
     }
+    st.c = undefined;
     const v = seen.value;
     if (st.a) {
       if (above ? v < level.clear : v > level.clear) {
