@@ -165,6 +165,7 @@ export class RuleBook {
       rules.push({ ...parsed.data, id });
     }
     const byId = new Map(rules.map((rule) => [rule.id, rule]));
+    for (const line of checkReferences(rules, ids)) problems.push(line);
     if (problems.length > 0) report(problems);
     return {
       chemistry,
@@ -180,10 +181,9 @@ export class RuleBook {
     const problems = new Set<string>();
     const collect = (siteId?: string, packId?: string, chemistry?: Chemistry) => {
       try {
-        const resolved = this.build(siteId, packId, chemistry, (lines) => {
+        this.build(siteId, packId, chemistry, (lines) => {
           throw new ConfigError(source, lines);
         });
-        for (const line of checkReferences(resolved)) problems.add(line);
       } catch (err) {
         if (!(err instanceof ConfigError)) throw err;
         for (const line of err.problems) problems.add(line);
@@ -202,15 +202,15 @@ export class RuleBook {
   }
 }
 
-/** explainedBy must name rules that exist. */
-function checkReferences(resolved: ResolvedRules): string[] {
+/** explainedBy must name rules that exist (in some layer). */
+function checkReferences(rules: readonly Rule[], ids: ReadonlySet<string>): string[] {
   const problems: string[] = [];
-  for (const [id, rule] of resolved.byId) {
-    for (const other of rule.explainedBy) if (!resolved.byId.has(other)) problems.push(`rules.${id}.explainedBy: no rule ${JSON.stringify(other)}`);
+  for (const rule of rules) {
+    for (const other of rule.explainedBy) if (!ids.has(other)) problems.push(`rules.${rule.id}.explainedBy: no rule ${JSON.stringify(other)}`);
     if (rule.kind === "bms-alarm") {
       for (const [code, entry] of Object.entries(rule.codes)) {
         for (const other of entry?.explainedBy ?? []) {
-          if (!resolved.byId.has(other)) problems.push(`rules.${id}.codes.${code}.explainedBy: no rule ${JSON.stringify(other)}`);
+          if (!ids.has(other)) problems.push(`rules.${rule.id}.codes.${code}.explainedBy: no rule ${JSON.stringify(other)}`);
         }
       }
     }
