@@ -95,7 +95,11 @@ describe("rule kinds", () => {
 
     it("fires at once on the BMS's confirming code, and on the code alone when the pack does not report the value", async () => {
       await start();
-      await play("p1", T0, T0 + 5 * S, S, (t) => ({ cells: [...Array(15).fill(3.3), t >= 3 * S ? 3.7 : 3.4], current: 20, alarms: t >= 3 * S ? ["OVER_VOLT_ALARM"] : [] }));
+      await play("p1", T0, T0 + 5 * S, S, (t) => ({
+        cells: [...Array(15).fill(3.3), t >= 3 * S ? 3.7 : 3.4],
+        current: 20,
+        alarms: t >= 3 * S ? ["OVER_VOLT_ALARM"] : [],
+      }));
       expect(summary(await cases({ packId: "p1" }))).toEqual(["p1 cell-over-voltage major"]);
       expect((await cases({ packId: "p1" }))[0]?.openedAt).toBe(T0 + 3 * S);
       // p2 reports no insulation resistance (SunSpec 802 has none): GROUND_FAULT stands in for it.
@@ -216,8 +220,12 @@ describe("rule kinds", () => {
       await play("p2", T0, T0 + MIN, S, (t) => ({ cells: [...Array(15).fill(3.3), t >= 10 * S ? 0 : 3.3] }));
       const found = await cases({ ruleId: "sensor-fault" });
       expect(summary(found).sort()).toEqual(["p1 sensor-fault minor", "p2 sensor-fault major"]);
-      expect(found.find((c) => c.packId === "p1")?.evidence.detail).toMatch(/^Sensor 1 has read 25 °C for 300 s while the other sensors moved 1\.\d+ °C: a stuck sensor\./);
-      expect(found.find((c) => c.packId === "p2")?.evidence.detail).toMatch(/^Cell 15 reads 0 V, below the 0.5 V rail: an open voltage tap or a BMS cable fault/);
+      expect(found.find((c) => c.packId === "p1")?.evidence.detail).toMatch(
+        /^Sensor 1 has read 25 °C for 300 s while the other sensors moved 1\.\d+ °C: a stuck sensor\./,
+      );
+      expect(found.find((c) => c.packId === "p2")?.evidence.detail).toMatch(
+        /^Cell 15 reads 0 V, below the 0.5 V rail: an open voltage tap or a BMS cable fault/,
+      );
       // The open tap is not an under-voltage.
       expect(await cases({ ruleId: "cell-under-voltage" })).toEqual([]);
     });

@@ -55,6 +55,7 @@ export function openSqliteWebhookOutbox(file: string): WebhookOutbox {
         delivered_at INTEGER
       );
       CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+      CREATE INDEX IF NOT EXISTS webhook_deliveries_by_url ON webhook_deliveries (url, state, id);
       CREATE TABLE IF NOT EXISTS webhook_cursors (
         name TEXT PRIMARY KEY,
         value INTEGER NOT NULL
@@ -64,8 +65,11 @@ export function openSqliteWebhookOutbox(file: string): WebhookOutbox {
   const insert = db.prepare<[string, string, string, number, number]>(
     "INSERT OR IGNORE INTO webhook_deliveries (key, url, body, created_at, next_attempt_at, state) VALUES (?, ?, ?, ?, ?, 'pending')",
   );
+  // In order per endpoint: only each URL's oldest pending delivery can be due.
   const selectDue = db.prepare<[number, number], DeliveryRow>(
-    "SELECT * FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at, id LIMIT ?",
+    `SELECT * FROM webhook_deliveries d WHERE state = 'pending' AND next_attempt_at <= ?
+       AND id = (SELECT min(id) FROM webhook_deliveries o WHERE o.state = 'pending' AND o.url = d.url)
+     ORDER BY next_attempt_at, id LIMIT ?`,
   );
   const selectNext = db.prepare<[], { at: number | null }>("SELECT min(next_attempt_at) AS at FROM webhook_deliveries WHERE state = 'pending'");
   const delivered = db.prepare<[number, string, number]>(

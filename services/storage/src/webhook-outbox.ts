@@ -29,7 +29,7 @@ export interface NewWebhookDelivery {
 export interface WebhookOutbox {
   /** Queues deliveries whose key is new; returns how many were added. */
   enqueue(deliveries: readonly NewWebhookDelivery[]): Promise<number>;
-  /** Pending deliveries due at `now`, oldest first. */
+  /** Pending deliveries due at `now`, oldest first; in order per URL (only a URL's oldest pending one can be due). */
   due(now: number, limit: number): Promise<WebhookDelivery[]>;
   /** The earliest nextAttemptAt of a pending delivery, or null. */
   nextDueAt(): Promise<number | null>;

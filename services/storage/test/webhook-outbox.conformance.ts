@@ -40,6 +40,21 @@ export function describeWebhookOutbox(name: string, open: (file: string) => Webh
       expect(await outbox.nextDueAt()).toBe(T0);
     });
 
+    it("keeps one endpoint's deliveries in order: a later one waits for the earlier one's retries", async () => {
+      const outbox = openStore();
+      await outbox.enqueue([
+        { key: "first", url: "http://x/same", body: "{}", createdAt: T0 },
+        { key: "second", url: "http://x/same", body: "{}", createdAt: T0 + 1 },
+        { key: "elsewhere", url: "http://x/other", body: "{}", createdAt: T0 + 2 },
+      ]);
+      const [first] = await outbox.due(T0 + 10, 10);
+      expect((await outbox.due(T0 + 10, 10)).map((d) => d.key)).toEqual(["first", "elsewhere"]);
+      await outbox.markFailed(first!.id, T0 + 10, "HTTP 503", T0 + 500);
+      expect((await outbox.due(T0 + 20, 10)).map((d) => d.key)).toEqual(["elsewhere"]);
+      await outbox.markDelivered(first!.id, T0 + 500, "HTTP 200");
+      expect((await outbox.due(T0 + 500, 10)).map((d) => d.key)).toEqual(["second", "elsewhere"]);
+    });
+
     it("records attempts: retries later, gives up, or delivers; and keeps the log across a reopen", async () => {
       const outbox = openStore();
       await outbox.enqueue([
