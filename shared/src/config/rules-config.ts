@@ -175,6 +175,11 @@ export const CellDriftRule = z
     ...common,
     /** @default "rest" */
     when: CurrentState.default("rest"),
+    /**
+     * A stricter rest for this rule, C: a small load (a house's base load at night) pulls the
+     * weakest cell down at the knee of the curve, which is not self-discharge. @default 0.01
+     */
+    maxCurrentC: z.number().min(0).max(10).default(0.01),
     voltage: z
       .object({
         windowS: PositiveSeconds,

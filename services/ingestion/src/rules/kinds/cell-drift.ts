@@ -34,7 +34,7 @@ export function evaluateCellDrift(rule: Rule, obs: PackObservation, state: Drift
   state.tn ??= 0;
   let hard = false;
   const triggers: Trigger[] = [];
-  if (!obs.matches(rule.when)) {
+  if (!obs.matches(rule.when) || Math.abs(obs.sample.current) > rule.maxCurrentC * obs.ratedAh) {
     scratch.points = [];
     if (state.tp !== undefined) {
       state.tp = undefined;
