@@ -20,6 +20,8 @@ export interface Harness {
   /** A plain MQTT client on the test broker, to play agents and the ingestion. */
   mqtt: MqttClient;
   mqttUrl: string;
+  /** The live service's data directory (its cases.db is `caseStore`'s file). */
+  dataDir: string;
   publish(topic: string, payload: unknown): Promise<void>;
   /** Opens a socket.io client on /live with `auth` (default: the engineer token); await `connected()`. */
   socket(auth?: Record<string, unknown> | null): Socket;
@@ -81,6 +83,7 @@ export async function startHarness(configOverrides: Record<string, unknown> = {}
     caseStore,
     mqtt,
     mqttUrl: broker.url,
+    dataDir: dir.path,
     publish: async (topic, payload) => {
       await mqtt.publishAsync(topic, typeof payload === "string" || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload), { qos: 1 });
     },
