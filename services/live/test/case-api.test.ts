@@ -77,7 +77,13 @@ describe("the after-sales process over REST", () => {
 
   it("adds cost lines with the warranty's bearer by default, totals them, and records spare parts for the pack's BMS", async () => {
     const c = await openCase(h.caseStore, "site-a", "pack-2");
-    const labour = await post(`/api/cases/${c.id}/cost-lines`, { category: "labour", description: "Remote session", quantity: 1.5, unitPrice: 80, currency: "EUR" });
+    const labour = await post(`/api/cases/${c.id}/cost-lines`, {
+      category: "labour",
+      description: "Remote session",
+      quantity: 1.5,
+      unitPrice: 80,
+      currency: "EUR",
+    });
     expect(labour.status).toBe(200);
     await post(`/api/cases/${c.id}/cost-lines`, { category: "personnel-transport", quantity: 120, unitPrice: 0.5, currency: "EUR", bearer: "customer" });
     const parts = await post(`/api/cases/${c.id}/spare-parts`, { part: "BMS-MAIN-48", quantity: 1 });
@@ -173,18 +179,30 @@ describe("bad input and bad moves get a 4xx with a clear message", () => {
     await post(`/api/cases/${c.id}/acknowledge`, {});
     const twice = await post(`/api/cases/${c.id}/acknowledge`, {});
     expect(twice.status).toBe(409);
-    expect((await json<{ error: string }>(twice)).error).toMatch(/is acknowledged and cannot become acknowledged: from acknowledged it can only become remote-diagnosis or resolved/);
+    expect((await json<{ error: string }>(twice)).error).toMatch(
+      /is acknowledged and cannot become acknowledged: from acknowledged it can only become remote-diagnosis or resolved/,
+    );
   });
 
   it.each([
-    ["an unknown state", "status", { status: "escalated" }, /status: Invalid option: expected one of "open"\|"acknowledged"\|"remote-diagnosis"\|"on-site-visit"\|"resolved"\|"closed"/],
+    [
+      "an unknown state",
+      "status",
+      { status: "escalated" },
+      /status: Invalid option: expected one of "open"\|"acknowledged"\|"remote-diagnosis"\|"on-site-visit"\|"resolved"\|"closed"/,
+    ],
     ["a missing state", "status", {}, /^status: Invalid option: .*, got nothing$/],
     ["an empty note", "notes", { text: "" }, /text: a note needs some text/],
     ["a note that is not text", "notes", { text: { html: "<b>" } }, /text: expected string/],
     ["an assignee of the wrong type", "assign", { assignee: 7 }, /assignee/],
     ["an unknown cost category", "cost-lines", { category: "beer", quantity: 1, unitPrice: 1, currency: "EUR" }, /category: Invalid option/],
     ["a negative quantity", "cost-lines", { category: "labour", quantity: -2, unitPrice: 1, currency: "EUR" }, /quantity: Too small/],
-    ["a currency that is not ISO 4217", "cost-lines", { category: "labour", quantity: 1, unitPrice: 1, currency: "euro" }, /currency: a currency code like EUR/],
+    [
+      "a currency that is not ISO 4217",
+      "cost-lines",
+      { category: "labour", quantity: 1, unitPrice: 1, currency: "euro" },
+      /currency: a currency code like EUR/,
+    ],
     ["an unknown bearer", "cost-lines", { category: "labour", quantity: 1, unitPrice: 1, currency: "EUR", bearer: "insurer" }, /bearer/],
     ["a spare part without a part number", "spare-parts", { quantity: 1 }, /part: expected string/],
     ["half a spare part", "spare-parts", { part: "X", quantity: 0.5 }, /quantity/],

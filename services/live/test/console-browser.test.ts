@@ -72,7 +72,16 @@ describe("engineer console", () => {
     expect(await caseRow.textContent()).toContain("Cell over-voltage on pack-1");
     await caseRow.click();
     await expect.poll(() => page.locator("tr.evidence").first().textContent(), { timeout: 5000 }).toContain("cell 5 reached 3.71 V");
-    expect(await page.locator("tr.evidence").first().textContent()).toContain("SN-0001");
+    const evidence = (await page.locator("tr.evidence").first().textContent()) ?? "";
+    expect(evidence).toContain("SN-0001");
+    expect(evidence).toContain("in-warranty · repair looks free");
+    expect(evidence).toContain("OVER_VOLT_ALARM");
+
+    // The lifecycle buttons move the case: acknowledged, then the next steps are offered.
+    await caseRow.locator('button[data-status="acknowledged"]').click();
+    await expect.poll(async () => (await h.caseStore.get(opened.id))?.status, { timeout: 10_000 }).toBe("acknowledged");
+    await expect.poll(() => caseRow.locator("button").allTextContents(), { timeout: 10_000 }).toEqual(["Diagnose remotely", "Resolved"]);
+    expect(await caseRow.textContent()).toContain("acknowledged");
     expect(await page.locator("#cases").textContent()).toContain('<img src=x onerror="window.__xss=1">Over temperature');
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
 

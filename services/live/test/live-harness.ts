@@ -168,7 +168,9 @@ export async function openCase(store: CaseStore, siteId: string, packId: string,
 
 /** Walks a case through the process to closed, as an engineer would. */
 export async function closeCase(store: CaseStore, id: string) {
-  for (const to of ["acknowledged", "resolved", "closed"] as const) await store.transition(id, to, "admin", Date.now());
+  if ((await store.get(id))?.status === "open") await store.transition(id, "acknowledged", "admin", Date.now());
+  if ((await store.get(id))?.status !== "resolved") await store.transition(id, "resolved", "admin", Date.now());
+  await store.transition(id, "closed", "admin", Date.now());
   const closed = await store.get(id);
   if (!closed) throw new Error(`case ${id} vanished`);
   return closed;
