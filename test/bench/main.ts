@@ -13,6 +13,7 @@ import { waitFor } from "../support/free-port";
 import { makeTempDir } from "../support/temp-dir";
 import { startVictoriaMetrics } from "../support/victoria-metrics";
 import { type BurstMessage, makeBurst, percentile } from "./burst";
+import { benchCases } from "./case-bench";
 
 /**
  * `npm run bench`: one run, one broker (embedded aedes), figures printed with their baseline.
@@ -164,6 +165,12 @@ async function main(): Promise<void> {
       `json: ${JSON.stringify(results)}`,
       "",
     ].join("\n"),
+  );
+
+  // Issue 5: triggering sample → case stored and announced on socket.io, with 1000 packs streaming (test/bench/case-bench.ts).
+  const c = await benchCases();
+  process.stdout.write(
+    `  fault → case on socket.io            p50 ${f(c.caseLatencyP50Ms, 1)} ms, p99 ${f(c.caseLatencyP99Ms, 1)} ms, max ${f(c.caseLatencyMaxMs, 1)} ms  (${f(c.caseOpenedAnnounced)} of ${f(c.caseFaults)} cases, ${f(c.casePacks)} packs streaming ${f(c.caseStreamedSamplesPerS)} samples/s, all rules)\njson-cases: ${JSON.stringify(c)}\n`,
   );
 }
 
