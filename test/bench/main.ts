@@ -14,6 +14,7 @@ import { makeTempDir } from "../support/temp-dir";
 import { startVictoriaMetrics } from "../support/victoria-metrics";
 import { benchAgent } from "./agent-bench";
 import { type BurstMessage, makeBurst, percentile } from "./burst";
+import { benchCases } from "./case-bench";
 
 /**
  * `npm run bench`: one run, one broker (embedded aedes), figures printed with their baseline.
@@ -169,6 +170,12 @@ async function main(): Promise<void> {
 
   // The edge agent's figures (test/bench/agent-bench.ts prints its own lines).
   process.stdout.write(`agent json: ${JSON.stringify(await benchAgent())}\n`);
+
+  // Triggering sample → case stored and announced on socket.io, with 1000 packs streaming (test/bench/case-bench.ts).
+  const c = await benchCases();
+  process.stdout.write(
+    `  fault → case on socket.io            p50 ${f(c.caseLatencyP50Ms, 1)} ms, p99 ${f(c.caseLatencyP99Ms, 1)} ms, max ${f(c.caseLatencyMaxMs, 1)} ms  (${f(c.caseOpenedAnnounced)} of ${f(c.caseFaults)} cases, ${f(c.casePacks)} packs streaming ${f(c.caseStreamedSamplesPerS)} samples/s, all rules)\njson-cases: ${JSON.stringify(c)}\n`,
+  );
 }
 
 main().then(

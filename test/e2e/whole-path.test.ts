@@ -69,7 +69,6 @@ beforeAll(async () => {
         mqtt: { ...mqttService, clientId: "e2e-ingestion" },
         influx: { url: vm.url, token: "", org: "e2e", bucket: "bms", flushIntervalMs: 200 },
         dataDir: dir.path,
-        rules: { overTemperature: { threshold: 55, clearBelow: 50, debounceSamples: 3, severity: "critical" } },
       },
       "e2e",
     ),

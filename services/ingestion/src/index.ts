@@ -1,7 +1,17 @@
 import { join } from "node:path";
 import { createLogger, type Logger } from "@bms/shared";
 import type { IngestionConfig } from "@bms/shared/config/ingestion-config";
-import { type CaseStore, type DurableQueue, openSqliteCaseStore, openSqliteDeadLetterStore, openSqliteDurableQueue } from "@bms/storage";
+import {
+  type CaseStore,
+  type DurableQueue,
+  openSqliteCaseStore,
+  openSqliteDeadLetterStore,
+  openSqliteDurableQueue,
+  openSqliteRuleStateStore,
+  openSqliteWebhookOutbox,
+  type RuleStateStore,
+  type WebhookOutbox,
+} from "@bms/storage";
 import type { Registry } from "prom-client";
 import { createCaseRecorder } from "./case-recorder";
 import { DuplicateFilter } from "./duplicate-filter";
@@ -10,12 +20,17 @@ import { createIngestionMetrics } from "./ingestion-metrics";
 import { MessageIntake } from "./message-intake";
 import { startMqttSubscriber } from "./mqtt-subscriber";
 import { RejectionLog } from "./rejection-log";
+import { RuleBook } from "./rules/rule-book";
 import { RuleEngine } from "./rules/rule-engine";
 import { SpoolDrainer } from "./spool-drainer";
+import { WebhookDispatcher } from "./webhooks/webhook-dispatcher";
 
 export { createInfluxWriter, TimeSeriesWriteError, type TimeSeriesWriter } from "./influx-writer";
 export { sampleToLines } from "./line-protocol";
 export { DEFAULT_INGESTION_CLIENT_ID } from "./mqtt-subscriber";
+export { DEFAULT_RULES_FILE, type ResolvedRules, type Rule, RuleBook } from "./rules/rule-book";
+export { type CaseSink, RuleEngine, type RuleEngineOptions } from "./rules/rule-engine";
+export { SIGNATURE_HEADER, signWebhook, verifyWebhookSignature } from "./webhooks/webhook-signature";
 
 export interface IngestionHealth {
   /** Connected to the broker and subscribed. */
@@ -42,6 +57,8 @@ export interface StartIngestionOptions {
   caseStore?: CaseStore;
   /** Replaces the InfluxDB writer (when influx is configured). @default createInfluxWriter(config.influx) */
   writer?: TimeSeriesWriter;
+  /** The ingestion's clock (site-offline, webhooks). @default Date.now */
+  now?: () => number;
 }
 
 /** Files under dataDir. */
@@ -53,19 +70,30 @@ export const INGESTION_FILES = { spool: "ingestion.db", deadLetters: "dead-lette
  */
 export async function startIngestion(config: IngestionConfig, options: StartIngestionOptions = {}): Promise<RunningIngestion> {
   const log = options.log ?? createLogger("ingestion");
+  // A bad rule file is a ConfigError before anything opens (exit 2 from the command line).
+  const book = RuleBook.load({ file: config.rulesFile, inline: config.rules });
   const deadLetters = openSqliteDeadLetterStore(join(config.dataDir, INGESTION_FILES.deadLetters));
   const ownsCaseStore = options.caseStore === undefined;
   let spool: DurableQueue | undefined;
   let caseStore: CaseStore | undefined;
+  let ruleStates: RuleStateStore | undefined;
+  let outbox: WebhookOutbox | undefined;
+  const casesFile = join(config.dataDir, INGESTION_FILES.cases);
   try {
-    caseStore = options.caseStore ?? openSqliteCaseStore(join(config.dataDir, INGESTION_FILES.cases));
+    caseStore = options.caseStore ?? openSqliteCaseStore(casesFile);
+    ruleStates = openSqliteRuleStateStore(casesFile);
+    outbox = openSqliteWebhookOutbox(casesFile);
     if (config.influx) spool = openSqliteDurableQueue(join(config.dataDir, INGESTION_FILES.spool), { maxMessages: config.spoolMaxMessages });
   } catch (err) {
     await deadLetters.close();
+    await ruleStates?.close();
+    await outbox?.close();
     if (ownsCaseStore) await caseStore?.close();
     throw err;
   }
   const stores = { spool, caseStore };
+  const ownedRuleStates: RuleStateStore = ruleStates;
+  const ownedOutbox: WebhookOutbox = outbox;
   let deadLetterCount = await deadLetters.count();
 
   // Count dead letters as they are written, so that health() stays synchronous.
@@ -103,12 +131,26 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
   let publishCaseEvent: (topic: string, payload: string) => Promise<void> = async () => {
     throw new Error("MQTT is not connected yet");
   };
-  const rules = new RuleEngine(
-    config.rules,
-    createCaseRecorder(caseStore, (topic, payload) => publishCaseEvent(topic, payload), metrics, log),
+  const now = options.now ?? Date.now;
+  const dispatcher = new WebhookDispatcher(config.webhooks, caseStore, ownedOutbox, metrics, log, now);
+  const recorder = createCaseRecorder(
+    caseStore,
+    (topic, payload) => publishCaseEvent(topic, payload),
     metrics,
     log,
+    () => dispatcher.notify(),
   );
+  const rules = new RuleEngine({
+    book,
+    sink: recorder,
+    states: ownedRuleStates,
+    metrics,
+    log,
+    reopenWithinMs: config.cases.reopenWithinDays * 86_400_000,
+    now,
+  });
+  await rules.start();
+  await dispatcher.start();
   const intake = new MessageIntake({
     spool,
     drainer,
@@ -124,7 +166,6 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
   publishCaseEvent = async (topic, payload) => {
     await subscriber.client.publishAsync(topic, payload, { qos: 1 });
   };
-  rules.start();
   if (!(await subscriber.waitReady(config.mqtt.connectTimeoutMs))) {
     log.warn({ url: config.mqtt.url }, "not subscribed to the MQTT broker yet; retrying in the background");
   }
@@ -146,12 +187,15 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
       closing ??= (async () => {
         await subscriber.stopTaking();
         await rules.stop();
+        await dispatcher.stop();
         await subscriber.close();
         await drainer?.stop(config.closeTimeoutMs);
         await writer?.close();
         stores.spool?.close();
         stores.spool = undefined;
         await deadLetters.close();
+        await ownedRuleStates.close();
+        await ownedOutbox.close();
         if (ownsCaseStore) await caseStore.close();
       })();
       return closing;

@@ -44,6 +44,40 @@ export function createIngestionMetrics(spoolSize: () => number) {
     caseEvents: new Counter({ name: "bms_ingestion_case_events_total", help: "Case events published, by type", labelNames: ["type"] as const, registers }),
     caseStoreErrors: new Counter({ name: "bms_ingestion_case_store_errors_total", help: "Case store or case-event publish failures", registers }),
     ruleEvaluations: new Counter({ name: "bms_ingestion_rule_evaluations_total", help: "Rule evaluations, by rule", labelNames: ["rule"] as const, registers }),
+    rulesFired: new Counter({
+      name: "bms_ingestion_rule_firings_total",
+      help: "Rule firings (a level started to hold), by rule and severity",
+      labelNames: ["rule", "severity"] as const,
+      registers,
+    }),
+    firingsExplained: new Counter({
+      name: "bms_ingestion_rule_firings_explained_total",
+      help: "Rule firings explained by a rule that opens no case (no case recorded), by rule",
+      labelNames: ["rule"] as const,
+      registers,
+    }),
+    caseOutcomes: new Counter({
+      name: "bms_ingestion_case_outcomes_total",
+      help: "What rule firings did to cases: opened, occurrence, escalated, reopened, attached, duplicate",
+      labelNames: ["outcome"] as const,
+      registers,
+    }),
+    implausibleReadings: new Counter({
+      name: "bms_ingestion_implausible_readings_total",
+      help: "Cell voltages and temperatures the plausibility filter kept out of the rules",
+      registers,
+    }),
+    ruleSamplesSkipped: new Counter({
+      name: "bms_ingestion_rule_samples_skipped_total",
+      help: "Samples older than their pack's latest (replayed late): stored, not run through the rules",
+      registers,
+    }),
+    webhookDeliveries: new Counter({
+      name: "bms_ingestion_webhook_attempts_total",
+      help: "Webhook delivery attempts, by result (delivered, retry, failed)",
+      labelNames: ["result"] as const,
+      registers,
+    }),
   };
 }
 

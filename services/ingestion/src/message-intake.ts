@@ -71,14 +71,16 @@ export class MessageIntake {
         }
         deps.duplicates.remember(siteId, packId, sample.seq, sample.ts);
         metrics.samplesAccepted.inc();
-        deps.rules.onSample(siteId, packId, sample, now);
+        // The PUBACK waits for what the rules recorded from this sample (a firing is never lost).
+        await deps.rules.onSample(siteId, packId, sample, now);
         return;
       }
       case "meta":
         deps.rules.onMeta(result.siteId, result.packId, result.meta);
         return;
       case "status":
-        deps.log.info({ siteId: result.siteId, state: result.status.state }, `site is ${result.status.state}`);
+        if (result.status.agent === undefined) deps.log.info({ siteId: result.siteId, state: result.status.state }, `site is ${result.status.state}`);
+        await deps.rules.onStatus(result.siteId, result.status, now);
         return;
     }
   }

@@ -26,14 +26,45 @@ describe("npm run ingestion", () => {
   it("exits 2 with one line per problem for a bad config file", async () => {
     dir = makeTempDir("bms-ingestion-cli-");
     const file = join(dir.path, "bad.json");
-    writeFileSync(file, JSON.stringify({ mqtt: { url: "http://nope" }, rules: { overTemperature: { threshold: "hot" } }, bogus: 1 }));
+    writeFileSync(file, JSON.stringify({ mqtt: { url: "http://nope" }, cases: { reopenWithinDays: -1 }, bogus: 1 }));
     const proc = run(["--config", file], { DATA_DIR: dir.path });
     child = proc.child;
     expect(await proc.exited).toBe(2);
     const out = proc.output();
     expect(out).toContain(`invalid configuration in ${file}`);
     expect(out).toMatch(/mqtt\.url: a URL like mqtt:\/\/host:1883/);
-    expect(out).toMatch(/rules\.overTemperature\.threshold: expected number/);
+    expect(out).toMatch(/cases\.reopenWithinDays: Too small/);
+    expect(out).not.toMatch(/\n\s+at /);
+  });
+
+  it("exits 2 with one line per problem, naming where it is, for a bad rule file", async () => {
+    dir = makeTempDir("bms-ingestion-cli-");
+    const rules = join(dir.path, "site-rules.yaml");
+    writeFileSync(
+      rules,
+      [
+        "rules:",
+        "  over-temperature:",
+        "    levels:",
+        "      critical: { threshold: hot }",
+        "  my-rule:",
+        "    levels: {}",
+        "sites:",
+        "  site-7:",
+        "    rules:",
+        "      cell-over-voltage: { direction: sideways }",
+      ].join("\n"),
+    );
+    const file = join(dir.path, "ingestion.json");
+    writeFileSync(file, JSON.stringify({ rulesFile: rules }));
+    const proc = run(["--config", file], { DATA_DIR: dir.path });
+    child = proc.child;
+    expect(await proc.exited).toBe(2);
+    const out = proc.output();
+    expect(out).toContain(`invalid configuration in ${rules}`);
+    expect(out).toMatch(/rules\.over-temperature: levels\.critical\.threshold: expected number, got "hot"/);
+    expect(out).toMatch(/rules\.my-rule: no rule "my-rule" to change/);
+    expect(out).toMatch(/sites\.site-7\.rules\.cell-over-voltage \(merged with the rule it changes\): direction/);
     expect(out).not.toMatch(/\n\s+at /);
   });
 

@@ -16,6 +16,27 @@
   const TEMP_LIMITS = [-10, 0, 45, 55];
   const SOC_WARN = 10;
   const SOC_ALARM = 5;
+  /** The after-sales process (shared/src/support-case.ts CASE_TRANSITIONS): the buttons a case shows. */
+  const NEXT = {
+    open: [["acknowledged", "Acknowledge"]],
+    acknowledged: [
+      ["remote-diagnosis", "Diagnose remotely"],
+      ["resolved", "Resolved"],
+    ],
+    "remote-diagnosis": [
+      ["on-site-visit", "Dispatch on-site visit"],
+      ["resolved", "Resolved"],
+    ],
+    "on-site-visit": [
+      ["remote-diagnosis", "Back to remote diagnosis"],
+      ["resolved", "Resolved"],
+    ],
+    resolved: [
+      ["closed", "Close (customer confirmed)"],
+      ["remote-diagnosis", "Fix did not hold"],
+    ],
+    closed: [],
+  };
 
   const $ = (id) => document.getElementById(id);
   const packs = new Map(); // "site/pack" -> { siteId, packId, sample, meta, receivedAt }
@@ -197,8 +218,25 @@
     add("Threshold", e.threshold);
     if (typeof e.index === "number") add("Cell / sensor", `#${e.index + 1} (index ${e.index})`);
     add("Rule", c.ruleId);
+    add("Assigned to", c.assignee);
     add("Last update", new Date(c.updatedAt).toLocaleString());
     if (c.clearedAt) add("Condition cleared", new Date(c.clearedAt).toLocaleString());
+    if (c.reopenedCount) add("Reopened", `${c.reopenedCount} time(s)`);
+    if (e.rulesFired?.length) {
+      add(
+        "Rules fired",
+        e.rulesFired.map((f) => `${new Date(f.at).toLocaleTimeString()} ${f.ruleId} (${f.severity}${f.role === "case" ? "" : `, ${f.role}`})`).join(" · "),
+      );
+    }
+    if (e.bmsAlarms?.length) add("BMS alarm codes", e.bmsAlarms.join(", "));
+    const w = c.warranty;
+    if (w) {
+      add("Warranty", `${w.coverage} · repair looks ${w.suggestion}: ${w.reason}`);
+      for (const x of w.exclusions) add(`Excluded: ${x.condition}`, `${x.detail}${x.exceedsTolerance ? " (beyond tolerance)" : ""}`);
+    }
+    if (c.costTotals?.length)
+      add("Costs", c.costTotals.map((t) => `${t.currency}: company ${fixed(t.company, 2)}, customer ${fixed(t.customer, 2)}`).join(" · "));
+    if (c.spareParts?.length) add("Spare parts", c.spareParts.map((p) => `${p.quantity} × ${p.part} (BMS ${p.bmsVersion})`).join(" · "));
     if (e.sample) {
       const s = e.sample;
       add("Sample time", new Date(s.ts).toLocaleString());
@@ -236,26 +274,21 @@
       tr.setAttribute("aria-expanded", String(expandedCases.has(c.id)));
       const sev = el("td");
       sev.append(el("span", c.severity, `sev sev-${c.severity}`));
-      tr.append(sev, el("td", `${c.siteId} / ${c.packId}`), el("td", c.title), el("td", c.clearedAt ? `${c.status} (cleared)` : c.status));
+      const status = `${c.status}${c.clearedAt ? " (cleared)" : ""}${c.assignee ? ` · ${c.assignee}` : ""}`;
+      tr.append(sev, el("td", `${c.siteId} / ${c.packId}`), el("td", c.title), el("td", status));
       tr.append(el("td", ago(c.openedAt), "muted"), el("td", c.occurrences, "num"));
       const actions = el("td");
       const box = el("div", null, "actions");
-      if (c.status === "open") {
-        const ack = el("button", "Acknowledge");
-        ack.type = "button";
-        ack.addEventListener("click", (ev) => {
+      for (const [status, label] of NEXT[c.status] || []) {
+        const button = el("button", label);
+        button.type = "button";
+        button.dataset.status = status;
+        button.addEventListener("click", (ev) => {
           ev.stopPropagation();
-          setStatus(c.id, "acknowledged");
+          setStatus(c.id, status);
         });
-        box.append(ack);
+        box.append(button);
       }
-      const close = el("button", "Close");
-      close.type = "button";
-      close.addEventListener("click", (ev) => {
-        ev.stopPropagation();
-        setStatus(c.id, "closed");
-      });
-      box.append(close);
       actions.append(box);
       tr.append(actions);
       tr.addEventListener("click", () => {

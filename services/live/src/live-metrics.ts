@@ -34,6 +34,11 @@ export function createLiveMetrics() {
       help: "Coalesced sample broadcasts to socket.io rooms",
       registers: [registry],
     }),
+    httpForbidden: new Counter({
+      name: "bms_live_http_forbidden_total",
+      help: "REST requests refused because the token's role may not do that",
+      registers: [registry],
+    }),
     caseEventsSent: new Counter({
       name: "bms_live_case_events_emitted_total",
       help: "Case events broadcast to socket.io rooms",

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { type CaseEvent, createLogger, isAddressInUse, type Logger, PortInUseError } from "@bms/shared";
 import { LIVE_DEFAULTS, type LiveConfig } from "@bms/shared/config/live-config";
-import { type CaseStore, openSqliteCaseStore } from "@bms/storage";
+import { type CaseStore, openSqliteCaseStore, openSqliteWebhookOutbox, type WebhookOutbox } from "@bms/storage";
 import Fastify, { type FastifyError } from "fastify";
 import { Registry } from "prom-client";
 import { consoleRoutes } from "./console-assets";
@@ -24,6 +24,8 @@ export interface StartLiveOptions {
   log?: Logger;
   /** A store the caller owns (and closes); @default openSqliteCaseStore(`${dataDir}/cases.db`), closed by close() */
   caseStore?: CaseStore;
+  /** The ingestion's webhook log, for admins; @default openSqliteWebhookOutbox(`${dataDir}/cases.db`), closed by close() */
+  webhookOutbox?: WebhookOutbox;
   /** Registries of other services to expose on this `/metrics` too (`npm start`). @default [] */
   extraRegistries?: Registry[];
   /** Health of other parts in the same process (`npm start`), reported on `/healthz` under their name; one not ok makes it degraded. @default {} */
@@ -33,7 +35,7 @@ export interface StartLiveOptions {
 /** What a part says on `/healthz`: `ok` decides, the rest is shown as it is. */
 export type HealthReport = { ok: boolean } & Record<string, unknown>;
 
-/** Requests are tiny (a status change); anything bigger is refused with 413 before parsing. */
+/** Requests are tiny (a status change, a note); anything bigger is refused with 413 before parsing. */
 const BODY_LIMIT_BYTES = 16 * 1024;
 
 /** Case events this instance emitted itself, so the MQTT echo of its own publish is not sent twice. */
@@ -48,9 +50,11 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   const log = options.log ?? createLogger("live");
   const metrics = createLiveMetrics();
   const state = new PackState({ historyPerPack: config.historyPerPack, maxPacks: config.maxPacks ?? LIVE_DEFAULTS.maxPacks });
-  const checkToken = createTokenChecker(config.engineerTokens);
+  const identify = createTokenChecker(config.engineerTokens);
   const ownsStore = options.caseStore === undefined;
   const caseStore = options.caseStore ?? openSqliteCaseStore(join(config.dataDir, "cases.db"));
+  const ownsOutbox = options.webhookOutbox === undefined;
+  const webhookOutbox = options.webhookOutbox ?? openSqliteWebhookOutbox(join(config.dataDir, "cases.db"));
 
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: true });
 
@@ -66,7 +70,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route ${request.method} ${request.url.slice(0, 200)}` }));
 
   const socket = attachLiveSocket(app.server, {
-    checkToken,
+    checkToken: (token) => identify(token) !== null,
     state,
     metrics,
     log,
@@ -120,13 +124,14 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   });
 
   consoleRoutes(app);
-  await app.register(restRoutes, { prefix: "/api", caseStore, state, checkToken, metrics, log, announceCaseEvent });
+  await app.register(restRoutes, { prefix: "/api", caseStore, webhookOutbox, state, identify, metrics, log, announceCaseEvent });
 
   const shutdown = async () => {
     await socket.close();
     await app.close();
     await feed.close();
     if (ownsStore) await caseStore.close();
+    if (ownsOutbox) await webhookOutbox.close();
   };
 
   try {

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireBinary } from "../../../test/support/binaries";
-import { type Harness, meta, openCase, sample, startHarness, TOKEN } from "./live-harness";
+import { closeCase, type Harness, meta, openCase, sample, startHarness, TOKEN } from "./live-harness";
 
 const SCREENSHOT = join(process.cwd(), ".tmp", "console.png");
 
@@ -39,14 +39,10 @@ describe("engineer console", () => {
     await h.publish("bms/site-1/pack-2/telemetry", sample({ seq: 1, soc: 8, cellTemperatures: [25, 58], bmsAlarms: ["OVER_TEMP_ALARM"] }));
     // A hostile title must show as text, never as markup.
     const opened = await openCase(h.caseStore, "site-1", "pack-1");
-    await h.caseStore.openOrUpdate({
-      siteId: "site-1",
-      packId: "pack-2",
-      ruleId: "over-temperature",
+    await openCase(h.caseStore, "site-1", "pack-2", "over-temperature", {
       severity: "critical",
       title: '<img src=x onerror="window.__xss=1">Over temperature',
-      evidence: { sample: null, value: 58, threshold: 55, index: 1, detail: "sensor 2 at 58 °C", meta: null },
-      at: Date.now(),
+      evidence: { sample: null, value: 58, threshold: 55, index: 1, detail: "sensor 2 at 58 °C", meta: null, bmsAlarms: [], rulesFired: [] },
     });
 
     const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
@@ -76,7 +72,16 @@ describe("engineer console", () => {
     expect(await caseRow.textContent()).toContain("Cell over-voltage on pack-1");
     await caseRow.click();
     await expect.poll(() => page.locator("tr.evidence").first().textContent(), { timeout: 5000 }).toContain("cell 5 reached 3.71 V");
-    expect(await page.locator("tr.evidence").first().textContent()).toContain("SN-0001");
+    const evidence = (await page.locator("tr.evidence").first().textContent()) ?? "";
+    expect(evidence).toContain("SN-0001");
+    expect(evidence).toContain("in-warranty · repair looks free");
+    expect(evidence).toContain("OVER_VOLT_ALARM");
+
+    // The lifecycle buttons move the case: acknowledged, then the next steps are offered.
+    await caseRow.locator('button[data-status="acknowledged"]').click();
+    await expect.poll(async () => (await h.caseStore.get(opened.id))?.status, { timeout: 10_000 }).toBe("acknowledged");
+    await expect.poll(() => caseRow.locator("button").allTextContents(), { timeout: 10_000 }).toEqual(["Diagnose remotely", "Resolved"]);
+    expect(await caseRow.textContent()).toContain("acknowledged");
     expect(await page.locator("#cases").textContent()).toContain('<img src=x onerror="window.__xss=1">Over temperature');
     expect(await page.evaluate(() => (window as unknown as { __xss?: number }).__xss)).toBeUndefined();
 
@@ -84,7 +89,7 @@ describe("engineer console", () => {
     await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
     // A case closed elsewhere (event on MQTT) disappears from the open list.
-    const closed = await h.caseStore.setStatus(opened.id, "closed", Date.now());
+    const closed = await closeCase(h.caseStore, opened.id);
     await h.publish(`cases/site-1/pack-1`, { type: "closed", case: closed });
     await expect.poll(() => caseRow.count(), { timeout: 10_000 }).toBe(0);
 

@@ -1,6 +1,6 @@
 import type { CaseEvent, PackMeta, PackSample, SitePackSample } from "@bms/shared";
 import { LiveConfig } from "@bms/shared/config/live-config";
-import { type CaseStore, openSqliteCaseStore } from "@bms/storage";
+import { type CaseStore, type FiringInput, openSqliteCaseStore } from "@bms/storage";
 import { connectAsync, type MqttClient } from "mqtt";
 import { io, type Socket } from "socket.io-client";
 import { startAedesBroker } from "../../../test/support/aedes-broker";
@@ -8,7 +8,11 @@ import { waitFor } from "../../../test/support/free-port";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
 import { type RunningLive, startLive } from "../src/index";
 
+/** An admin token (a plain string, like ENGINEER_TOKEN). */
 export const TOKEN = "test-engineer-token-0123456789";
+/** A viewer named Vera and an engineer named Ada. */
+export const VIEWER_TOKEN = "test-viewer-token-0123456789";
+export const ENGINEER_TOKEN = "test-field-engineer-token-0123";
 
 export interface Harness {
   live: RunningLive;
@@ -16,6 +20,8 @@ export interface Harness {
   /** A plain MQTT client on the test broker, to play agents and the ingestion. */
   mqtt: MqttClient;
   mqttUrl: string;
+  /** The live service's data directory (its cases.db is `caseStore`'s file). */
+  dataDir: string;
   publish(topic: string, payload: unknown): Promise<void>;
   /** Opens a socket.io client on /live with `auth` (default: the engineer token); await `connected()`. */
   socket(auth?: Record<string, unknown> | null): Socket;
@@ -64,7 +70,7 @@ export async function startHarness(configOverrides: Record<string, unknown> = {}
     http: { host: "127.0.0.1", port: 0 },
     mqtt: { url: broker.url },
     dataDir: dir.path,
-    engineerTokens: [TOKEN],
+    engineerTokens: [TOKEN, { token: VIEWER_TOKEN, role: "viewer", name: "Vera" }, { token: ENGINEER_TOKEN, role: "engineer", name: "Ada" }],
     sampleTickMs: 50,
     ...configOverrides,
   });
@@ -77,6 +83,7 @@ export async function startHarness(configOverrides: Record<string, unknown> = {}
     caseStore,
     mqtt,
     mqttUrl: broker.url,
+    dataDir: dir.path,
     publish: async (topic, payload) => {
       await mqtt.publishAsync(topic, typeof payload === "string" || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload), { qos: 1 });
     },
@@ -117,15 +124,54 @@ export function connected(socket: Socket): Promise<void> {
   });
 }
 
-export async function openCase(store: CaseStore, siteId: string, packId: string, ruleId = "cell-overvoltage") {
-  const { case: opened } = await store.openOrUpdate({
+let firings = 0;
+
+/** Opens a case the way the ingestion's rules do. */
+export async function openCase(store: CaseStore, siteId: string, packId: string, ruleId = "cell-over-voltage", over: Partial<FiringInput> = {}) {
+  const at = Date.now();
+  const detail = "cell 5 reached 3.71 V (limit 3.65 V)";
+  const { case: opened } = await store.recordFiring({
     siteId,
     packId,
     ruleId,
     severity: "major",
     title: `Cell over-voltage on ${packId}`,
-    evidence: { sample: sample(), value: 3.71, threshold: 3.65, index: 4, detail: "cell 5 reached 3.71 V (limit 3.65 V)", meta: meta() },
-    at: Date.now(),
+    evidence: {
+      sample: sample(),
+      value: 3.71,
+      threshold: 3.65,
+      index: 4,
+      detail,
+      meta: meta(),
+      bmsAlarms: ["OVER_VOLT_ALARM"],
+      rulesFired: [{ ruleId, severity: "major", at, detail, role: "case" }],
+    },
+    warranty: {
+      coverage: "in-warranty",
+      warrantyStart: "2024-01-01",
+      warrantyEnd: "2034-01-01",
+      assessedAt: at,
+      historySince: at - 86_400_000,
+      exclusions: [],
+      suggestion: "free",
+      reason: "In warranty; no excluded condition in the pack's history.",
+    },
+    at,
+    firingKey: `test-${++firings}-${at}`,
+    escalation: false,
+    attachTo: [],
+    reopenWithinMs: 0,
+    ...over,
   });
   return opened;
+}
+
+/** Walks a case through the process to closed, as an engineer would. */
+export async function closeCase(store: CaseStore, id: string) {
+  if ((await store.get(id))?.status === "open") await store.transition(id, "acknowledged", "admin", Date.now());
+  if ((await store.get(id))?.status !== "resolved") await store.transition(id, "resolved", "admin", Date.now());
+  await store.transition(id, "closed", "admin", Date.now());
+  const closed = await store.get(id);
+  if (!closed) throw new Error(`case ${id} vanished`);
+  return closed;
 }

@@ -126,7 +126,7 @@ describe("GET /api/cases", () => {
 });
 
 describe("POST /api/cases/:id/status", () => {
-  it("acknowledges then closes a case, tells socket subscribers and publishes on MQTT", async () => {
+  it("moves a case to closed, tells socket subscribers and publishes on MQTT", async () => {
     const opened = await openCase(h.caseStore, "site-s", "pack-9");
     const seenOnMqtt: CaseEvent[] = [];
     await h.mqtt.subscribeAsync("cases/site-s/#", { qos: 1 });
@@ -144,17 +144,19 @@ describe("POST /api/cases/:id/status", () => {
     expect(((await ack.json()) as SupportCase).status).toBe("acknowledged");
     expect((await h.caseStore.get(opened.id))?.status).toBe("acknowledged");
 
+    expect((await post(`/api/cases/${opened.id}/status`, JSON.stringify({ status: "resolved" }))).status).toBe(200);
     const closed = await post(`/api/cases/${opened.id}/status`, JSON.stringify({ status: "closed" }));
     expect(closed.status).toBe(200);
-    await waitFor(() => events.length >= 2 && seenOnMqtt.length >= 2, 5000, "case events");
+    await waitFor(() => events.length >= 3 && seenOnMqtt.length >= 3, 5000, "case events");
     expect(events.map((e) => [e.type, e.case.status])).toEqual([
       ["updated", "acknowledged"],
+      ["updated", "resolved"],
       ["closed", "closed"],
     ]);
-    expect(seenOnMqtt.map((e) => e.case.status)).toEqual(["acknowledged", "closed"]);
+    expect(seenOnMqtt.map((e) => e.case.status)).toEqual(["acknowledged", "resolved", "closed"]);
     // The MQTT echo of our own publish is not sent to the socket a second time.
     await new Promise((r) => setTimeout(r, 300));
-    expect(events).toHaveLength(2);
+    expect(events).toHaveLength(3);
 
     // A closed case stays closed.
     const reopen = await post(`/api/cases/${opened.id}/status`, JSON.stringify({ status: "acknowledged" }));
@@ -169,7 +171,8 @@ describe("POST /api/cases/:id/status", () => {
   it.each([
     ["invalid JSON", "{not json"],
     ["an empty body", ""],
-    ["a wrong status", JSON.stringify({ status: "open" })],
+    ["an unknown status", JSON.stringify({ status: "escalated" })],
+    ["a move the process does not allow", JSON.stringify({ status: "closed" })],
     ["a wrong type", JSON.stringify({ status: 1 })],
     ["extra keys", JSON.stringify({ status: "closed", by: "me" })],
     ["an array", JSON.stringify([{ status: "closed" }])],

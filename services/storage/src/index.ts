@@ -1,7 +1,17 @@
-export type { CaseFilter, CaseStore, OpenCaseInput } from "./case-store";
+export type {
+  CaseFilter,
+  CaseStore,
+  CostLineInput,
+  FiringInput,
+  FiringOutcome,
+  FiringResult,
+  OpenFreezeFrame,
+  SparePartInput,
+} from "./case-store";
 export type { DeadLetter, DeadLetterStore } from "./dead-letter-store";
 export type { DurableQueue, QueuedMessage } from "./durable-queue";
-export { MAX_CASE_LIST_LIMIT, openSqliteCaseStore } from "./sqlite-case-store";
+export type { RuleStateRow, RuleStateStore } from "./rule-state-store";
+export { MAX_CASE_LIST_LIMIT, openSqliteCaseStore, RULES_ACTOR } from "./sqlite-case-store";
 export { SCHEMA_VERSION } from "./sqlite-database";
 export {
   DEFAULT_MAX_DEAD_LETTER_PAYLOAD_CHARS,
@@ -10,4 +20,7 @@ export {
   type SqliteDeadLetterStoreOptions,
 } from "./sqlite-dead-letter-store";
 export { DEFAULT_MAX_QUEUED_MESSAGES, openSqliteDurableQueue, type SqliteDurableQueueOptions } from "./sqlite-durable-queue";
+export { openSqliteRuleStateStore } from "./sqlite-rule-state-store";
+export { openSqliteWebhookOutbox } from "./sqlite-webhook-outbox";
 export { CaseTransitionError, StoreCorruptError, StoreInputError, StoreSchemaError } from "./storage-errors";
+export type { NewWebhookDelivery, WebhookDelivery, WebhookOutbox } from "./webhook-outbox";

@@ -4,11 +4,12 @@ import Database from "better-sqlite3";
 import { StoreSchemaError } from "./storage-errors";
 
 /**
- * Schema version of every table this package creates, kept in PRAGMA user_version. One number for
+ * Schema version of every table this package creates, kept in PRAGMA user_version (2: the support
+ * cases of issue 5, with lifecycle, timeline, freeze frames and rule state). One number for
  * the whole file because several stores may share one file; each store creates its own tables
  * with IF NOT EXISTS, so sharing is safe.
  */
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
 
 /** ms a writer waits for another process's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;

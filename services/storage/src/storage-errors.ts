@@ -15,15 +15,22 @@ export class StoreInputError extends Error {
   override readonly name = "StoreInputError";
 }
 
-/** A case cannot move to the requested status (a closed case stays closed; a new occurrence opens a new case). */
+/** A case cannot move to the requested status from the one it is in (CASE_TRANSITIONS in shared/src/support-case.ts). */
 export class CaseTransitionError extends Error {
   override readonly name = "CaseTransitionError";
   constructor(
     readonly caseId: string,
     readonly from: string,
     readonly to: string,
+    readonly allowed: readonly string[],
   ) {
-    super(`case ${caseId} is ${from} and cannot become ${to}: a closed case stays closed, the next occurrence opens a new case`);
+    super(
+      `case ${caseId} is ${from} and cannot become ${to}: ${
+        allowed.length > 0
+          ? `from ${from} it can only become ${allowed.join(" or ")}`
+          : "a closed case stays closed (the rules reopen it when its fault returns)"
+      }`,
+    );
   }
 }
 

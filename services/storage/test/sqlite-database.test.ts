@@ -34,7 +34,7 @@ describe("SQLite files", () => {
     db.pragma(`user_version = ${SCHEMA_VERSION + 1}`);
     db.close();
     expect(() => openSqliteCaseStore(file)).toThrow(StoreSchemaError);
-    expect(() => openSqliteCaseStore(file)).toThrow(/schema version 2.*upgrade/);
+    expect(() => openSqliteCaseStore(file)).toThrow(new RegExp(`schema version ${SCHEMA_VERSION + 1}.*upgrade`));
   });
 
   it("lets the case store, dead letters and a queue share one file", async () => {
@@ -52,7 +52,7 @@ describe("SQLite files", () => {
     await cases.close();
   });
 
-  it("keeps one active case when two processes open it at the same time", async () => {
+  it("keeps one current case when two processes open it at the same time", async () => {
     const file = join(dir.path, "cases.db");
     const fixture = join(import.meta.dirname, "fixtures", "open-cases-process.ts");
     const reader = openSqliteCaseStore(file);
@@ -67,17 +67,45 @@ describe("SQLite files", () => {
     await reader.close();
   });
 
-  it("enforces one active case in the database itself, not only in code", () => {
+  it("enforces one current case in the database itself, not only in code", () => {
     const file = join(dir.path, "raw.db");
     openSqliteCaseStore(file).close();
     const db = new Database(file);
     const insert = db.prepare(
-      "INSERT INTO cases (id, site_id, pack_id, rule_id, severity, status, title, opened_at, updated_at, occurrences, evidence) VALUES (?, 's', 'p', 'r', 'minor', ?, 't', 1, 1, 1, '{}')",
+      "INSERT INTO support_cases (id, site_id, pack_id, rule_id, severity, status, title, opened_at, updated_at, occurrences, last_occurrence_at, evidence) VALUES (?, 's', 'p', 'r', 'minor', ?, 't', 1, 1, 1, 1, '{}')",
     );
     insert.run("a", "open");
-    expect(() => insert.run("b", "acknowledged")).toThrow(/UNIQUE/);
+    expect(() => insert.run("b", "resolved")).toThrow(/UNIQUE/);
+    expect(() => insert.run("b", "escalated")).toThrow(/CHECK/);
     insert.run("c", "closed");
     insert.run("d", "closed");
     db.close();
+  });
+
+  it("carries the cases of a schema 1 file over, lifecycle fields empty and a timeline entry each", async () => {
+    const file = join(dir.path, "v1.db");
+    const db = new Database(file);
+    db.exec(`
+      CREATE TABLE cases (id TEXT PRIMARY KEY, site_id TEXT NOT NULL, pack_id TEXT NOT NULL, rule_id TEXT NOT NULL, severity TEXT NOT NULL,
+        status TEXT NOT NULL, title TEXT NOT NULL, opened_at INTEGER NOT NULL, updated_at INTEGER NOT NULL, cleared_at INTEGER,
+        closed_at INTEGER, occurrences INTEGER NOT NULL, evidence TEXT NOT NULL);
+      PRAGMA user_version = 1;
+    `);
+    const evidence = JSON.stringify({ sample: null, value: 3.7, threshold: 3.65, index: 1, detail: "old case", meta: null });
+    const add = db.prepare("INSERT INTO cases VALUES (?, 's1', 'p1', 'cell-over-voltage', 'major', ?, 'Cell over-voltage', ?, ?, NULL, ?, 2, ?)");
+    add.run("old-open", "acknowledged", 1_700_000_000_000, 1_700_000_100_000, null, evidence);
+    add.run("old-closed", "closed", 1_690_000_000_000, 1_690_000_100_000, 1_690_000_100_000, evidence);
+    db.close();
+    const store = openSqliteCaseStore(file);
+    const open = await store.get("old-open", { details: true });
+    expect(open).toMatchObject({ status: "acknowledged", acknowledgedAt: 1_700_000_100_000, occurrences: 2, reopenedCount: 0, assignee: null, warranty: null });
+    expect(open?.evidence).toMatchObject({ detail: "old case", bmsAlarms: [], rulesFired: [] });
+    expect(open?.timeline?.map((e) => e.kind)).toEqual(["opened"]);
+    expect((await store.get("old-closed"))?.status).toBe("closed");
+    await store.close();
+    const raw = new Database(file);
+    expect(raw.prepare("SELECT name FROM sqlite_master WHERE name = 'cases'").get()).toBeUndefined();
+    expect(raw.pragma("user_version", { simple: true })).toBe(SCHEMA_VERSION);
+    raw.close();
   });
 });

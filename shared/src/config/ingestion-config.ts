@@ -23,39 +23,50 @@ export const InfluxConfig = z
   .strict();
 export type InfluxConfig = z.infer<typeof InfluxConfig>;
 
-const ThresholdRule = z
+/** One receiver of outgoing webhooks (the 24/7 hotline's tools). */
+export const WebhookEndpoint = z
   .object({
-    /** @default true */
-    enabled: z.boolean().default(true),
-    /** The condition fires above this. */
-    threshold: z.number(),
-    /** And clears only below this (hysteresis). */
-    clearBelow: z.number(),
-    /** Consecutive samples over threshold before it fires (debounce). @default 3 */
-    debounceSamples: z.number().int().min(1).max(1000).default(3),
-    severity: Severity,
-  })
-  .strict()
-  .refine((r) => r.clearBelow <= r.threshold, { message: "clearBelow must not exceed threshold", path: ["clearBelow"] });
-
-export const RulesConfig = z
-  .object({
-    /** Any cell above threshold V. @default 3.65 V, clears below 3.55 V, major */
-    cellOverVoltage: ThresholdRule.default({ enabled: true, threshold: 3.65, clearBelow: 3.55, debounceSamples: 3, severity: "major" }),
-    /** Any sensor above threshold °C. @default 55 °C, clears below 50 °C, critical */
-    overTemperature: ThresholdRule.default({ enabled: true, threshold: 55, clearBelow: 50, debounceSamples: 3, severity: "critical" }),
-    /** No sample from a pack that was seen for timeoutMs. @default 60000 ms, minor */
-    noData: z
-      .object({
-        enabled: z.boolean().default(true),
-        timeoutMs: z.number().int().min(100).default(60_000),
-        severity: Severity.default("minor"),
-      })
-      .strict()
-      .default({ enabled: true, timeoutMs: 60_000, severity: "minor" }),
+    /** http(s) URL that takes a POST with a JSON body. */
+    url: z
+      .string()
+      .url()
+      .regex(/^https?:\/\//, "an http:// or https:// URL"),
+    /** HMAC-SHA256 key: the `X-BMS-Signature` header is `t=<ms>,v1=<hex of HMAC(secret, "<ms>.<body>")>`. */
+    secret: z.string().min(16, "at least 16 characters"),
+    /** Which case events it gets. @default ["opened", "reopened", "escalated"] */
+    events: z
+      .array(z.enum(["opened", "reopened", "escalated"]))
+      .min(1)
+      .default(["opened", "reopened", "escalated"]),
+    /** Only cases at or above this severity. @default "warning" (all) */
+    minSeverity: Severity.default("warning"),
   })
   .strict();
-export type RulesConfig = z.infer<typeof RulesConfig>;
+export type WebhookEndpoint = z.infer<typeof WebhookEndpoint>;
+
+export const WebhooksConfig = z
+  .object({
+    /** @default [] */
+    endpoints: z.array(WebhookEndpoint).max(50).default([]),
+    /** Attempts before a delivery is given up (and logged as failed). @default 12 */
+    maxAttempts: z.number().int().min(1).max(100).default(12),
+    /** First retry delay, ms; doubles per attempt. @default 1000 */
+    initialBackoffMs: z.number().int().min(10).max(3_600_000).default(1000),
+    /** Longest retry delay, ms. @default 600000 (10 min) */
+    maxBackoffMs: z.number().int().min(10).max(86_400_000).default(600_000),
+    /** HTTP timeout of one attempt, ms. @default 5000 */
+    timeoutMs: z.number().int().min(100).max(120_000).default(5000),
+  })
+  .strict();
+export type WebhooksConfig = z.infer<typeof WebhooksConfig>;
+
+export const CasesConfig = z
+  .object({
+    /** A fault that returns within this many days of its case being resolved or closed reopens it; later, a new case opens. @default 30 */
+    reopenWithinDays: z.number().min(0).max(3650).default(30),
+  })
+  .strict();
+export type CasesConfig = z.infer<typeof CasesConfig>;
 
 export const IngestionConfig = z
   .object({
@@ -64,7 +75,12 @@ export const IngestionConfig = z
     influx: InfluxConfig.optional(),
     /** SQLite files: cases, dead letters, the write spool (env DATA_DIR). @default "./data" */
     dataDir: z.string().min(1).default("./data"),
-    rules: RulesConfig.default(RulesConfig.parse({})),
+    /** A rule file (YAML or JSON, docs/rules-and-cases.md) layered over services/ingestion/rules/default-rules.yaml. @default none */
+    rulesFile: z.string().min(1).optional(),
+    /** Rule-file content given inline (same format), layered after `rulesFile`. @default {} */
+    rules: z.record(z.string(), z.unknown()).default({}),
+    cases: CasesConfig.default({ reopenWithinDays: 30 }),
+    webhooks: WebhooksConfig.default({ endpoints: [], maxAttempts: 12, initialBackoffMs: 1000, maxBackoffMs: 600_000, timeoutMs: 5000 }),
     /** Bound on the write spool (samples waiting for the time-series server); past it the oldest are dropped, logged and counted. @default 1000000 */
     spoolMaxMessages: z.number().int().min(100).max(100_000_000).default(1_000_000),
     /** Largest MQTT payload accepted, bytes; larger ones are dead-lettered. @default 262144 (256 KiB) */

@@ -2,6 +2,28 @@ import { z } from "zod";
 import { DEFAULT_PORTS } from "../defaults";
 import { MqttConnectionConfig } from "./mqtt-connection";
 
+export const EngineerRole = z.enum(["viewer", "engineer", "admin"]);
+export type EngineerRole = z.infer<typeof EngineerRole>;
+
+const TokenText = z.string().min(16, "at least 16 characters").max(512);
+
+export const EngineerToken = z.union([
+  TokenText,
+  z
+    .object({
+      token: TokenText,
+      role: EngineerRole,
+      /** Who this is, in the case timeline. */
+      name: z
+        .string()
+        .min(1)
+        .max(64)
+        .regex(/^[\p{L}\p{N}\p{P}\p{Zs}]+$/u, "letters, digits, punctuation and spaces"),
+    })
+    .strict(),
+]);
+export type EngineerToken = z.infer<typeof EngineerToken>;
+
 export const LiveConfig = z
   .object({
     http: z
@@ -16,8 +38,12 @@ export const LiveConfig = z
     mqtt: MqttConnectionConfig.default({ url: "mqtt://127.0.0.1:1883", reconnectPeriodMs: 1000, connectTimeoutMs: 10_000 }),
     /** Where the case store (SQLite) lives (env DATA_DIR). @default "./data" */
     dataDir: z.string().min(1).default("./data"),
-    /** Bearer tokens of engineers (env ENGINEER_TOKEN adds one). At least one. */
-    engineerTokens: z.array(z.string().min(16, "at least 16 characters")).min(1, "at least one engineer token (set ENGINEER_TOKEN)"),
+    /**
+     * Bearer tokens of engineers (env ENGINEER_TOKEN adds one, an admin). A plain string is an admin
+     * token named `admin`; `{ token, role, name }` gives a role (viewer: read only; engineer: work
+     * cases; admin: also the webhook log) and the name the case timeline records. At least one.
+     */
+    engineerTokens: z.array(EngineerToken).min(1, "at least one engineer token (set ENGINEER_TOKEN)"),
     /** Samples kept in memory per pack for the console's charts. @default 600 */
     historyPerPack: z.number().int().min(1).max(100_000).default(600),
     /**

@@ -21,9 +21,8 @@ const Seconds = z.number().min(0).max(1e9);
 export const ExpectedCaseSchema = z
   .object({
     /**
-     * The ingestion rule that should open the case: `over-temperature`, `cell-over-voltage` and
-     * `no-data` exist today; others (`cell-under-voltage`, `insulation-fault`...) name what a future
-     * rule will detect. `none` for a healthy run.
+     * The ingestion rule that should open the case (services/ingestion/rules/default-rules.yaml),
+     * `none` for a healthy run.
      */
     ruleId: z.union([z.literal("none"), Id]),
     /** @default none for ruleId none, otherwise "major" */

@@ -1,0 +1,60 @@
+import type { BmsAlarmCode } from "@bms/shared";
+import type { BmsAlarmRule } from "@bms/shared/config/rules-config";
+import type { z } from "zod";
+import type { PackObservation } from "../pack-observation";
+import { type RuleContext, type RuleStep, seconds, type Trigger } from "../rule-step";
+
+type Rule = z.infer<typeof BmsAlarmRule>;
+
+export interface BmsAlarmState {
+  /** Code → ts it was first reported (this time). */
+  onset: Partial<Record<BmsAlarmCode, number>>;
+  /** Codes already turned into a firing while they last. */
+  handled: BmsAlarmCode[];
+}
+
+/**
+ * The BMS's own alarm codes: each configured code that holds confirmS becomes one firing, with the
+ * rules of its `explainedBy` that fired on the pack (then the engine records it on their case
+ * instead of a case of its own). A code that goes away and comes back is a new firing.
+ */
+export function evaluateBmsAlarm(rule: Rule, obs: PackObservation, state: BmsAlarmState, context: RuleContext): RuleStep {
+  state.onset ??= {};
+  state.handled ??= [];
+  let hard = false;
+  const triggers: Trigger[] = [];
+  const configured = (code: BmsAlarmCode) => rule.codes[code] !== undefined && rule.codes[code] !== null;
+  for (const code of obs.alarms) {
+    if (configured(code) && state.onset[code] === undefined) {
+      state.onset[code] = obs.ts;
+      hard = true;
+    }
+  }
+  for (const code of Object.keys(state.onset) as BmsAlarmCode[]) {
+    if (obs.alarms.has(code)) continue;
+    delete state.onset[code];
+    state.handled = state.handled.filter((c) => c !== code);
+    hard = true;
+  }
+  for (const [code, since] of Object.entries(state.onset) as [BmsAlarmCode, number][]) {
+    const entry = rule.codes[code];
+    if (!entry || state.handled.includes(code) || obs.ts - since < (entry.confirmS ?? rule.confirmS) * 1000) continue;
+    state.handled.push(code);
+    hard = true;
+    const explainers = entry.explainedBy.filter((id) => context.firedRecently(id, obs.ts));
+    triggers.push({
+      severity: entry.severity,
+      since,
+      at: obs.ts,
+      value: null,
+      threshold: null,
+      index: null,
+      codes: [code],
+      explainedBy: explainers,
+      keyPart: code,
+      independent: true,
+      detail: `The BMS has reported ${code} for ${seconds(obs.ts - since)}${explainers.length > 0 ? ` (explained by ${explainers.join(", ")})` : ", and no measured condition explains it"}.`,
+    });
+  }
+  return { triggers, active: state.handled.length > 0, hard };
+}

@@ -1,0 +1,63 @@
+import type { RepeatingRule } from "@bms/shared/config/rules-config";
+import type { z } from "zod";
+import type { PackObservation } from "../pack-observation";
+import { type RuleStep, seconds } from "../rule-step";
+import { describeValue } from "./threshold";
+
+export interface RepeatingState {
+  /** Back past `clear` since the last start: the next crossing counts. */
+  armed: boolean;
+  /** ts of each start within the window. */
+  starts: number[];
+  a: boolean;
+}
+
+/** A condition that started `count` times within `windowS` (ThingsBoard's "repeating" alarm). */
+export function evaluateRepeating(rule: z.infer<typeof RepeatingRule>, obs: PackObservation, state: RepeatingState): RuleStep {
+  const seen = obs.matches(rule.when) ? obs.metric(rule.metric) : null;
+  const above = rule.direction === "above";
+  let hard = false;
+  state.armed ??= true;
+  state.starts ??= [];
+  if (seen !== null) {
+    const v = seen.value;
+    if (state.armed && (above ? v > rule.threshold : v < rule.threshold)) {
+      state.starts.push(obs.ts);
+      state.armed = false;
+      hard = true;
+    } else if (!state.armed && (above ? v < rule.clear : v > rule.clear)) {
+      state.armed = true;
+      hard = true;
+    }
+  }
+  const from = obs.ts - rule.windowS * 1000;
+  const kept = state.starts.filter((t) => t > from);
+  if (kept.length !== state.starts.length) {
+    state.starts = kept;
+    hard = true;
+  }
+  if (!state.a && kept.length >= rule.count) {
+    state.a = true;
+    const first = kept[0] ?? obs.ts;
+    return {
+      triggers: [
+        {
+          severity: rule.severity,
+          since: first,
+          at: obs.ts,
+          value: kept.length,
+          threshold: rule.count,
+          index: seen?.index ?? null,
+          detail: `${kept.length} times in ${seconds(obs.ts - first)} the value went ${above ? "above" : "below"} ${rule.threshold} (the limit is ${rule.count} in ${rule.windowS} s)${seen ? `; now: ${describeValue(rule.metric, seen.value, seen.index, obs)}` : ""}.`,
+        },
+      ],
+      active: true,
+      hard: true,
+    };
+  }
+  if (state.a && kept.length === 0 && state.armed) {
+    state.a = false;
+    hard = true;
+  }
+  return { triggers: [], active: state.a, hard };
+}

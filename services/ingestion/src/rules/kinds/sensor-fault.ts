@@ -1,0 +1,115 @@
+import type { SensorFaultRule } from "@bms/shared/config/rules-config";
+import type { z } from "zod";
+import { median, type PackObservation } from "../pack-observation";
+import { type RuleStep, round, seconds, type Trigger } from "../rule-step";
+
+type Rule = z.infer<typeof SensorFaultRule>;
+
+export interface SensorFaultState {
+  /** Implausible readings since, over how many samples; fired. */
+  p?: number | undefined;
+  n: number;
+  ra: boolean;
+  /** A stuck sensor fired. */
+  sa: boolean;
+}
+
+/** In memory: plausible temperatures, thinned to about 30 points per stuck window. */
+export interface SensorFaultScratch {
+  points: { ts: number; temps: (number | null)[] }[];
+}
+
+export function newSensorFaultScratch(): SensorFaultScratch {
+  return { points: [] };
+}
+
+/**
+ * The readings the plausibility filter kept out (obs.implausible) for holdS over 2 samples or more,
+ * or a sensor that stays within maxOwnChangeC over windowS while the median of the others moves
+ * minNeighbourChangeC or more (stuck). One sample of nonsense fires nothing.
+ */
+export function evaluateSensorFault(rule: Rule, obs: PackObservation, state: SensorFaultState, scratch: SensorFaultScratch): RuleStep {
+  state.n ??= 0;
+  let hard = false;
+  const triggers: Trigger[] = [];
+  if (obs.implausible.length > 0) {
+    if (!state.ra) {
+      if (state.p === undefined) {
+        state.p = obs.ts;
+        state.n = 0;
+        hard = true;
+      }
+      state.n++;
+      if (obs.ts - state.p >= rule.holdS * 1000 && state.n >= 2) {
+        state.ra = true;
+        hard = true;
+        const [first, ...more] = obs.implausible;
+        triggers.push({
+          severity: rule.severity,
+          since: state.p,
+          at: obs.ts,
+          value: first?.value ?? null,
+          threshold: null,
+          index: first?.index ?? null,
+          detail: `${capital(first?.reason ?? "implausible readings")}, for ${seconds(obs.ts - state.p)}${more.length ? ` (and ${more.length} more reading${more.length > 1 ? "s" : ""})` : ""}; kept out of the other rules.`,
+        });
+      }
+    }
+  } else {
+    if (state.p !== undefined) {
+      state.p = undefined;
+      state.n = 0;
+      hard = true;
+    }
+    if (state.ra) {
+      state.ra = false;
+      hard = true;
+    }
+  }
+
+  if (rule.stuck) {
+    const stuck = rule.stuck;
+    const w = stuck.windowS * 1000;
+    const last = scratch.points[scratch.points.length - 1];
+    if (!last || obs.ts - last.ts >= w / 30) scratch.points.push({ ts: obs.ts, temps: [...obs.temps] });
+    while (scratch.points.length > 1 && (scratch.points[1] as { ts: number }).ts <= obs.ts - w) scratch.points.shift();
+    const base = scratch.points[0];
+    let hit: { index: number; own: number; neighbours: number } | null = null;
+    if (base && base.ts <= obs.ts - w) {
+      obs.temps.forEach((now, i) => {
+        if (hit !== null || now === null) return;
+        const series = scratch.points.map((p) => p.temps[i]).filter((v): v is number => v !== null && v !== undefined);
+        if (series.length < scratch.points.length) return;
+        const own = Math.max(...series, now) - Math.min(...series, now);
+        const others = (temps: readonly (number | null)[]) => median(temps.filter((v, j): v is number => j !== i && v !== null));
+        const before = others(base.temps);
+        const after = others(obs.temps);
+        if (before === null || after === null) return;
+        const neighbours = Math.abs(after - before);
+        if (own <= stuck.maxOwnChangeC && neighbours >= stuck.minNeighbourChangeC) hit = { index: i, own, neighbours };
+      });
+    }
+    if (!state.sa && hit !== null) {
+      const { index, neighbours } = hit as { index: number; own: number; neighbours: number };
+      state.sa = true;
+      hard = true;
+      triggers.push({
+        severity: stuck.severity,
+        since: base?.ts ?? obs.ts,
+        at: obs.ts,
+        value: obs.temps[index] ?? null,
+        threshold: stuck.minNeighbourChangeC,
+        index,
+        detail: `Sensor ${index} has read ${obs.temps[index]} °C for ${seconds(obs.ts - (base?.ts ?? obs.ts))} while the other sensors moved ${round(neighbours, 2)} °C: a stuck sensor.`,
+      });
+    } else if (state.sa && hit === null && base && base.ts <= obs.ts - w) {
+      state.sa = false;
+      hard = true;
+    }
+  }
+  return { triggers, active: state.ra || state.sa, hard };
+}
+
+function capital(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}

@@ -1,0 +1,142 @@
+import type { PackMeta, WarrantyAssessment, WarrantyExclusion, WarrantyExclusionKind } from "@bms/shared";
+import type { WarrantyTerms } from "@bms/shared/config/rules-config";
+import type { PackObservation } from "../rules/pack-observation";
+
+/** One excluded condition, accumulated over the pack's history. */
+interface ConditionTally {
+  seconds: number;
+  events: number;
+  worst: number | null;
+  firstAt: number | null;
+  lastAt: number | null;
+  /** The condition held at the last sample (a new event starts when it begins again). */
+  holding: boolean;
+}
+
+/** What is saved across restarts. */
+export interface UsageHistoryState {
+  since: number | null;
+  lastTs: number | null;
+  conditions: Partial<Record<WarrantyExclusionKind, ConditionTally>>;
+}
+
+/** A gap longer than this between samples is not counted as time in a condition. */
+const MAX_COUNTED_GAP_S = 300;
+
+const KINDS: readonly WarrantyExclusionKind[] = ["over-temperature", "charging-below-zero", "over-discharge", "over-current"];
+
+/**
+ * The conditions a warranty excludes, tallied from every sample of a pack the ingestion sees: time
+ * above the maximum temperature, charging below 0 °C, discharge below the cut-off voltage and
+ * over-current (seconds and separate episodes, the worst value, first and last time).
+ */
+export class UsageHistory {
+  constructor(private readonly state: UsageHistoryState = { since: null, lastTs: null, conditions: {} }) {}
+
+  get saved(): UsageHistoryState {
+    return this.state;
+  }
+
+  /** Adds one sample; the time since the previous one (capped) is counted for every condition that holds now. */
+  add(obs: PackObservation, terms: WarrantyTerms): void {
+    const ts = obs.ts;
+    const s = this.state;
+    if (s.lastTs !== null && ts <= s.lastTs) return; // a late or replayed sample was counted already
+    const dtS = s.lastTs === null ? 0 : Math.min(MAX_COUNTED_GAP_S, (ts - s.lastTs) / 1000);
+    s.since ??= ts;
+    s.lastTs = ts;
+    const tMax = obs.metric("temperature-max")?.value;
+    const tMin = obs.metric("temperature-min")?.value;
+    const vMin = obs.metric("cell-voltage-min")?.value;
+    const chargeC = obs.metric("charge-c-rate")?.value ?? 0;
+    const dischargeC = obs.metric("discharge-c-rate")?.value ?? 0;
+    const now: Record<WarrantyExclusionKind, { holds: boolean; value: number | null; worse: (a: number, b: number) => number }> = {
+      "over-temperature": { holds: tMax !== undefined && tMax > terms.maxTemperatureC, value: tMax ?? null, worse: Math.max },
+      "charging-below-zero": {
+        holds: obs.state === "charging" && tMin !== undefined && tMin < terms.minChargeTemperatureC,
+        value: tMin ?? null,
+        worse: Math.min,
+      },
+      "over-discharge": { holds: obs.state === "discharging" && vMin !== undefined && vMin < terms.cutoffCellVoltage, value: vMin ?? null, worse: Math.min },
+      "over-current": {
+        holds: chargeC > terms.maxChargeC || dischargeC > terms.maxDischargeC,
+        value: Math.max(chargeC, dischargeC),
+        worse: Math.max,
+      },
+    };
+    for (const kind of KINDS) {
+      const c = now[kind];
+      const tally = s.conditions[kind];
+      if (!c.holds) {
+        if (tally) tally.holding = false;
+        continue;
+      }
+      const t = tally ?? { seconds: 0, events: 0, worst: null, firstAt: null, lastAt: null, holding: false };
+      // A condition seen at one sample counts at least one second.
+      t.seconds += Math.max(1, dtS);
+      if (!t.holding) t.events++;
+      t.holding = true;
+      t.worst = t.worst === null || c.value === null ? c.value : c.worse(t.worst, c.value);
+      t.firstAt ??= ts;
+      t.lastAt = ts;
+      s.conditions[kind] = t;
+    }
+  }
+
+  /** In or out of warranty at `at`, the excluded conditions found, and whether the repair looks free or chargeable. */
+  assess(meta: PackMeta | null, terms: WarrantyTerms, at: number): WarrantyAssessment {
+    const start = meta?.warrantyStart ?? null;
+    const end = meta?.warrantyEnd ?? null;
+    const day = new Date(at).toISOString().slice(0, 10);
+    const coverage: WarrantyAssessment["coverage"] =
+      start === null && end === null ? "unknown" : (start === null || day >= start) && (end === null || day <= end) ? "in-warranty" : "out-of-warranty";
+    const exclusions: WarrantyExclusion[] = [];
+    for (const kind of KINDS) {
+      const t = this.state.conditions[kind];
+      if (!t) continue;
+      const seconds = Math.round(t.seconds * 10) / 10;
+      exclusions.push({
+        condition: kind,
+        seconds,
+        events: t.events,
+        worst: t.worst === null ? null : Math.round(t.worst * 1000) / 1000,
+        firstAt: t.firstAt,
+        lastAt: t.lastAt,
+        exceedsTolerance: t.seconds > terms.toleranceS,
+        detail: describe(kind, seconds, t.events, t.worst, terms),
+      });
+    }
+    const excluded = exclusions.filter((e) => e.exceedsTolerance);
+    let suggestion: WarrantyAssessment["suggestion"];
+    let reason: string;
+    if (coverage === "unknown") {
+      suggestion = "review";
+      reason = "The pack's meta has no warranty dates: check the contract.";
+    } else if (coverage === "out-of-warranty") {
+      suggestion = "chargeable";
+      reason = `Out of warranty on ${day} (warranty ${start ?? "?"} to ${end ?? "?"}).`;
+    } else if (excluded.length > 0) {
+      suggestion = "chargeable";
+      reason = `In warranty, but the history shows conditions the warranty excludes: ${excluded.map((e) => e.condition).join(", ")}.`;
+    } else {
+      suggestion = "free";
+      reason =
+        exclusions.length > 0 ? "In warranty; excluded conditions stayed within the tolerance." : "In warranty; no excluded condition in the pack's history.";
+    }
+    return { coverage, warrantyStart: start, warrantyEnd: end, assessedAt: at, historySince: this.state.since, exclusions, suggestion, reason };
+  }
+}
+
+function describe(kind: WarrantyExclusionKind, seconds: number, events: number, worst: number | null, terms: WarrantyTerms): string {
+  const times = `${seconds} s over ${events} episode${events === 1 ? "" : "s"}`;
+  switch (kind) {
+    case "over-temperature":
+      return `Above ${terms.maxTemperatureC} °C for ${times}; hottest ${worst} °C.`;
+    case "charging-below-zero":
+      return `Charged below ${terms.minChargeTemperatureC} °C for ${times}; coldest ${worst} °C.`;
+    case "over-discharge":
+      return `Discharged with a cell below ${terms.cutoffCellVoltage} V for ${times}; lowest ${worst} V.`;
+    case "over-current":
+      return `Current above ${terms.maxChargeC} C charging or ${terms.maxDischargeC} C discharging for ${times}; peak ${worst} C.`;
+  }
+}
