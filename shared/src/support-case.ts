@@ -166,6 +166,31 @@ export const SparePart = z.object({
 });
 export type SparePart = z.infer<typeof SparePart>;
 
+/** What an engineer adds as a cost line (REST body, case store input); the store adds id, amount, who and when. */
+export const CostLineInput = CostLine.pick({ category: true, quantity: true, unitPrice: true, currency: true })
+  .extend({
+    description: z.string().max(500).default(""),
+    /** Defaults from the warranty suggestion: `free` → company, `chargeable` → customer; required otherwise. */
+    bearer: CostBearer.optional(),
+  })
+  .strict();
+export type CostLineInput = z.input<typeof CostLineInput>;
+
+/** A spare part an engineer requests (REST body, case store input). */
+export const SparePartInput = SparePart.pick({ part: true, quantity: true })
+  .extend({
+    description: z.string().max(500).default(""),
+    /** Defaults to the pack's BMS firmware from the case evidence; required when that is unknown. */
+    bmsVersion: z.string().min(1).max(64).optional(),
+  })
+  .strict();
+export type SparePartInput = z.input<typeof SparePartInput>;
+
+/** An engineer's note on a case. */
+export const CaseNoteText = z.string().min(1, "a note needs some text").max(10_000);
+/** Who a case is assigned to; null unassigns. */
+export const CaseAssignee = z.string().min(1).max(128).nullable();
+
 export const TimelineKind = z.enum([
   "opened",
   "occurrence",

@@ -92,7 +92,7 @@ beforeAll(async () => {
   engineer = io(`${live.url}${LIVE_NAMESPACE}`, { auth: { token: TOKEN }, transports: ["websocket"] });
   engineer.on("sample", (s: SitePackSample) => samples.push(s));
   engineer.on("case", (e: CaseEvent) => caseEvents.push(e));
-});
+}, 60_000); // six servers and processes start here: give a loaded machine time
 
 afterAll(async () => {
   engineer?.close();
@@ -140,7 +140,8 @@ describe("the whole path", () => {
   });
 
   it("an over-temperature fault opens exactly one case, with its triggering sample, over REST and socket.io", async () => {
-    simulator.injectFault(1, { kind: "over-temperature", sensor: 0, ratePerSecond: 10, maxC: 75 });
+    // 2 °C/s: fast, yet a rise a cell can make (a faster jump is a sensor fault, kept out of the rules).
+    simulator.injectFault(1, { kind: "over-temperature", sensor: 0, ratePerSecond: 2, maxC: 75 });
     let opened: SupportCase | undefined;
     await waitFor(
       async () => {
@@ -148,7 +149,7 @@ describe("the whole path", () => {
         opened = body.find((c) => c.ruleId === "over-temperature");
         return opened !== undefined;
       },
-      30_000,
+      45_000,
       "an over-temperature case",
     );
     // Keep the fault on for a while: more samples over the threshold must not open a second case.
@@ -166,7 +167,9 @@ describe("the whole path", () => {
     expect(one.evidence.threshold).toBe(55);
 
     await waitFor(() => caseEvents.some((e) => e.type === "opened" && e.case.id === opened!.id), 5000, "the case event on socket.io");
-  });
+    // No sensor-fault case: the ramp was physical.
+    expect((await getJson<SupportCase[]>(`/api/cases?siteId=${SITE}&packId=${PACK}`)).body.map((c) => c.ruleId)).toEqual(["over-temperature"]);
+  }, 75_000);
 
   it("a socket.io client without a valid token is refused", async () => {
     for (const auth of [{}, { token: "wrong-token-wrong-token" }]) {

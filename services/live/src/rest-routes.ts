@@ -1,8 +1,9 @@
 import {
+  CaseAssignee,
   type CaseEvent,
+  CaseNoteText,
   CaseStatus,
-  CostBearer,
-  CostCategory,
+  CostLineInput,
   formatIssues,
   Id,
   type Logger,
@@ -10,6 +11,7 @@ import {
   RuleId,
   SEVERITY_RANK,
   Severity,
+  SparePartInput,
   type SupportCase,
 } from "@bms/shared";
 import type { EngineerRole } from "@bms/shared/config/live-config";
@@ -19,6 +21,14 @@ import { z } from "zod";
 import { bearerToken, type Engineer, hasRole } from "./engineer-auth";
 import type { LiveMetrics } from "./live-metrics";
 import type { PackState } from "./pack-state";
+
+/** A list's length, 1–1000 (a query string). @default 100 */
+const Limit = z
+  .string()
+  .regex(/^\d{1,4}$/, "a whole number from 1 to 1000")
+  .transform(Number)
+  .pipe(z.number().int().min(1).max(1000))
+  .default(100);
 
 /** `a,b,c` → [a, b, c]. */
 const words = z
@@ -37,43 +47,15 @@ export const CaseListQuery = z
     packId: Id.optional(),
     ruleId: RuleId.optional(),
     assignee: z.string().min(1).max(128).optional(),
-    /** @default 100 */
-    limit: z
-      .string()
-      .regex(/^\d{1,4}$/, "a whole number from 1 to 1000")
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(1000))
-      .default(100),
+    limit: Limit,
   })
   .strict();
-
-const Note = z.string().min(1, "a note needs some text").max(10_000);
 
 /** Moves a case through the after-sales process (CASE_TRANSITIONS). */
-export const CaseStatusChange = z.object({ status: CaseStatus, note: Note.optional() }).strict();
-export const CaseAcknowledge = z.object({ note: Note.optional() }).strict();
-export const CaseAssign = z.object({ assignee: z.string().min(1).max(128).nullable() }).strict();
-export const CaseNote = z.object({ text: Note }).strict();
-export const CaseCostLine = z
-  .object({
-    category: CostCategory,
-    description: z.string().max(500).default(""),
-    quantity: z.number().positive().max(1_000_000),
-    unitPrice: z.number().min(0).max(10_000_000),
-    currency: z.string().regex(/^[A-Z]{3}$/, "a currency code like EUR"),
-    /** Defaults from the warranty assessment: free → company, chargeable → customer. */
-    bearer: CostBearer.optional(),
-  })
-  .strict();
-export const CaseSparePart = z
-  .object({
-    part: z.string().min(1).max(100),
-    description: z.string().max(500).default(""),
-    quantity: z.number().int().min(1).max(10_000),
-    /** Defaults to the pack's BMS firmware. */
-    bmsVersion: z.string().min(1).max(64).optional(),
-  })
-  .strict();
+export const CaseStatusChange = z.object({ status: CaseStatus, note: CaseNoteText.optional() }).strict();
+export const CaseAcknowledge = z.object({ note: CaseNoteText.optional() }).strict();
+export const CaseAssign = z.object({ assignee: CaseAssignee }).strict();
+export const CaseNote = z.object({ text: CaseNoteText }).strict();
 
 const CaseIdParams = z.object({ id: Id }).strict();
 const PackParams = z.object({ siteId: Id, packId: Id }).strict();
@@ -81,12 +63,7 @@ const RollupQuery = z.object({ siteId: Id.optional() }).strict();
 const DeliveryQuery = z
   .object({
     state: z.enum(["pending", "delivered", "failed"]).optional(),
-    limit: z
-      .string()
-      .regex(/^\d{1,4}$/, "a whole number from 1 to 1000")
-      .transform(Number)
-      .pipe(z.number().int().min(1).max(1000))
-      .default(100),
+    limit: Limit,
   })
   .strict();
 
@@ -221,14 +198,14 @@ export async function restRoutes(app: FastifyInstance, deps: RestDeps): Promise<
 
   app.post("/cases/:id/cost-lines", async (request, reply) => {
     if (!allowed(request, reply, "engineer")) return reply;
-    const body = parse(CaseCostLine, request.body, reply);
+    const body = parse(CostLineInput, request.body, reply);
     if (!body) return reply;
     return change(request, reply, "cost-line", (id, actor, at) => caseStore.addCostLine(id, body, actor, at));
   });
 
   app.post("/cases/:id/spare-parts", async (request, reply) => {
     if (!allowed(request, reply, "engineer")) return reply;
-    const body = parse(CaseSparePart, request.body, reply);
+    const body = parse(SparePartInput, request.body, reply);
     if (!body) return reply;
     return change(request, reply, "spare-part", (id, actor, at) => caseStore.addSparePart(id, body, actor, at));
   });

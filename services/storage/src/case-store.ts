@@ -1,11 +1,11 @@
 import type {
   CaseEvidence,
   CaseStatus,
-  CostBearer,
-  CostCategory,
+  CostLineInput,
   PackCaseRollup,
   PackSample,
   Severity,
+  SparePartInput,
   SupportCase,
   TimelineEntry,
   WarrantyAssessment,
@@ -68,24 +68,6 @@ export interface CaseFilter {
   assignee?: string;
   /** @default 100 */
   limit?: number;
-}
-
-export interface CostLineInput {
-  category: CostCategory;
-  description: string;
-  quantity: number;
-  unitPrice: number;
-  currency: string;
-  /** Defaults from the warranty suggestion: `free` → company, `chargeable` → customer; required otherwise. */
-  bearer?: CostBearer;
-}
-
-export interface SparePartInput {
-  part: string;
-  description?: string;
-  quantity: number;
-  /** Defaults to the pack's BMS firmware from the case evidence; required when that is unknown. */
-  bmsVersion?: string;
 }
 
 /** The pack a freeze frame still collects samples for (after-window open). */

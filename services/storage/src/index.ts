@@ -1,12 +1,10 @@
 export type {
   CaseFilter,
   CaseStore,
-  CostLineInput,
   FiringInput,
   FiringOutcome,
   FiringResult,
   OpenFreezeFrame,
-  SparePartInput,
 } from "./case-store";
 export type { DeadLetter, DeadLetterStore } from "./dead-letter-store";
 export type { DurableQueue, QueuedMessage } from "./durable-queue";

@@ -2,11 +2,12 @@ import { randomUUID } from "node:crypto";
 import {
   Actor,
   CASE_TRANSITIONS,
+  CaseAssignee,
   CaseEvidence,
+  CaseNoteText,
   CaseStatus,
-  CostBearer,
-  CostCategory,
   type CostLine,
+  CostLineInput,
   EpochMs,
   FreezeFrame,
   Id,
@@ -17,6 +18,7 @@ import {
   SEVERITY_RANK,
   Severity,
   type SparePart,
+  SparePartInput,
   SupportCase,
   type TimelineEntry,
   TimelineKind,
@@ -25,7 +27,7 @@ import {
 } from "@bms/shared";
 import type Database from "better-sqlite3";
 import { z } from "zod";
-import type { CaseFilter, CaseStore, CostLineInput, FiringInput, FiringOutcome, FiringResult, OpenFreezeFrame, SparePartInput } from "./case-store";
+import type { CaseFilter, CaseStore, FiringInput, FiringOutcome, FiringResult, OpenFreezeFrame } from "./case-store";
 import { openSqliteDatabase } from "./sqlite-database";
 import { CaseTransitionError, StoreCorruptError, StoreInputError } from "./storage-errors";
 
@@ -57,29 +59,6 @@ const FiringInputSchema = z.object({
   freezeFrameBefore: z.array(PackSample).max(MAX_FREEZE_FRAME_SAMPLES).optional(),
 });
 type ParsedFiring = z.output<typeof FiringInputSchema>;
-
-const CostLineInputSchema = z
-  .object({
-    category: CostCategory,
-    description: z.string().max(500).default(""),
-    quantity: z.number().positive().max(1_000_000),
-    unitPrice: z.number().min(0).max(10_000_000),
-    currency: z.string().regex(/^[A-Z]{3}$/, "a currency code like EUR"),
-    bearer: CostBearer.optional(),
-  })
-  .strict();
-
-const SparePartInputSchema = z
-  .object({
-    part: z.string().min(1).max(100),
-    description: z.string().max(500).default(""),
-    quantity: z.number().int().min(1).max(10_000),
-    bmsVersion: z.string().min(1).max(64).optional(),
-  })
-  .strict();
-
-const Assignee = z.string().min(1).max(128).nullable();
-const NoteText = z.string().min(1, "a note needs some text").max(10_000);
 
 interface CaseRow {
   id: string;
@@ -495,7 +474,7 @@ export function openSqliteCaseStore(file: string): CaseStore {
     return id;
   });
 
-  const costLineTx = db.transaction((id: string, input: z.output<typeof CostLineInputSchema>, actor: string, at: number) => {
+  const costLineTx = db.transaction((id: string, input: z.output<typeof CostLineInput>, actor: string, at: number) => {
     const row = selectById.get(id);
     if (!row) return null;
     const supportCase = fromRow(row);
@@ -522,7 +501,7 @@ export function openSqliteCaseStore(file: string): CaseStore {
     return id;
   });
 
-  const sparePartTx = db.transaction((id: string, input: z.output<typeof SparePartInputSchema>, actor: string, at: number) => {
+  const sparePartTx = db.transaction((id: string, input: z.output<typeof SparePartInput>, actor: string, at: number) => {
     const row = selectById.get(id);
     if (!row) return null;
     const supportCase = fromRow(row);
@@ -583,24 +562,24 @@ export function openSqliteCaseStore(file: string): CaseStore {
     },
     async transition(id, to, actor, at, text) {
       checkAt(at, "transition");
-      const reason = text === undefined ? undefined : checked(NoteText, text, "note");
+      const reason = text === undefined ? undefined : checked(CaseNoteText, text, "note");
       return readOrNull(transitionTx.immediate(id, checkStatus(to), actorOf(actor), at, reason));
     },
     async assign(id, assignee, actor, at) {
       checkAt(at, "assign");
-      return readOrNull(assignTx.immediate(id, checked(Assignee, assignee, "assignee"), actorOf(actor), at));
+      return readOrNull(assignTx.immediate(id, checked(CaseAssignee, assignee, "assignee"), actorOf(actor), at));
     },
     async addNote(id, text, actor, at) {
       checkAt(at, "addNote");
-      return readOrNull(noteTx.immediate(id, checked(NoteText, text, "note"), actorOf(actor), at));
+      return readOrNull(noteTx.immediate(id, checked(CaseNoteText, text, "note"), actorOf(actor), at));
     },
     async addCostLine(id, line: CostLineInput, actor, at) {
       checkAt(at, "addCostLine");
-      return readOrNull(costLineTx.immediate(id, checked(CostLineInputSchema, line, "cost line"), actorOf(actor), at));
+      return readOrNull(costLineTx.immediate(id, checked(CostLineInput, line, "cost line"), actorOf(actor), at));
     },
     async addSparePart(id, part: SparePartInput, actor, at) {
       checkAt(at, "addSparePart");
-      return readOrNull(sparePartTx.immediate(id, checked(SparePartInputSchema, part, "spare part"), actorOf(actor), at));
+      return readOrNull(sparePartTx.immediate(id, checked(SparePartInput, part, "spare part"), actorOf(actor), at));
     },
     async get(id, options = {}) {
       const row = selectById.get(id);
