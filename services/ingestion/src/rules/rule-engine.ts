@@ -108,6 +108,8 @@ interface SiteContext {
   siteId: string;
   /** The newest ts the site reported (samples, status): its own clock. */
   clock: number;
+  /** Recent steps of that clock longer than a second, oldest first: where the whole site was silent. */
+  steps: { from: number; to: number }[];
   /** When the ingestion last heard from it (its own clock). */
   lastArrival: number;
   offlineSince: number | null;
@@ -125,6 +127,9 @@ const BACKFILL_SUFFIX = "@backfill";
 const BACKFILL_NOTE = "Detected from back-filled samples: the agent's outbox backlog, sent after an outage.";
 const RECENT_KEPT = 50;
 const INTERVALS_KEPT = 8;
+/** Site-clock steps remembered (longer than SITE_STEP_MS), for no-data. */
+const SITE_STEPS_KEPT = 16;
+const SITE_STEP_MS = 1000;
 
 function slotKey(siteId: string, packId: string, ruleId: string, lane: Lane = "live"): string {
   return lane === "live" ? `${siteId}\u0000${packId}\u0000${ruleId}` : `${siteId}\u0000${packId}\u0000${ruleId}${BACKFILL_SUFFIX}`;
@@ -137,6 +142,28 @@ function savedRuleId(ruleId: string, lane: Lane): string {
 
 function packKey(siteId: string, packId: string): string {
   return `${siteId}/${packId}`;
+}
+
+/** Moves the site's clock; a step of more than a second is remembered (the whole site was silent). */
+function advanceClock(site: SiteContext, ts: number): void {
+  if (ts <= site.clock) return;
+  if (site.clock > 0 && ts - site.clock > SITE_STEP_MS) {
+    site.steps.push({ from: site.clock, to: ts });
+    if (site.steps.length > SITE_STEPS_KEPT) site.steps.shift();
+  }
+  site.clock = ts;
+}
+
+/**
+ * Since when a pack with its last sample at `lastTs` counts as silent while its site reported: a
+ * stretch longer than the timeout in which the whole site was silent (an uplink or broker outage,
+ * an ingestion restart) does not count, so the first sample after it does not make every other
+ * pack of the site "silent" for the length of the outage.
+ */
+function silentSince(site: SiteContext, lastTs: number, timeout: number): number {
+  let since = lastTs;
+  for (const step of site.steps) if (step.to > since && step.to - Math.max(step.from, since) > timeout) since = step.to;
+  return since;
 }
 
 /** A lane's usual sample interval, once it has seen a few. */
@@ -221,7 +248,7 @@ export class RuleEngine {
     const site = this.site(siteId);
     site.lastArrival = arrivedAt;
     site.offlineSince = null;
-    site.clock = Math.max(site.clock, sample.ts);
+    advanceClock(site, sample.ts);
     site.packs.add(packId);
     const ctx = this.pack(siteId, packId);
     const resolved = this.rulesFor(ctx);
@@ -237,7 +264,7 @@ export class RuleEngine {
   onStatus(siteId: string, status: SiteStatus, arrivedAt = this.now()): Promise<void> {
     const site = this.site(siteId);
     site.lastArrival = arrivedAt;
-    site.clock = Math.max(site.clock, status.ts);
+    advanceClock(site, status.ts);
     site.offlineSince = status.state === "offline" ? arrivedAt : null;
     if (status.state === "online") this.siteHeard(site);
     for (const device of status.agent?.devices ?? []) {
@@ -636,7 +663,7 @@ export class RuleEngine {
         if (typeof lastTs !== "number" || slot.saved.active !== null) continue;
         const interval = typeof slot.saved.s.interval === "number" ? slot.saved.s.interval : 0;
         const timeout = Math.max(rule.timeoutS * 1000, rule.missedSamples * interval);
-        const silent = site.clock - lastTs;
+        const silent = site.clock - silentSince(site, lastTs, timeout);
         if (silent <= timeout) continue;
         this.apply(
           rule,
@@ -784,7 +811,7 @@ export class RuleEngine {
   private site(siteId: string): SiteContext {
     let site = this.sites.get(siteId);
     if (!site) {
-      site = { siteId, clock: 0, lastArrival: this.now(), offlineSince: null, lastNoDataCheck: 0, packs: new Set(), link: new Map() };
+      site = { siteId, clock: 0, steps: [], lastArrival: this.now(), offlineSince: null, lastNoDataCheck: 0, packs: new Set(), link: new Map() };
       this.sites.set(siteId, site);
     }
     return site;
