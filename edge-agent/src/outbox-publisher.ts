@@ -21,7 +21,8 @@ export interface OutboxPublisherOptions {
  * Two lanes, each oldest first: on every (re)connect, what is queued is the backlog; samples read
  * after that are live. Live samples go out as they come (an engineer sees the pack now), the
  * backlog fills the rest of the window with its original timestamps, until it is gone and the lanes
- * are one again. So each lane is in order per pack; a consumer that needs one order sorts by `ts`.
+ * are one again. So each lane is in order per pack, the stream as a whole is not (the ingestion's
+ * rules run the backlog as a lane of its own: docs/rules-and-cases.md, late samples).
  *
  * Delivery is at least once: after a reconnect the unacknowledged window (≤ maxInFlight) is sent
  * again, so a few duplicates are possible; `seq` lets consumers drop them.

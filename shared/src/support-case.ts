@@ -56,6 +56,11 @@ export const RuleFiring = z.object({
    * on the same pack shortly before the case opened.
    */
   role: z.enum(["case", "related", "context"]),
+  /**
+   * True when the firing was found in back-filled samples: an agent's outbox backlog, sent after an
+   * outage and evaluated in the pack's backfill lane (`at` is then a time during the outage).
+   */
+  backfilled: z.boolean().optional(),
 });
 export type RuleFiring = z.infer<typeof RuleFiring>;
 
@@ -76,6 +81,12 @@ export const CaseEvidence = z.object({
   bmsAlarms: z.array(BmsAlarmCode).max(64).default([]),
   /** Which rules fired and when (newest last, at most 200). */
   rulesFired: z.array(RuleFiring).max(200).default([]),
+  /**
+   * True when the case was opened from back-filled samples (an agent's outbox backlog after an
+   * outage): the trigger, sample and freeze frame are from the outage, with their original `ts`.
+   * Absent for cases opened from live samples; a later back-filled occurrence is flagged in `rulesFired`.
+   */
+  backfilled: z.boolean().optional(),
 });
 export type CaseEvidence = z.infer<typeof CaseEvidence>;
 

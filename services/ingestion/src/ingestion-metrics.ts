@@ -69,7 +69,12 @@ export function createIngestionMetrics(spoolSize: () => number) {
     }),
     ruleSamplesSkipped: new Counter({
       name: "bms_ingestion_rule_samples_skipped_total",
-      help: "Samples older than their pack's latest (replayed late): stored, not run through the rules",
+      help: "Late samples the rules had already seen (a redelivery or replay, not newer than their lane's latest): stored, not run through the rules again",
+      registers,
+    }),
+    ruleSamplesBackfilled: new Counter({
+      name: "bms_ingestion_rule_samples_backfilled_total",
+      help: "Late samples of a gap in a pack's stream (an agent's outbox backlog after an outage) run through the rules in the pack's backfill lane",
       registers,
     }),
     webhookDeliveries: new Counter({
