@@ -1,11 +1,9 @@
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { PackSample, SupportCase } from "@bms/shared";
 import { openSqliteCaseStore, openSqliteRuleStateStore } from "@bms/storage";
 import type { MqttClient } from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
-import { type AedesBroker, startAedesBroker } from "../../../test/support/aedes-broker";
-import { type RunningScript, runScript } from "../../../test/support/cli";
+import { startAedesBroker } from "../../../test/support/aedes-broker";
 import { waitFor } from "../../../test/support/free-port";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
 import { type FastEngine, startFastEngine } from "./fixtures/scenario-feed";
@@ -20,6 +18,7 @@ import {
   useIngestionTestbed,
   watchCaseEvents,
 } from "./ingestion-harness";
+import { useIngestionProcess } from "./ingestion-process";
 
 /**
  * The rules see an agent's outbox backlog (edge-agent/src/outbox-publisher.ts): after an outage the
@@ -341,39 +340,15 @@ describe("the backfill lane", () => {
  * survives, the hold goes on from before the crash, and there is one case.
  */
 describe("an ingestion killed mid-backlog", () => {
-  let dir: TempDir | undefined;
-  let broker: AedesBroker | undefined;
-  let publisher: MqttClient | undefined;
-  const running: RunningScript[] = [];
-
-  afterEach(async () => {
-    for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill("SIGKILL");
-    await publisher?.endAsync();
-    await broker?.stop();
-    dir?.remove();
-  });
+  const setUp = useIngestionProcess("backfill-kill-ingestion");
 
   it("goes on with the backfill lane's hold and makes no second case", { timeout: 120_000 }, async () => {
-    dir = makeTempDir("bms-backfill-kill-");
-    broker = await startAedesBroker();
-    const config = join(dir.path, "ingestion.json");
-    writeFileSync(config, JSON.stringify({ mqtt: { url: broker.url, clientId: "backfill-kill-ingestion", reconnectPeriodMs: 200 }, dataDir: dir.path }));
-    const start = async () => {
-      const proc = runScript("services/ingestion/src/main.ts", ["--config", config], { via: "node", env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info" } });
-      running.push(proc);
-      await waitFor(() => proc.output().includes("ingestion started"), 30_000, `the ingestion to start:\n${proc.output()}`);
-      return proc;
-    };
-    const kill = async (proc: RunningScript) => {
-      proc.child.kill("SIGKILL");
-      expect(await proc.exited).toBeNull();
-    };
+    const { dir, publisher, start, kill } = await setUp();
     const cases = openSqliteCaseStore(join(dir.path, "cases.db"));
     const states = openSqliteRuleStateStore(join(dir.path, "cases.db"));
     const backfillState = async (ruleId: string) => (await states.load()).find((r) => r.packId === "p1" && r.ruleId === `${ruleId}@backfill`)?.state;
     try {
       let proc = await start();
-      publisher = await connectPublisher(broker.url);
       const t0 = baseTs();
       const topic = "bms/k5/p1/telemetry";
       const sample = (i: number) => at(t0, i, { cellTemperatures: temps(warm(i, 200, 400, 54)) });

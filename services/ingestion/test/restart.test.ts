@@ -1,13 +1,9 @@
-import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openSqliteCaseStore, openSqliteRuleStateStore } from "@bms/storage";
-import type { MqttClient } from "mqtt";
-import { afterEach, describe, expect, it } from "vitest";
-import { type AedesBroker, startAedesBroker } from "../../../test/support/aedes-broker";
-import { type RunningScript, runScript } from "../../../test/support/cli";
+import { describe, expect, it } from "vitest";
 import { waitFor } from "../../../test/support/free-port";
-import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
-import { baseTs, connectPublisher, META, makeSample, publish } from "./ingestion-harness";
+import { baseTs, META, makeSample, publish } from "./ingestion-harness";
+import { useIngestionProcess } from "./ingestion-process";
 
 /**
  * The ingestion killed (SIGKILL: no shutdown, nothing flushed) in the middle of a fault, twice:
@@ -17,38 +13,14 @@ import { baseTs, connectPublisher, META, makeSample, publish } from "./ingestion
  * still counts.
  */
 describe("an ingestion killed mid-fault", () => {
-  let dir: TempDir | undefined;
-  let broker: AedesBroker | undefined;
-  let publisher: MqttClient | undefined;
-  const running: RunningScript[] = [];
-
-  afterEach(async () => {
-    for (const r of running.splice(0)) if (r.child.exitCode === null) r.child.kill("SIGKILL");
-    await publisher?.endAsync();
-    await broker?.stop();
-    dir?.remove();
-  });
+  const setUp = useIngestionProcess("kill-test-ingestion");
 
   it("neither duplicates nor loses the case", { timeout: 120_000 }, async () => {
-    dir = makeTempDir("bms-kill-");
-    broker = await startAedesBroker();
-    const config = join(dir.path, "ingestion.json");
-    writeFileSync(config, JSON.stringify({ mqtt: { url: broker.url, clientId: "kill-test-ingestion", reconnectPeriodMs: 200 }, dataDir: dir.path }));
-    const start = async () => {
-      const proc = runScript("services/ingestion/src/main.ts", ["--config", config], { via: "node", env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info" } });
-      running.push(proc);
-      await waitFor(() => proc.output().includes("ingestion started"), 30_000, `the ingestion to start:\n${proc.output()}`);
-      return proc;
-    };
-    const kill = async (proc: RunningScript) => {
-      proc.child.kill("SIGKILL");
-      expect(await proc.exited).toBeNull();
-    };
+    const { dir, publisher, start, kill } = await setUp();
     const cases = openSqliteCaseStore(join(dir.path, "cases.db"));
     const states = openSqliteRuleStateStore(join(dir.path, "cases.db"));
     try {
       let proc = await start();
-      publisher = await connectPublisher(broker.url);
       const t0 = baseTs();
       const topic = "bms/k1/p1/telemetry";
       // Sensor 1 warms 1 °C/s to 54 °C: above 50 °C (the major level) from second 26; it must hold 30 s.
