@@ -164,7 +164,7 @@ function mergeEvidence(existing: CaseEvidence, incoming: CaseEvidence, role: Rul
 
 const V1_STATUS_MAP = "CASE status WHEN 'closed' THEN 'closed' WHEN 'acknowledged' THEN 'acknowledged' ELSE 'open' END";
 
-/** The support-case tables; a v1 `cases` table (issue 1's store) is carried over and dropped. */
+/** The support-case tables; a v1 `cases` table (the first case store) is carried over and dropped. */
 function createCaseTables(db: Database.Database): void {
   const statuses = CaseStatus.options.map((s) => `'${s}'`).join(", ");
   const severities = Severity.options.map((s) => `'${s}'`).join(", ");

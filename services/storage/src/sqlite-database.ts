@@ -5,7 +5,7 @@ import { StoreSchemaError } from "./storage-errors";
 
 /**
  * Schema version of every table this package creates, kept in PRAGMA user_version (2: the support
- * cases of issue 5, with lifecycle, timeline, freeze frames and rule state). One number for
+ * cases with lifecycle, timeline, freeze frames and rule state). One number for
  * the whole file because several stores may share one file; each store creates its own tables
  * with IF NOT EXISTS, so sharing is safe.
  */
