@@ -1,6 +1,7 @@
 import type { Chemistry, PackMeta } from "@bms/shared";
 import { evt1ToAlarms } from "@bms/shared";
 import { MODEL_BATTERY, MODEL_COMMON, MODEL_LITHIUM_BANK, MODEL_LITHIUM_MODULE, MODEL_LITHIUM_STRING } from "@bms/shared/sunspec/models";
+import { warrantyDaysToDate } from "@bms/shared/sunspec/register-codec";
 import { type DecodedSample, type PackIdentity, withoutUndefined } from "../readers/device-reader";
 import { composePackMeta } from "../readers/pack-meta-composer";
 import { PointReader } from "./point-reader";
@@ -135,13 +136,10 @@ export function decodePackSample(
   return withoutUndefined(sample);
 }
 
-const DAY_MS = 86_400_000;
-const EPOCH_2000 = Date.UTC(2000, 0, 1);
-
 /** 802 WarrDt: days since 2000-01-01 → YYYY-MM-DD (undefined when not implemented or absurd). */
 export function warrantyDate(days: number | undefined): string | undefined {
   if (days === undefined || days > 36_500) return undefined;
-  return new Date(EPOCH_2000 + days * DAY_MS).toISOString().slice(0, 10);
+  return warrantyDaysToDate(days);
 }
 
 export interface IdentitySources {

@@ -48,3 +48,17 @@ export function applyScale(raw: number, sf: number, notImplemented: number): num
   if (raw === notImplemented || sf === toInt16(NOT_IMPLEMENTED.sunssf)) return null;
   return sf === 0 ? raw : Number((raw * 10 ** sf).toFixed(Math.max(0, -sf)));
 }
+
+/** SunSpec 802 WarrDt counts whole days from 2000-01-01 (UTC). */
+const WARRANTY_EPOCH_MS = Date.UTC(2000, 0, 1);
+const DAY_MS = 86_400_000;
+
+/** WarrDt days → `YYYY-MM-DD`. */
+export function warrantyDaysToDate(days: number): string {
+  return new Date(WARRANTY_EPOCH_MS + days * DAY_MS).toISOString().slice(0, 10);
+}
+
+/** A date (ms since the Unix epoch) → WarrDt days. */
+export function warrantyDaysOf(epochMs: number): number {
+  return Math.round((epochMs - WARRANTY_EPOCH_MS) / DAY_MS);
+}

@@ -1,7 +1,5 @@
+import { warrantyDaysOf } from "@bms/shared/sunspec/register-codec";
 import type { PackIdentity } from "../simulated-device";
-
-const WARRANTY_EPOCH_MS = Date.UTC(2000, 0, 1);
-const MS_PER_DAY = 86_400_000;
 
 /**
  * The nameplate of a simulated pack, drawn from its seed so it repeats: manufacturer, model,
@@ -16,7 +14,7 @@ export function packIdentity(unitId: number, packSeed: number, cellCount: number
     model: `SIM-${chemistry}-${cellCount}S-${capacityAh}`,
     firmware: "1.4.2",
     serial: `SIM${packSeed.toString(16).toUpperCase().padStart(8, "0")}-${String(unitId).padStart(3, "0")}`,
-    warrantyDays: Math.round((warrantyEnd - WARRANTY_EPOCH_MS) / MS_PER_DAY),
+    warrantyDays: warrantyDaysOf(warrantyEnd),
     capacityAh,
     cellCount,
   };
