@@ -6,7 +6,7 @@ import { waitFor } from "../../test/support/free-port";
 import { makeTempDir } from "../../test/support/temp-dir";
 import { retained, startRecordingBroker, telemetry } from "./fixtures/agent-setup";
 import { startRegisterServer } from "./fixtures/register-server";
-import { buildSunSpecMap } from "./fixtures/sunspec-map";
+import { sunspecDevice } from "./fixtures/sunspec-device";
 
 const dir = makeTempDir("bms-agent-cli-");
 afterAll(() => dir.remove());
@@ -27,7 +27,7 @@ function file(name: string, text: string): string {
 describe("agent command line: running", () => {
   it("runs from a config file and shuts down cleanly on SIGTERM (exit 0, status offline)", async () => {
     const broker = await startRecordingBroker();
-    const built = buildSunSpecMap();
+    const built = sunspecDevice();
     const modbus = await startRegisterServer({ units: new Map([[1, built.registers]]) });
     try {
       const config = file(

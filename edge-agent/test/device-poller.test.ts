@@ -10,7 +10,7 @@ import { ModbusTcpTransport } from "../src/transports/modbus-tcp-transport";
 import type { RegisterTransport } from "../src/transports/register-transport";
 import { captureLog } from "./fixtures/captured-log";
 import { type RegisterServer, startRegisterServer } from "./fixtures/register-server";
-import { buildSunSpecMap } from "./fixtures/sunspec-map";
+import { pointAddress, sunspecDevice } from "./fixtures/sunspec-device";
 
 const cleanups = cleanupAfterEach();
 
@@ -35,7 +35,7 @@ class RecordingTransport implements RegisterTransport {
 }
 
 async function setup(retry = { retryMinMs: 100, retryMaxMs: 800 }) {
-  const built = buildSunSpecMap();
+  const built = sunspecDevice();
   const server: RegisterServer = await startRegisterServer({ units: new Map([[1, built.registers]]) });
   const transport = new RecordingTransport(new ModbusTcpTransport({ host: "127.0.0.1", port: server.port, timeoutMs: 300 }));
   const captured = captureLog();
@@ -104,7 +104,7 @@ describe("device poller", () => {
   it("rejects and counts an implausible reply, publishes nothing from it, and recovers when the values are sane", async () => {
     const { built, samples, poller, captured } = await setup();
     await waitFor(() => samples.length >= 1, 10_000, "a first sample");
-    const cellAddress = (built.at.modules[0] ?? 0) + MODEL_LITHIUM_MODULE.cellBlockOffset;
+    const cellAddress = pointAddress(built.layout.modules[0] ?? 0, MODEL_LITHIUM_MODULE, "CellV", 0);
     const good = built.registers.get(cellAddress) ?? 0;
     built.registers.set(cellAddress, 65000); // 65 V
     await waitFor(() => poller.health().rejectedSamples >= 3, 10_000, "rejected samples");
@@ -124,7 +124,7 @@ describe("device poller: plausibility", () => {
   it("keeps a cell reading 0 V once out of the samples, counts it, and spends no sequence number on it", async () => {
     const { built, server, samples, poller, captured } = await setup();
     await waitFor(() => samples.length >= 3, 10_000, "three samples");
-    const cellAddress = (built.at.modules[0] ?? 0) + MODEL_LITHIUM_MODULE.cellBlockOffset + 4 * 3; // cell 3
+    const cellAddress = pointAddress(built.layout.modules[0] ?? 0, MODEL_LITHIUM_MODULE, "CellV", 3);
     let glitches = 0;
     server.override = (_unit, address, count) => {
       if (glitches > 0 || cellAddress < address || cellAddress >= address + count) return undefined;
@@ -146,7 +146,7 @@ describe("device poller: plausibility", () => {
   it("believes a cell that stays at 0 V: its samples are published (late, none lost) and it is logged", async () => {
     const { built, samples, poller, captured } = await setup();
     await waitFor(() => samples.length >= 3, 10_000, "three samples");
-    const cellAddress = (built.at.modules[1] ?? 0) + MODEL_LITHIUM_MODULE.cellBlockOffset; // cell 8
+    const cellAddress = pointAddress(built.layout.modules[1] ?? 0, MODEL_LITHIUM_MODULE, "CellV", 0); // cell 8
     built.registers.set(cellAddress, 0);
     await waitFor(() => samples.filter((s) => s.cellVoltages[8] === 0).length >= 5, 10_000, "samples with the dead cell");
     expect(poller.health().implausible).toBe(0);

@@ -8,12 +8,12 @@ import { type RunningAgent, startEdgeAgent } from "../src/index";
 import { agentConfig, retained, startRecordingBroker, telemetry } from "./fixtures/agent-setup";
 import { captureLog } from "./fixtures/captured-log";
 import { startRegisterServer } from "./fixtures/register-server";
-import { buildSunSpecMap } from "./fixtures/sunspec-map";
+import { pointAddress, sunspecDevice } from "./fixtures/sunspec-device";
 
 const cleanups = cleanupAfterEach();
 
 async function world(units = [1, 2]) {
-  const maps = units.map(() => buildSunSpecMap());
+  const maps = units.map(() => sunspecDevice());
   const modbus = await startRegisterServer({ units: new Map(units.map((u, i) => [u, maps[i]?.registers ?? new Map()])) });
   const broker = await startRecordingBroker();
   const dir = makeTempDir("bms-agent-");
@@ -59,7 +59,7 @@ describe("edge agent", () => {
     );
     const meta = broker.received.find((m) => m.topic === "bms/site-t/pack-2/meta");
     expect(meta?.retain).toBe(true);
-    expect(PackMeta.parse(JSON.parse(meta?.payload ?? "{}"))).toMatchObject({ chemistry: "LFP", cellCount: 16, manufacturer: "Acme Batteries" });
+    expect(PackMeta.parse(JSON.parse(meta?.payload ?? "{}"))).toMatchObject({ chemistry: "LFP", cellCount: 16, manufacturer: "SimBattery" });
     expect(SiteStatus.parse(JSON.parse((await retained(broker.url, "bms/site-t/status")) ?? "{}")).state).toBe("online");
     const health = agent.health();
     expect(health.mqttConnected).toBe(true);
@@ -119,7 +119,7 @@ describe("edge agent", () => {
     const { broker, maps, start } = await world();
     const bad = maps[1];
     if (!bad) throw new Error("no map");
-    bad.registers.set((bad.at.modules[0] ?? 0) + MODEL_LITHIUM_MODULE.cellBlockOffset, 65000); // a 65 V cell
+    bad.registers.set(pointAddress(bad.layout.modules[0] ?? 0, MODEL_LITHIUM_MODULE, "CellV", 0), 65000); // a 65 V cell
     const { agent, captured } = await start();
     await waitFor(
       () => (agent.health().devices[1]?.rejectedSamples ?? 0) >= 3 && telemetry(broker.received, "pack-1").length >= 3,

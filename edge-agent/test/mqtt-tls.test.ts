@@ -13,7 +13,7 @@ import { makeTempDir, type TempDir } from "../../test/support/temp-dir";
 import { startEdgeAgent } from "../src/index";
 import { captureLog } from "./fixtures/captured-log";
 import { startRegisterServer } from "./fixtures/register-server";
-import { buildSunSpecMap } from "./fixtures/sunspec-map";
+import { sunspecDevice } from "./fixtures/sunspec-device";
 
 const cleanups = cleanupAfterEach();
 let dir: TempDir;
@@ -99,7 +99,7 @@ afterAll(async () => {
 });
 
 async function agentWith(tls: Record<string, unknown>, credentials = { username: "agent-tls", password: "s3cret-agent" }) {
-  const modbus = await startRegisterServer({ units: new Map([[1, buildSunSpecMap().registers]]) });
+  const modbus = await startRegisterServer({ units: new Map([[1, sunspecDevice().registers]]) });
   const data = makeTempDir("bms-tls-data-");
   const agent = await startEdgeAgent(
     EdgeAgentConfig.parse({

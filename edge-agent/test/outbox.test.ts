@@ -12,13 +12,13 @@ import { OutboxPublisher } from "../src/outbox-publisher";
 import { type RecordingBroker, retained, startRecordingBroker, telemetry } from "./fixtures/agent-setup";
 import { captureLog } from "./fixtures/captured-log";
 import { startRegisterServer } from "./fixtures/register-server";
-import { buildSunSpecMap } from "./fixtures/sunspec-map";
+import { sunspecDevice } from "./fixtures/sunspec-device";
 
 const cleanups = cleanupAfterEach();
 
 async function site(options: { outboxMaxBytes?: number; statusIntervalMs?: number; shutdownFlushMs?: number } = {}) {
   const units = [1, 2];
-  const modbus = await startRegisterServer({ units: new Map(units.map((u) => [u, buildSunSpecMap().registers])) });
+  const modbus = await startRegisterServer({ units: new Map(units.map((u) => [u, sunspecDevice().registers])) });
   const broker = await startRecordingBroker();
   const dir = makeTempDir("bms-outbox-");
   cleanups.push(

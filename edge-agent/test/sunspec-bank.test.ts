@@ -1,6 +1,6 @@
 import { EVT1_BITS } from "@bms/shared";
-import { MODEL_LITHIUM_MODULE, MODEL_LITHIUM_STRING } from "@bms/shared/sunspec/models";
-import { writeUint32 } from "@bms/shared/sunspec/register-codec";
+import { MODEL_LITHIUM_MODULE, MODEL_LITHIUM_STRING, modelLength } from "@bms/shared/sunspec/models";
+import { encodeRaw } from "@bms/shared/sunspec/register-codec";
 import { encodePackRegisters, sunspecLayoutFor } from "@bms/simulators";
 import { describe, expect, it } from "vitest";
 import { cleanupAfterEach } from "../../test/support/cleanups";
@@ -36,7 +36,7 @@ describe("SunSpec banks: 803, 804 and several 805", () => {
       // The chain's first and last modules swap their places in the bank (and their cells with them).
       const first = (at.modules[0] ?? 0) - at.base;
       const last = (at.modules[3] ?? 0) - at.base;
-      const length = 2 + MODEL_LITHIUM_MODULE.fixedLength + 4 * 4;
+      const length = 2 + modelLength(MODEL_LITHIUM_MODULE, 4);
       const a = regs.slice(first, first + length);
       const b = regs.slice(last, last + length);
       regs.splice(first, length, ...b);
@@ -51,7 +51,8 @@ describe("SunSpec banks: 803, 804 and several 805", () => {
   it("reports the events of every string: an 804 Evt1 bit shows in the sample's alarms", async () => {
     const { reader } = await bank((regs, at) => {
       const string2 = (at.strings[1] ?? 0) - at.base;
-      writeUint32(regs, string2 + MODEL_LITHIUM_STRING.points.Evt1.offset, 1 << EVT1_BITS.TEMPERATURE_IMBALANCE_WARNING);
+      const evt1 = MODEL_LITHIUM_STRING.points.Evt1;
+      regs.splice(string2 + evt1.offset, evt1.size, ...encodeRaw(evt1, 1 << EVT1_BITS.TEMPERATURE_IMBALANCE_WARNING));
     });
     expect((await reader.read()).sample.bmsAlarms).toEqual(["TEMPERATURE_IMBALANCE_WARNING"]);
   });

@@ -1,8 +1,8 @@
 import { join } from "node:path";
 import { ConfigError, EVT1_BITS } from "@bms/shared";
 import { DeviceProfile, decodeProfileValue, encodeProfileValue, registerSize } from "@bms/shared/device-profile";
+import { ModelReader } from "@bms/shared/sunspec/model-reader";
 import { MODEL_LITHIUM_BANK, MODEL_LITHIUM_STRING } from "@bms/shared/sunspec/models";
-import { readUint32 } from "@bms/shared/sunspec/register-codec";
 import type ModbusRTU from "modbus-serial";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { loadDeviceProfile } from "../src/protocols/device-profile-file";
@@ -124,13 +124,13 @@ describe("SunSpec for a two-string bank", () => {
       [0xffff, 0],
     ]);
     const bankAt = models[2]?.[2] ?? 0;
-    const bank = await readRegisters(client, 1, bankAt, 2 + 26 + 64);
-    expect(bank[MODEL_LITHIUM_BANK.points.NStr.offset]).toBe(2);
-    expect(bank[MODEL_LITHIUM_BANK.stringBlockOffset + MODEL_LITHIUM_BANK.stringPoints.StrNMod.offset]).toBe(2);
-    const string2 = await readRegisters(client, 1, models[4]?.[2] ?? 0, 2 + 46 + 32);
-    expect(string2[MODEL_LITHIUM_STRING.points.Idx.offset]).toBe(2);
-    expect(string2[MODEL_LITHIUM_STRING.moduleBlockOffset + MODEL_LITHIUM_STRING.modulePoints.ModNCell.offset]).toBe(4);
-    expect(readUint32(string2, MODEL_LITHIUM_STRING.points.Evt1.offset) & (1 << EVT1_BITS.OVER_TEMP_ALARM)).toBe(0);
+    const bank = new ModelReader(MODEL_LITHIUM_BANK, await readRegisters(client, 1, bankAt, 2 + 26 + 64));
+    expect(bank.raw("NStr")).toBe(2);
+    expect(bank.raw("StrNMod", 0)).toBe(2);
+    const string2 = new ModelReader(MODEL_LITHIUM_STRING, await readRegisters(client, 1, models[4]?.[2] ?? 0, 2 + 46 + 32));
+    expect(string2.raw("Idx")).toBe(2);
+    expect(string2.raw("ModNCell", 0)).toBe(4);
+    expect((string2.raw("Evt1") ?? 0) & (1 << EVT1_BITS.OVER_TEMP_ALARM)).toBe(0);
     const lastModule = await readRegisters(client, 1, models[8]?.[2] ?? 0, 6);
     expect(lastModule.slice(2, 5)).toEqual([2, 2, 4]); // StrIdx, ModIdx, NCell
   });

@@ -1,6 +1,6 @@
 import { evt1ToAlarms } from "@bms/shared";
+import { ModelReader } from "@bms/shared/sunspec/model-reader";
 import { MODEL_BATTERY, MODEL_LITHIUM_MODULE, SUNSPEC_END_MODEL_ID, SUNSPEC_MARKER } from "@bms/shared/sunspec/models";
-import { readUint32, toInt16 } from "@bms/shared/sunspec/register-codec";
 
 /** What the tests read back from a SunSpec register image (index 0 = address 40000), decoded the way a poller would. */
 export interface DecodedImage {
@@ -15,54 +15,48 @@ export interface DecodedImage {
   cellVoltages: number[];
   /** 805 CellTmp per cell, °C. */
   cellTemperatures: number[];
-  /** Raw CellTmp words (int16), for "the register did not change". */
+  /** Raw CellTmp values (int16), for "the register did not change". */
   rawCellTemperatures: number[];
 }
 
-function scaled(raw: number, sf: number): number {
-  return raw * 10 ** sf;
+function required(value: number | undefined, what: string): number {
+  if (value === undefined) throw new Error(`${what} is not implemented`);
+  return value;
 }
 
-/** Walks SunS → models → end and decodes 802 and every 805, using only shared/src/sunspec/*. */
+/** Walks SunS → models → end and decodes 802 and every 805 with the shared codec (shared/src/sunspec/). */
 export function decodeImage(regs: readonly number[]): DecodedImage {
   if (regs[0] !== SUNSPEC_MARKER[0] || regs[1] !== SUNSPEC_MARKER[1]) throw new Error("no SunS marker");
-  let battery: number | undefined;
-  const modules: number[] = [];
+  let battery: ModelReader<typeof MODEL_BATTERY> | undefined;
+  const modules: ModelReader<typeof MODEL_LITHIUM_MODULE>[] = [];
   for (let at = 2; at < regs.length; ) {
     const id = regs[at] ?? SUNSPEC_END_MODEL_ID;
     if (id === SUNSPEC_END_MODEL_ID) break;
-    if (id === MODEL_BATTERY.id) battery = at;
-    if (id === MODEL_LITHIUM_MODULE.id) modules.push(at);
-    at += 2 + (regs[at + 1] ?? 0);
+    const block = regs.slice(at, at + 2 + (regs[at + 1] ?? 0));
+    if (id === MODEL_BATTERY.id) battery = new ModelReader(MODEL_BATTERY, block);
+    if (id === MODEL_LITHIUM_MODULE.id) modules.push(new ModelReader(MODEL_LITHIUM_MODULE, block));
+    at += block.length;
   }
-  if (battery === undefined) throw new Error("no model 802");
+  if (!battery) throw new Error("no model 802");
   const b = battery;
-  const bp = MODEL_BATTERY.points;
-  const word = (offset: number) => regs[b + offset] ?? 0;
-  const evt1 = readUint32(regs, b + bp.Evt1.offset);
+  const evt1 = required(b.raw("Evt1"), "Evt1");
   const cellVoltages: number[] = [];
   const cellTemperatures: number[] = [];
   const rawCellTemperatures: number[] = [];
-  const mp = MODEL_LITHIUM_MODULE.points;
   for (const m of modules) {
-    const cells = regs[m + mp.NCell.offset] ?? 0;
-    const vSf = toInt16(regs[m + mp.CellV_SF.offset] ?? 0);
-    const tSf = toInt16(regs[m + mp.Tmp_SF.offset] ?? 0);
-    for (let c = 0; c < cells; c++) {
-      const block = m + MODEL_LITHIUM_MODULE.cellBlockOffset + MODEL_LITHIUM_MODULE.cellBlockSize * c;
-      cellVoltages.push(scaled(regs[block + MODEL_LITHIUM_MODULE.cellPoints.CellV.offset] ?? 0, vSf));
-      const rawT = toInt16(regs[block + MODEL_LITHIUM_MODULE.cellPoints.CellTmp.offset] ?? 0);
-      rawCellTemperatures.push(rawT);
-      cellTemperatures.push(scaled(rawT, tSf));
+    for (let c = 0; c < m.instances(); c++) {
+      cellVoltages.push(required(m.scaled("CellV", c), "CellV"));
+      rawCellTemperatures.push(required(m.raw("CellTmp", c), "CellTmp"));
+      cellTemperatures.push(required(m.scaled("CellTmp", c), "CellTmp"));
     }
   }
   return {
     evt1,
     alarms: evt1ToAlarms(evt1),
-    current: scaled(toInt16(word(bp.A.offset)), toInt16(word(bp.A_SF.offset))),
-    packVoltage: scaled(word(bp.V.offset), toInt16(word(bp.V_SF.offset))),
-    soc: scaled(word(bp.SoC.offset), toInt16(word(bp.SoC_SF.offset))),
-    state: word(bp.State.offset),
+    current: required(b.scaled("A"), "A"),
+    packVoltage: required(b.scaled("V"), "V"),
+    soc: required(b.scaled("SoC"), "SoC"),
+    state: required(b.raw("State"), "State"),
     cellVoltages,
     cellTemperatures,
     rawCellTemperatures,

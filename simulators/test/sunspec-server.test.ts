@@ -1,7 +1,8 @@
 import { createServer } from "node:net";
 import { ConfigError, EVT1_BITS, PortInUseError } from "@bms/shared";
+import { ModelReader } from "@bms/shared/sunspec/model-reader";
 import { MODEL_BATTERY, MODEL_COMMON, MODEL_LITHIUM_MODULE, SUNSPEC_END_MODEL_ID } from "@bms/shared/sunspec/models";
-import { applyScale, readString, readUint32, toInt16 } from "@bms/shared/sunspec/register-codec";
+import { readUint32 } from "@bms/shared/sunspec/register-codec";
 import type ModbusRTU from "modbus-serial";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../test/support/free-port";
@@ -66,65 +67,56 @@ describe("SunSpec Modbus TCP server", () => {
   });
 
   it("names the device in model 1, with a serial unique per pack", async () => {
-    const common = async (unitId: number) => readRegisters(client, unitId, 40002, 2 + MODEL_COMMON.length);
+    const common = async (unitId: number) => new ModelReader(MODEL_COMMON, await readRegisters(client, unitId, 40002, 2 + MODEL_COMMON.length));
     const one = await common(1);
     const two = await common(2);
-    const p = MODEL_COMMON.points;
-    expect(readString(one, p.Mn.offset, p.Mn.size)).toBe("SimBattery");
-    expect(readString(one, p.Md.offset, p.Md.size)).toBe("SIM-LFP-16S-100");
-    expect(readString(one, p.Vr.offset, p.Vr.size)).toMatch(/^\d+\.\d+\.\d+$/);
-    const sn1 = readString(one, p.SN.offset, p.SN.size);
-    const sn2 = readString(two, p.SN.offset, p.SN.size);
+    expect(one.text("Mn")).toBe("SimBattery");
+    expect(one.text("Md")).toBe("SIM-LFP-16S-100");
+    expect(one.text("Vr")).toMatch(/^\d+\.\d+\.\d+$/);
+    const sn1 = one.text("SN");
     expect(sn1).toMatch(/^SIM/);
-    expect(sn1).not.toBe(sn2);
-    expect(one[p.DA.offset]).toBe(1);
-    expect(two[p.DA.offset]).toBe(2);
+    expect(sn1).not.toBe(two.text("SN"));
+    expect(one.raw("DA")).toBe(1);
+    expect(two.raw("DA")).toBe(2);
   });
 
   it("publishes model 802 values that decode, with their scale factors, to the pack's true state", async () => {
-    const regs = await readRegisters(client, 1, 40070, 2 + MODEL_BATTERY.length);
+    const b = new ModelReader(MODEL_BATTERY, await readRegisters(client, 1, 40070, 2 + MODEL_BATTERY.length));
     const truth = sim.snapshot(1);
-    const p = MODEL_BATTERY.points;
-    const sf = (name: keyof typeof p) => toInt16(regs[p[name].offset] ?? 0);
-    expect([sf("SoC_SF"), sf("V_SF"), sf("CellV_SF"), sf("A_SF"), sf("SoH_SF")]).toEqual([-1, -2, -3, -1, -1]);
-    const value = (name: keyof typeof p, scale: keyof typeof p) => applyScale(regs[p[name].offset] ?? 0, sf(scale), 0xffff);
-    expect(value("AHRtg", "AHRtg_SF")).toBe(100);
-    expect(value("SoC", "SoC_SF")).toBeCloseTo(truth.soc, 0);
-    expect(value("SoH", "SoH_SF")).toBeCloseTo(truth.soh, 0);
-    expect(value("V", "V_SF")).toBeCloseTo(truth.packVoltage, 0);
-    expect(value("CellVMax", "CellV_SF")).toBeCloseTo(Math.max(...truth.cellVoltages), 1);
-    expect(value("CellVMin", "CellV_SF")).toBeCloseTo(Math.min(...truth.cellVoltages), 1);
-    const amps = toInt16(regs[p.A.offset] ?? 0) * 10 ** sf("A_SF");
-    expect(Math.abs(amps - truth.current)).toBeLessThan(3);
-    expect(value("AChaMax", "AMax_SF")).toBe(50);
-    expect(value("ADisChaMax", "AMax_SF")).toBe(100);
-    expect(readUint32(regs, p.NCyc.offset)).toBe(truth.cycles);
-    expect(readUint32(regs, p.Evt1.offset)).toBe(0);
-    expect(regs[p.Typ.offset]).toBe(4);
-    expect(regs[p.State.offset]).toBe(3);
-    expect([2, 3, 4, 5, 6]).toContain(regs[p.ChaSt.offset]);
-    const warrantyDays = readUint32(regs, p.WarrDt.offset);
+    expect(["SoC_SF", "V_SF", "CellV_SF", "A_SF", "SoH_SF"].map((name) => b.scaleFactor(name))).toEqual([-1, -2, -3, -1, -1]);
+    expect(b.scaled("AHRtg")).toBe(100);
+    expect(b.scaled("SoC")).toBeCloseTo(truth.soc, 0);
+    expect(b.scaled("SoH")).toBeCloseTo(truth.soh, 0);
+    expect(b.scaled("V")).toBeCloseTo(truth.packVoltage, 0);
+    expect(b.scaled("CellVMax")).toBeCloseTo(Math.max(...truth.cellVoltages), 1);
+    expect(b.scaled("CellVMin")).toBeCloseTo(Math.min(...truth.cellVoltages), 1);
+    expect(Math.abs((b.scaled("A") ?? Number.NaN) - truth.current)).toBeLessThan(3);
+    expect(b.scaled("AChaMax")).toBe(50);
+    expect(b.scaled("ADisChaMax")).toBe(100);
+    expect(b.raw("NCyc")).toBe(truth.cycles);
+    expect(b.raw("Evt1")).toBe(0);
+    expect(b.raw("Typ")).toBe(4);
+    expect(b.raw("State")).toBe(3);
+    expect([2, 3, 4, 5, 6]).toContain(b.raw("ChaSt"));
+    const warrantyDays = b.raw("WarrDt") ?? 0;
     expect(warrantyDays).toBeGreaterThan(365 * 30); // after 2030
     expect(warrantyDays).toBeLessThan(365 * 40);
   });
 
   it("publishes every cell's voltage and temperature in model 805", async () => {
-    const regs = await readRegisters(client, 2, 40134, 2 + 42 + 4 * 16);
+    const m = new ModelReader(MODEL_LITHIUM_MODULE, await readRegisters(client, 2, 40134, 2 + 42 + 4 * 16));
     const truth = sim.snapshot(2);
-    const p = MODEL_LITHIUM_MODULE.points;
-    expect(regs[p.NCell.offset]).toBe(16);
-    const cellVSf = toInt16(regs[p.CellV_SF.offset] ?? 0);
-    const tmpSf = toInt16(regs[p.Tmp_SF.offset] ?? 0);
-    expect([cellVSf, tmpSf]).toEqual([-3, -1]);
+    expect(m.raw("NCell")).toBe(16);
+    expect(m.instances()).toBe(16);
+    expect([m.scaleFactor("CellV_SF"), m.scaleFactor("Tmp_SF")]).toEqual([-3, -1]);
     for (let i = 0; i < 16; i++) {
-      const at = MODEL_LITHIUM_MODULE.cellBlockOffset + 4 * i;
-      expect((regs[at] ?? 0) * 10 ** cellVSf).toBeCloseTo(truth.cellVoltages[i] ?? 0, 1);
-      expect(toInt16(regs[at + 1] ?? 0) * 10 ** tmpSf).toBeCloseTo(truth.cellTemperatures[i] ?? 0, 0);
+      expect(m.scaled("CellV", i)).toBeCloseTo(truth.cellVoltages[i] ?? 0, 1);
+      expect(m.scaled("CellTmp", i)).toBeCloseTo(truth.cellTemperatures[i] ?? 0, 0);
     }
-    const maxCell = regs[p.CellVMaxCell.offset] ?? 0;
+    const maxCell = m.raw("CellVMaxCell") ?? 0;
     expect(maxCell).toBeGreaterThanOrEqual(1);
     expect(maxCell).toBeLessThanOrEqual(16);
-    expect(regs[MODEL_LITHIUM_MODULE.cellBlockOffset + 4 * (maxCell - 1)]).toBe(regs[p.CellVMax.offset]);
+    expect(m.raw("CellV", maxCell - 1)).toBe(m.raw("CellVMax"));
   });
 
   it("advances in time: the heartbeat counts simulated seconds", async () => {
@@ -158,12 +150,67 @@ describe("SunSpec Modbus TCP server", () => {
     expect(await readRegisters(client, 1, 40_242, 2)).toEqual([0xffff, 0]);
   });
 
-  it("rejects writes except 1 to AlmRst", async () => {
-    client.setID(1);
-    expect(await exceptionCodeOf(client.writeRegister(40070 + MODEL_BATTERY.points.SoC.offset, 0))).toBe(0x02);
-    expect(await exceptionCodeOf(client.writeRegisters(40070 + MODEL_BATTERY.points.AlmRst.offset, [1, 1]))).toBe(0x02);
-    expect(await exceptionCodeOf(client.writeRegister(40070 + MODEL_BATTERY.points.AlmRst.offset, 7))).toBe(0x03);
-    expect(await exceptionCodeOf(client.writeRegister(BASE, 1))).toBe(0x02);
+  describe("writes (functions 6 and 16), checked against the model table", () => {
+    const at = (name: keyof typeof MODEL_BATTERY.points) => 40070 + MODEL_BATTERY.points[name].offset;
+    const battery = async (unitId: number) => new ModelReader(MODEL_BATTERY, await readRegisters(client, unitId, 40070, 2 + MODEL_BATTERY.length));
+
+    it("serves the mandatory control points implemented: SetOp CONNECT, SetInvState STARTED, AlmRst 0", async () => {
+      const b = await battery(2);
+      expect([b.raw("SetOp"), b.raw("SetInvState"), b.raw("AlmRst"), b.raw("CtrlHb")]).toEqual([1, 3, 0, 0]);
+    });
+
+    it("keeps SetOp, SetInvState and CtrlHb per pack and reads them back; function 16 sets neighbours at once", async () => {
+      client.setID(1);
+      await client.writeRegister(at("SetOp"), 2);
+      await client.writeRegisters(at("CtrlHb"), [7]);
+      await client.writeRegisters(at("SetOp"), [2, 2]); // SetOp DISCONNECT, SetInvState STANDBY
+      const one = await battery(1);
+      expect([one.raw("SetOp"), one.raw("SetInvState"), one.raw("CtrlHb")]).toEqual([2, 2, 7]);
+      const two = await battery(2);
+      expect([two.raw("SetOp"), two.raw("SetInvState"), two.raw("CtrlHb")]).toEqual([1, 3, 0]);
+      client.setID(1); // reading pack 2 addressed unit 2
+      await client.writeRegisters(at("SetOp"), [1, 3]);
+      expect((await battery(1)).raw("SetOp")).toBe(1);
+    });
+
+    it("refuses values outside a point's symbols or range with 0x03 and applies nothing of that request", async () => {
+      client.setID(1);
+      expect(await exceptionCodeOf(client.writeRegister(at("SetOp"), 3))).toBe(0x03);
+      expect(await exceptionCodeOf(client.writeRegister(at("SetOp"), 0))).toBe(0x03);
+      expect(await exceptionCodeOf(client.writeRegister(at("SetOp"), 0xffff))).toBe(0x03); // "not implemented" is no command
+      expect(await exceptionCodeOf(client.writeRegister(at("SetInvState"), 4))).toBe(0x03);
+      expect(await exceptionCodeOf(client.writeRegister(at("AlmRst"), 7))).toBe(0x03);
+      expect(await exceptionCodeOf(client.writeRegister(at("AlmRst"), 0))).toBe(0x03);
+      expect(await exceptionCodeOf(client.writeRegister(at("CtrlHb"), 0xffff))).toBe(0x03);
+      expect(await exceptionCodeOf(client.writeRegisters(at("SetOp"), [2, 9]))).toBe(0x03);
+      expect(await exceptionCodeOf(client.writeRegisters(at("CtrlHb"), [5, 7]))).toBe(0x03); // CtrlHb fine, AlmRst 7 not
+      const b = await battery(1);
+      expect([b.raw("SetOp"), b.raw("SetInvState"), b.raw("CtrlHb")]).toEqual([1, 3, 7]);
+    });
+
+    it("refuses read-only points, registers that are no point, and points this BMS does not implement with 0x02", async () => {
+      client.setID(1);
+      expect(await exceptionCodeOf(client.writeRegister(at("SoC"), 0))).toBe(0x02);
+      expect(await exceptionCodeOf(client.writeRegister(at("V_SF"), 0xfffe))).toBe(0x02);
+      expect(await exceptionCodeOf(client.writeRegister(at("ID"), 802))).toBe(0x02);
+      expect(await exceptionCodeOf(client.writeRegisters(at("AlmRst"), [1, 4]))).toBe(0x02); // AlmRst + Typ (read-only)
+      expect(await exceptionCodeOf(client.writeRegister(at("WarrDt") + 1, 0))).toBe(0x02); // half a uint32
+      expect(await exceptionCodeOf(client.writeRegister(at("SocRsvMax"), 500))).toBe(0x02); // read-write, not implemented here
+      expect(await exceptionCodeOf(client.writeRegister(40002 + MODEL_COMMON.points.DA.offset, 9))).toBe(0x02); // unit IDs are fixed
+      expect(await exceptionCodeOf(client.writeRegister(40002 + MODEL_COMMON.points.Pad.offset, 0x8000))).toBe(0x02);
+      expect(await exceptionCodeOf(client.writeRegister(BASE, 1))).toBe(0x02); // the SunS marker
+      expect(await exceptionCodeOf(client.writeRegister(40_242, 0xffff))).toBe(0x02); // the end model
+      expect(await exceptionCodeOf(client.writeRegister(40_244, 1))).toBe(0x02); // past the map
+      expect(await exceptionCodeOf(client.writeRegisters(40_240, [1, 1, 1]))).toBe(0x02); // past 805's end into the end model
+      expect(await exceptionCodeOf(client.writeRegisters(at("SetInvState"), [3, 0]))).toBe(0x02); // past SetInvState into a scale factor
+      expect((await battery(1)).raw("SetInvState")).toBe(3);
+    });
+
+    it("answers a write to a unit ID without a pack with 0x0B", async () => {
+      client.setID(3);
+      expect(await exceptionCodeOf(client.writeRegister(at("SetOp"), 1))).toBe(0x0b);
+      client.setID(1);
+    });
   });
 
   it("shows an injected over-temperature fault in Evt1 of that pack only", async () => {
@@ -194,6 +241,8 @@ describe("SunSpec Modbus TCP server", () => {
     await client.writeRegister(40070 + MODEL_BATTERY.points.AlmRst.offset, 1);
     expect(await evt1()).toBe(0);
     expect(sim.snapshot(2).alarms).toEqual([]);
+    // The reset is complete: AlmRst reads 0 again.
+    expect((await readRegisters(client, 2, 40070 + MODEL_BATTERY.points.AlmRst.offset, 1))[0]).toBe(0);
   });
 
   it("rejects faults and unit IDs it cannot apply, with typed errors", () => {
@@ -245,10 +294,10 @@ describe("startSimulator options", () => {
       const sim = await startSimulator({ host: "127.0.0.1", port: 0, seed, cellsPerPack: 8 });
       const client = await connectClient(sim.port!);
       try {
-        const common = await readRegisters(client, 1, 40002, 68);
+        const common = new ModelReader(MODEL_COMMON, await readRegisters(client, 1, 40002, 68));
         const [, moduleLength] = await readRegisters(client, 1, 40134, 2);
         expect(moduleLength).toBe(42 + 4 * 8);
-        return readString(common, MODEL_COMMON.points.SN.offset, 16);
+        return common.text("SN");
       } finally {
         await closeClient(client);
         await sim.close();

@@ -1,10 +1,10 @@
 import type { Chemistry, PackMeta } from "@bms/shared";
 import { evt1ToAlarms } from "@bms/shared";
-import { MODEL_BATTERY, MODEL_COMMON, MODEL_LITHIUM_BANK, MODEL_LITHIUM_MODULE, MODEL_LITHIUM_STRING } from "@bms/shared/sunspec/models";
+import { ModelReader } from "@bms/shared/sunspec/model-reader";
+import { MODEL_BATTERY, MODEL_COMMON, MODEL_LITHIUM_BANK, MODEL_LITHIUM_MODULE, MODEL_LITHIUM_STRING, type ModelDef } from "@bms/shared/sunspec/models";
 import { warrantyDaysToDate } from "@bms/shared/sunspec/register-codec";
 import { type DecodedSample, type PackIdentity, withoutUndefined } from "../readers/device-reader";
 import { composePackMeta } from "../readers/pack-meta-composer";
-import { PointReader } from "./point-reader";
 import { SunSpecDecodeError } from "./sunspec-errors";
 
 /** Registers of one model, from its ID register (offset 0) on. */
@@ -21,29 +21,26 @@ export interface DecodedModule {
   cellTemperatures: number[];
 }
 
-function checkHeader(regs: ModelRegisters, id: number): void {
-  if (regs[0] !== id) throw new SunSpecDecodeError(`expected model ${id}, found ID ${regs[0]} (the device map changed?)`);
+/** A reader of one model block whose errors are decode errors (the device map changed, a scale factor out of range...). */
+function read<M extends ModelDef>(model: M, regs: ModelRegisters): ModelReader<M> {
+  return new ModelReader(model, regs, (message) => new SunSpecDecodeError(message));
 }
 
 /** One model 805: its cells in position order. A cell without a voltage is a decode error (positions would shift). */
 export function decodeModule(regs: ModelRegisters): DecodedModule {
-  checkHeader(regs, MODEL_LITHIUM_MODULE.id);
-  const m = MODEL_LITHIUM_MODULE;
-  const reader = new PointReader(regs, { ...m.points, ...m.cellPoints }, "805");
+  const reader = read(MODEL_LITHIUM_MODULE, regs);
   const cellCount = reader.raw("NCell") ?? 0;
-  const length = regs[1] ?? 0;
-  if (cellCount < 1 || length < m.fixedLength + m.cellBlockSize * cellCount) {
-    throw new SunSpecDecodeError(`model 805 says NCell = ${cellCount} but L = ${length} (needs ${m.fixedLength} + 4 × NCell)`);
+  if (cellCount < 1 || cellCount > reader.instances()) {
+    throw new SunSpecDecodeError(`model 805 says NCell = ${cellCount} but L = ${reader.length} (needs ${MODEL_LITHIUM_MODULE.length} + 4 × NCell)`);
   }
   const cellVoltages: number[] = [];
   const cellTemperatures: number[] = [];
   for (let i = 0; i < cellCount; i++) {
-    const base = m.cellBlockOffset + m.cellBlockSize * i;
-    const v = reader.scaled("CellV", base);
+    const v = reader.scaled("CellV", i);
     if (v === undefined) throw new SunSpecDecodeError(`model 805 cell ${i + 1} has no voltage (not implemented)`);
     cellVoltages.push(v);
     // A sensor that is not fitted is simply not reported.
-    const t = reader.scaled("CellTmp", base);
+    const t = reader.scaled("CellTmp", i);
     if (t !== undefined) cellTemperatures.push(t);
   }
   return { stringIndex: reader.raw("StrIdx"), moduleIndex: reader.raw("ModIdx"), cellCount, cellVoltages, cellTemperatures };
@@ -69,22 +66,14 @@ function inPackOrder(modules: DecodedModule[]): DecodedModule[] {
 }
 
 /** Events of the whole bank: 802 Evt1, every 804 Evt1 and every 803 string's StrEvt1, or'ed. */
-function bankEvents(battery: PointReader, bank: BankRegisters): number | undefined {
+function bankEvents(battery: ModelReader<typeof MODEL_BATTERY>, bank: BankRegisters): number | undefined {
   const parts: (number | undefined)[] = [battery.raw("Evt1")];
-  for (const regs of bank.strings ?? []) {
-    checkHeader(regs, MODEL_LITHIUM_STRING.id);
-    parts.push(new PointReader(regs, MODEL_LITHIUM_STRING.points, "804").raw("Evt1"));
-  }
+  for (const regs of bank.strings ?? []) parts.push(read(MODEL_LITHIUM_STRING, regs).raw("Evt1"));
   if (bank.bank) {
-    checkHeader(bank.bank, MODEL_LITHIUM_BANK.id);
-    const b = new PointReader(bank.bank, { ...MODEL_LITHIUM_BANK.points, ...MODEL_LITHIUM_BANK.stringPoints }, "803");
+    const b = read(MODEL_LITHIUM_BANK, bank.bank);
     const strings = b.raw("NStr") ?? 0;
-    for (let i = 0; i < strings; i++) {
-      const base = MODEL_LITHIUM_BANK.stringBlockOffset + MODEL_LITHIUM_BANK.stringBlockSize * i;
-      if (base + MODEL_LITHIUM_BANK.stringBlockSize > bank.bank.length)
-        throw new SunSpecDecodeError(`model 803 says NStr = ${strings} but is too short for them`);
-      parts.push(b.raw("StrEvt1", base));
-    }
+    if (strings > b.instances()) throw new SunSpecDecodeError(`model 803 says NStr = ${strings} but is too short for them (L = ${b.length})`);
+    for (let i = 0; i < strings; i++) parts.push(b.raw("StrEvt1", i));
   }
   const known = parts.filter((p) => p !== undefined);
   return known.length === 0 ? undefined : known.reduce((all, bits) => (all | bits) >>> 0, 0);
@@ -96,7 +85,7 @@ function checkStrings(bank: BankRegisters, moduleCount: number): void {
   if (strings.length === 0) return;
   let modules = 0;
   for (const regs of strings) {
-    const nMod = new PointReader(regs, MODEL_LITHIUM_STRING.points, "804").raw("NMod") ?? 0;
+    const nMod = read(MODEL_LITHIUM_STRING, regs).raw("NMod") ?? 0;
     modules += nMod;
   }
   if (modules !== moduleCount) throw new SunSpecDecodeError(`the 804 strings count ${modules} modules but the chain has ${moduleCount} models 805`);
@@ -113,8 +102,7 @@ export function decodePackSample(
   seq: number,
   bank: BankRegisters = {},
 ): DecodedSample {
-  checkHeader(battery, MODEL_BATTERY.id);
-  const b = new PointReader(battery, MODEL_BATTERY.points, "802");
+  const b = read(MODEL_BATTERY, battery);
   const cells = inPackOrder(modules.map(decodeModule));
   checkStrings(bank, cells.length);
   const evt1 = bankEvents(b, bank);
@@ -150,9 +138,9 @@ export interface IdentitySources {
 
 /** What models 1, 802 and 805 say about the pack: Mn, Md, SN, Vr, the cells (sum of NCell), AHRtg, WarrDt. */
 export function decodeIdentity(src: IdentitySources): PackIdentity {
-  const common = src.common ? new PointReader(src.common, MODEL_COMMON.points, "1") : undefined;
-  const b = new PointReader(src.battery, MODEL_BATTERY.points, "802");
-  const cellCount = src.modules.reduce((n, regs) => n + (new PointReader(regs, MODEL_LITHIUM_MODULE.points, "805").raw("NCell") ?? 0), 0);
+  const common = src.common ? read(MODEL_COMMON, src.common) : undefined;
+  const b = read(MODEL_BATTERY, src.battery);
+  const cellCount = src.modules.reduce((n, regs) => n + (read(MODEL_LITHIUM_MODULE, regs).raw("NCell") ?? 0), 0);
   return withoutUndefined({
     manufacturer: common?.text("Mn") ?? "",
     model: common?.text("Md") ?? "",

@@ -102,20 +102,18 @@ function checkModels(baseAddress: number, models: ModelLocation[]): SunSpecMap {
   const modules = models.filter((m) => m.id === MODEL_LITHIUM_MODULE.id);
   if (modules.length === 0)
     throw new SunSpecDiscoveryError(`no lithium-ion module model 805 in the chain (models found: ${found}): cell voltages cannot be read`);
-  const short = modules.find((m) => m.length < MODEL_LITHIUM_MODULE.fixedLength);
-  if (short) throw new SunSpecDiscoveryError(`model 805 at ${short.address} has L = ${short.length}, less than the fixed ${MODEL_LITHIUM_MODULE.fixedLength}`);
+  const short = modules.find((m) => m.length < MODEL_LITHIUM_MODULE.length);
+  if (short) throw new SunSpecDiscoveryError(`model 805 at ${short.address} has L = ${short.length}, less than the fixed ${MODEL_LITHIUM_MODULE.length}`);
   const strings = models.filter((m) => m.id === MODEL_LITHIUM_STRING.id);
-  const shortString = strings.find((m) => m.length < MODEL_LITHIUM_STRING.fixedLength);
+  const shortString = strings.find((m) => m.length < MODEL_LITHIUM_STRING.length);
   if (shortString) {
-    throw new SunSpecDiscoveryError(
-      `model 804 at ${shortString.address} has L = ${shortString.length}, less than the fixed ${MODEL_LITHIUM_STRING.fixedLength}`,
-    );
+    throw new SunSpecDiscoveryError(`model 804 at ${shortString.address} has L = ${shortString.length}, less than the fixed ${MODEL_LITHIUM_STRING.length}`);
   }
   const banks = models.filter((m) => m.id === MODEL_LITHIUM_BANK.id);
   if (banks.length > 1) throw new SunSpecDiscoveryError(`${banks.length} bank models 803 in one chain: one device is one bank`);
   const bank = banks[0];
-  if (bank && bank.length < MODEL_LITHIUM_BANK.fixedLength) {
-    throw new SunSpecDiscoveryError(`model 803 at ${bank.address} has L = ${bank.length}, less than the fixed ${MODEL_LITHIUM_BANK.fixedLength}`);
+  if (bank && bank.length < MODEL_LITHIUM_BANK.length) {
+    throw new SunSpecDiscoveryError(`model 803 at ${bank.address} has L = ${bank.length}, less than the fixed ${MODEL_LITHIUM_BANK.length}`);
   }
   const common = models.find((m) => m.id === MODEL_COMMON.id && m.length >= MODEL_COMMON.length - 1);
   return { baseAddress, models, battery, strings, modules, ...(bank ? { bank } : {}), ...(common ? { common } : {}) };

@@ -1,20 +1,75 @@
+import type { PointDef, PointType } from "./model-types";
+
 /**
- * SunSpec register encoding: big-endian words, 32-bit values high word first, strings two ASCII
- * characters per register, NUL padded. "Not implemented" sentinels per the SunSpec spec.
+ * SunSpec point values on Modbus registers: big-endian words, 32-bit values high word first,
+ * strings two 8-bit characters per register, NUL padded. Every type has a "not implemented" value
+ * (below); scaled points carry value = raw × 10^SF, SF a `sunssf` point of the same model.
+ * Sources: docs/sunspec.md.
+ */
+
+/** Thrown for a value a point cannot hold (out of its type's range, not one of its symbols, a sentinel, a bad scale factor). */
+export class SunSpecValueError extends RangeError {
+  override readonly name = "SunSpecValueError";
+}
+
+/**
+ * "Not implemented" per type, as the raw word (16-bit types) or the raw 32-bit value. Strings are
+ * all NUL. Pads carry 0x8000 (SunSpec Information Model Specification); pysunspec2 neither checks
+ * nor writes them.
  */
 export const NOT_IMPLEMENTED = {
   int16: 0x8000,
-  uint16: 0xffff,
-  uint32: 0xffffffff,
   sunssf: 0x8000,
-} as const;
+  uint16: 0xffff,
+  enum16: 0xffff,
+  bitfield16: 0xffff,
+  acc16: 0,
+  pad: 0x8000,
+  int32: 0x80000000,
+  uint32: 0xffffffff,
+  enum32: 0xffffffff,
+  bitfield32: 0xffffffff,
+  acc32: 0,
+} as const satisfies Record<Exclude<PointType, "string">, number>;
+
+/** SunSpec allows scale factors −10..10. */
+export const MAX_SCALE_FACTOR = 10;
+
+const SIGNED = new Set<PointType>(["int16", "sunssf", "int32"]);
+
+/** The implemented raw values of a type (its "not implemented" value excluded). */
+export function rawRange(type: PointType): { min: number; max: number } {
+  switch (type) {
+    case "int16":
+    case "sunssf":
+      return { min: -0x7fff, max: 0x7fff };
+    case "uint16":
+    case "enum16":
+    case "bitfield16":
+      return { min: 0, max: 0xfffe };
+    case "acc16":
+      return { min: 1, max: 0xffff };
+    case "pad":
+      return { min: NOT_IMPLEMENTED.pad, max: NOT_IMPLEMENTED.pad };
+    case "int32":
+      return { min: -0x7fffffff, max: 0x7fffffff };
+    case "uint32":
+    case "enum32":
+    case "bitfield32":
+      return { min: 0, max: 0xfffffffe };
+    case "acc32":
+      return { min: 1, max: 0xffffffff };
+    case "string":
+      throw new SunSpecValueError("a string has no numeric range");
+  }
+}
 
 export function toInt16(word: number): number {
   return word & 0x8000 ? word - 0x10000 : word;
 }
 
 export function fromInt16(value: number): number {
-  return value < 0 ? (value + 0x10000) & 0xffff : value & 0xffff;
+  return value & 0xffff;
 }
 
 export function readUint32(regs: ArrayLike<number>, offset: number): number {
@@ -26,27 +81,93 @@ export function writeUint32(regs: number[], offset: number, value: number): void
   regs[offset + 1] = value & 0xffff;
 }
 
-export function readString(regs: ArrayLike<number>, offset: number, length: number): string {
+/** Text of a string point; NUL ends it, trailing spaces go. */
+export function decodeText(words: readonly number[]): string {
   let out = "";
-  for (let i = 0; i < length; i++) {
-    const word = regs[offset + i] ?? 0;
-    out += String.fromCharCode(word >> 8, word & 0xff);
-  }
-  return out.replace(/\0.*$/s, "").trim();
+  for (const word of words) out += String.fromCharCode(word >> 8, word & 0xff);
+  return out.replace(/\0.*$/s, "").trimEnd();
 }
 
-export function writeString(regs: number[], offset: number, length: number, text: string): void {
-  for (let i = 0; i < length; i++) {
-    const hi = text.charCodeAt(2 * i) || 0;
-    const lo = text.charCodeAt(2 * i + 1) || 0;
-    regs[offset + i] = ((hi & 0xff) << 8) | (lo & 0xff);
+/** `size` registers of text, NUL padded; longer text is cut. */
+export function encodeText(text: string, size: number): number[] {
+  return Array.from({ length: size }, (_, i) => (((text.charCodeAt(2 * i) || 0) & 0xff) << 8) | ((text.charCodeAt(2 * i + 1) || 0) & 0xff));
+}
+
+/** The registers of a point that its device does not implement. */
+export function notImplementedWords(def: PointDef): number[] {
+  if (def.type === "string") return new Array<number>(def.size).fill(0);
+  const raw = NOT_IMPLEMENTED[def.type];
+  return def.size === 2 ? [(raw >>> 16) & 0xffff, raw & 0xffff] : [raw];
+}
+
+/** The point's raw integer (signed where its type is), or undefined when it is "not implemented". */
+export function decodeRaw(def: PointDef, words: readonly number[]): number | undefined {
+  if (def.type === "string") throw new SunSpecValueError("a string point has no raw integer: use decodeText");
+  const unsigned = def.size === 2 ? readUint32(words, 0) : (words[0] ?? 0);
+  if (unsigned === NOT_IMPLEMENTED[def.type] && def.type !== "pad") return undefined;
+  if (!SIGNED.has(def.type)) return unsigned;
+  return def.size === 2 ? unsigned | 0 : toInt16(unsigned);
+}
+
+function checkSymbols(def: PointDef, raw: number, what: string): void {
+  const symbols = def.symbols;
+  if (!symbols) return;
+  const values = Object.values(symbols);
+  if (def.type === "bitfield16" || def.type === "bitfield32") {
+    for (let bit = 0; bit < 32; bit++) {
+      if ((raw >>> bit) & 1 && !values.includes(bit)) throw new SunSpecValueError(`${what}: bit ${bit} is not defined`);
+    }
+  } else if ((def.type === "enum16" || def.type === "enum32") && !values.includes(raw)) {
+    const names = Object.entries(symbols).map(([name, value]) => `${value} ${name}`);
+    throw new SunSpecValueError(`${what}: ${raw} is not one of ${names.join(", ")}`);
   }
 }
 
-/** value × 10^sf, or null where the value or its scale factor is "not implemented". */
-export function applyScale(raw: number, sf: number, notImplemented: number): number | null {
-  if (raw === notImplemented || sf === toInt16(NOT_IMPLEMENTED.sunssf)) return null;
+/**
+ * Throws SunSpecValueError unless `raw` is an implemented value of the point: an integer in its
+ * type's range, one of its enum symbols, only defined bits of its bitfield.
+ */
+export function checkRaw(def: PointDef, raw: number, what = "value"): void {
+  const { min, max } = rawRange(def.type);
+  if (!Number.isInteger(raw) || raw < min || raw > max) throw new SunSpecValueError(`${what}: ${raw} is outside ${def.type} ${min}..${max}`);
+  if (def.type === "sunssf" && Math.abs(raw) > MAX_SCALE_FACTOR) throw new SunSpecValueError(`${what}: scale factor ${raw} is outside -10..10`);
+  checkSymbols(def, raw, what);
+}
+
+/** The registers of a raw integer (checked), or of "not implemented" for null. */
+export function encodeRaw(def: PointDef, raw: number | null, what = "value"): number[] {
+  if (raw === null) return notImplementedWords(def);
+  if (def.type === "string") throw new SunSpecValueError(`${what}: a string point takes text`);
+  checkRaw(def, raw, what);
+  const unsigned = raw < 0 ? (def.size === 2 ? raw >>> 0 : raw & 0xffff) : raw;
+  return def.size === 2 ? [(unsigned >>> 16) & 0xffff, unsigned & 0xffff] : [unsigned];
+}
+
+/** value × 10^sf, rounded to the resolution the scale factor gives (no 0.30000000000000004). */
+export function applyScale(raw: number, sf: number): number {
   return sf === 0 ? raw : Number((raw * 10 ** sf).toFixed(Math.max(0, -sf)));
+}
+
+/** The raw integer that carries `value` at scale factor `sf` (nearest). */
+export function scaledRaw(value: number, sf: number): number {
+  const raw = sf <= 0 ? value * 10 ** -sf : value / 10 ** sf;
+  return Math.round(raw) || 0;
+}
+
+/**
+ * The finest scale factor, not finer than `preferred`, at which every value fits its point's type:
+ * a 224-cell pack (818 V) gets V_SF −1 where 16 cells (58 V) keep −2. Throws when even 10 is not enough.
+ */
+export function chooseScaleFactor(preferred: number, values: readonly { def: PointDef; value: number }[]): number {
+  for (let sf = Math.max(-MAX_SCALE_FACTOR, preferred); sf <= MAX_SCALE_FACTOR; sf++) {
+    const fits = values.every(({ def, value }) => {
+      const raw = scaledRaw(value, sf);
+      const { min, max } = rawRange(def.type);
+      return raw >= min && raw <= max;
+    });
+    if (fits) return sf;
+  }
+  throw new SunSpecValueError(`no scale factor up to ${MAX_SCALE_FACTOR} fits ${values.map((v) => v.value).join(", ")}`);
 }
 
 /** SunSpec 802 WarrDt counts whole days from 2000-01-01 (UTC). */
