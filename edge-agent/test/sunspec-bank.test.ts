@@ -57,6 +57,15 @@ describe("SunSpec banks: 803, 804 and several 805", () => {
     expect((await reader.read()).sample.bmsAlarms).toEqual(["TEMPERATURE_IMBALANCE_WARNING"]);
   });
 
+  it("ignores a bit an 804 reserves, though 802 names it (bit 24: CURRENT_IMBALANCE_WARNING only in 802)", async () => {
+    const { reader } = await bank((regs, at) => {
+      const string1 = (at.strings[0] ?? 0) - at.base;
+      const evt1 = MODEL_LITHIUM_STRING.points.Evt1;
+      regs.splice(string1 + evt1.offset, evt1.size, ...encodeRaw(evt1, 1 << 24));
+    });
+    expect((await reader.read()).sample.bmsAlarms).toEqual([]);
+  });
+
   it("refuses a bank whose strings count other modules than the chain holds", async () => {
     const { reader } = await bank((regs, at) => {
       regs[(at.strings[0] ?? 0) - at.base + MODEL_LITHIUM_STRING.points.NMod.offset] = 3;

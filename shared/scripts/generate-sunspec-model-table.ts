@@ -4,6 +4,7 @@
  *   git clone https://github.com/sunspec/models /tmp/sunspec-models
  *   npx tsx shared/scripts/generate-sunspec-model-table.ts /tmp/sunspec-models/json \
  *     --commit $(git -C /tmp/sunspec-models rev-parse HEAD) > shared/src/sunspec/model-table.ts
+ *   npx biome format --write shared/src/sunspec/model-table.ts
  *
  * The JSON files stay where they are: only the generated table is part of this repository.
  */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { EVT1_BITS } from "../src/bms-alarms";
 import { encodeModel, encodeSunSpecMap } from "../src/sunspec/model-encoder";
 import { ModelReader } from "../src/sunspec/model-reader";
 import { SUNSPEC_MODEL_TABLE } from "../src/sunspec/model-table";
@@ -27,6 +28,7 @@ import {
   encodeText,
   notImplementedWords,
   SunSpecValueError,
+  namedBits,
   scaledRaw,
 } from "../src/sunspec/register-codec";
 
@@ -70,6 +72,16 @@ describe("the SunSpec model table (generated from sunspec/models)", () => {
     expect(MODEL_LITHIUM_STRING.points.SetCon).toMatchObject({ offset: 37, access: "RW", symbols: SET_STRING_CONNECT });
     expect(MODEL_LITHIUM_STRING.points.SetEna).not.toHaveProperty("symbols"); // the 804 definition names none
     expect(MODEL_LITHIUM_MODULE.group.points.CellSt).toMatchObject({ offset: 2, size: 2, type: "bitfield32", symbols: { CELL_IS_BALANCING: 0 } });
+  });
+
+  it("the alarm vocabulary is 802 Evt1's symbols; 803/804 reserve bit 24, which only 802 names", () => {
+    const named = Object.fromEntries(Object.entries(p.Evt1.symbols).filter(([name]) => !name.startsWith("RESERVED")));
+    expect(named).toEqual(EVT1_BITS);
+    const bit24 = 1 << EVT1_BITS.CURRENT_IMBALANCE_WARNING;
+    const overTemp = 1 << EVT1_BITS.OVER_TEMP_ALARM;
+    expect(namedBits(p.Evt1, bit24 | overTemp)).toBe(bit24 | overTemp);
+    expect(namedBits(MODEL_LITHIUM_STRING.points.Evt1, bit24 | overTemp)).toBe(overTemp);
+    expect(namedBits(MODEL_LITHIUM_BANK.group.points.StrEvt1, (1 << 31) | overTemp)).toBe(overTemp);
   });
 
   it("the named constants are the definition's symbols", () => {

@@ -1,8 +1,16 @@
 import type { Chemistry, PackMeta } from "@bms/shared";
 import { evt1ToAlarms } from "@bms/shared";
 import { ModelReader } from "@bms/shared/sunspec/model-reader";
-import { MODEL_BATTERY, MODEL_COMMON, MODEL_LITHIUM_BANK, MODEL_LITHIUM_MODULE, MODEL_LITHIUM_STRING, type ModelDef } from "@bms/shared/sunspec/models";
-import { warrantyDaysToDate } from "@bms/shared/sunspec/register-codec";
+import {
+  MODEL_BATTERY,
+  MODEL_COMMON,
+  MODEL_LITHIUM_BANK,
+  MODEL_LITHIUM_MODULE,
+  MODEL_LITHIUM_STRING,
+  type ModelDef,
+  type PointDef,
+} from "@bms/shared/sunspec/models";
+import { namedBits, warrantyDaysToDate } from "@bms/shared/sunspec/register-codec";
 import { type DecodedSample, type PackIdentity, withoutUndefined } from "../readers/device-reader";
 import { composePackMeta } from "../readers/pack-meta-composer";
 import { SunSpecDecodeError } from "./sunspec-errors";
@@ -68,12 +76,14 @@ function inPackOrder(modules: DecodedModule[]): DecodedModule[] {
 /** Events of the whole bank: 802 Evt1, every 804 Evt1 and every 803 string's StrEvt1, or'ed. */
 function bankEvents(battery: ModelReader<typeof MODEL_BATTERY>, bank: BankRegisters): number | undefined {
   const parts: (number | undefined)[] = [battery.raw("Evt1")];
-  for (const regs of bank.strings ?? []) parts.push(read(MODEL_LITHIUM_STRING, regs).raw("Evt1"));
+  // 803/804 reserve bits that 802 names: only the events a definition names count.
+  const events = (def: PointDef, bits: number | undefined) => (bits === undefined ? undefined : namedBits(def, bits));
+  for (const regs of bank.strings ?? []) parts.push(events(MODEL_LITHIUM_STRING.points.Evt1, read(MODEL_LITHIUM_STRING, regs).raw("Evt1")));
   if (bank.bank) {
     const b = read(MODEL_LITHIUM_BANK, bank.bank);
     const strings = b.raw("NStr") ?? 0;
     if (strings > b.instances()) throw new SunSpecDecodeError(`model 803 says NStr = ${strings} but is too short for them (L = ${b.length})`);
-    for (let i = 0; i < strings; i++) parts.push(b.raw("StrEvt1", i));
+    for (let i = 0; i < strings; i++) parts.push(events(MODEL_LITHIUM_BANK.group.points.StrEvt1, b.raw("StrEvt1", i)));
   }
   const known = parts.filter((p) => p !== undefined);
   return known.length === 0 ? undefined : known.reduce((all, bits) => (all | bits) >>> 0, 0);

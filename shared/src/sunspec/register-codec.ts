@@ -134,6 +134,16 @@ export function checkRaw(def: PointDef, raw: number, what = "value"): void {
   checkSymbols(def, raw, what);
 }
 
+/**
+ * The bits of a bitfield value that its definition names as events; bits it leaves out or marks
+ * RESERVED_* go (803/804 reserve bit 24, which 802 Evt1 names CURRENT_IMBALANCE_WARNING).
+ */
+export function namedBits(def: PointDef, bits: number): number {
+  let mask = 0;
+  for (const [name, bit] of Object.entries(def.symbols ?? {})) if (!name.startsWith("RESERVED")) mask |= 1 << bit;
+  return (bits & mask) >>> 0;
+}
+
 /** The registers of a raw integer (checked), or of "not implemented" for null. */
 export function encodeRaw(def: PointDef, raw: number | null, what = "value"): number[] {
   if (raw === null) return notImplementedWords(def);

@@ -1,11 +1,6 @@
 import type { ModelImage } from "@bms/shared/sunspec/model-encoder";
-import {
-  type MODEL_LITHIUM_BANK,
-  type MODEL_LITHIUM_MODULE,
-  type MODEL_LITHIUM_STRING,
-  SET_STRING_ENABLE,
-  STRING_STATUS_BITS,
-} from "@bms/shared/sunspec/models";
+import { MODEL_LITHIUM_BANK, type MODEL_LITHIUM_MODULE, MODEL_LITHIUM_STRING, SET_STRING_ENABLE, STRING_STATUS_BITS } from "@bms/shared/sunspec/models";
+import { namedBits } from "@bms/shared/sunspec/register-codec";
 import type { PackSnapshot } from "../pack-model";
 import type { PackIdentity } from "../simulated-device";
 import type { PackTopology } from "./pack-topology";
@@ -17,6 +12,14 @@ import { cellsPerString, extremes, modulePosition, moduleTemperatures, ofModule,
 const CONNECTION_FAILURE = { NO_FAILURE: 0, STRING_FAULT: 8 } as const;
 /** 803 StrDisRsn. */
 const DISABLED_REASON = { NONE: 0, EXTERNAL: 3 } as const;
+
+/** One string's cells and modules, as 803 Str* points and 804 tell them (module and cell indexes 1-based). */
+function stringSummary(pack: PackSnapshot, topology: PackTopology, s: number) {
+  const cellV = extremes(ofString(topology, pack.cellVoltages, s));
+  const moduleOf = (cellIndex: number) => Math.floor(cellIndex / topology.cellsPerModule) + 1;
+  const modT = extremes(moduleTemperatures(topology, pack).slice(s * topology.modulesPerString, (s + 1) * topology.modulesPerString));
+  return { cellV, cellVMaxMod: moduleOf(cellV.maxIndex), cellVMinMod: moduleOf(cellV.minIndex), modT };
+}
 
 /** One string's status, as 803 StrSt/StrConFail/StrConSt and 804 St/ConFail/ConSt tell it. */
 function stringStatus(pack: PackSnapshot, controls: SunSpecControls, s: number) {
@@ -38,7 +41,6 @@ export function bankImage(pack: PackSnapshot, topology: PackTopology, controls: 
   const strV = extremes(stringVoltages(topology, pack));
   const amps = stringCurrents(topology, pack);
   const strA = extremes(amps);
-  const temps = moduleTemperatures(topology, pack);
   return {
     points: {
       NStr: topology.strings,
@@ -63,8 +65,7 @@ export function bankImage(pack: PackSnapshot, topology: PackTopology, controls: 
       NCellBal: pack.balancing.filter(Boolean).length,
     },
     groups: Array.from({ length: topology.strings }, (_, s) => {
-      const cellV = extremes(ofString(topology, pack.cellVoltages, s));
-      const strT = extremes(temps.slice(s * topology.modulesPerString, (s + 1) * topology.modulesPerString));
+      const { cellV, cellVMaxMod, cellVMinMod, modT } = stringSummary(pack, topology, s);
       const status = stringStatus(pack, controls, s);
       return {
         StrNMod: topology.modulesPerString,
@@ -74,19 +75,19 @@ export function bankImage(pack: PackSnapshot, topology: PackTopology, controls: 
         StrSoH: pack.soh,
         StrA: amps[s] ?? 0,
         StrCellVMax: cellV.max,
-        StrCellVMaxMod: Math.floor(cellV.maxIndex / topology.cellsPerModule) + 1,
+        StrCellVMaxMod: cellVMaxMod,
         StrCellVMin: cellV.min,
-        StrCellVMinMod: Math.floor(cellV.minIndex / topology.cellsPerModule) + 1,
+        StrCellVMinMod: cellVMinMod,
         StrCellVAvg: cellV.avg,
-        StrModTmpMax: strT.max,
-        StrModTmpMaxMod: strT.maxIndex + 1,
-        StrModTmpMin: strT.min,
-        StrModTmpMinMod: strT.minIndex + 1,
-        StrModTmpAvg: strT.avg,
+        StrModTmpMax: modT.max,
+        StrModTmpMaxMod: modT.maxIndex + 1,
+        StrModTmpMin: modT.min,
+        StrModTmpMinMod: modT.minIndex + 1,
+        StrModTmpAvg: modT.avg,
         StrDisRsn: status.disabledReason,
         StrConSt: status.contactors,
         // The simulated BMS reports its events bank-wide: every string carries the pack's Evt1.
-        StrEvt1: pack.evt1,
+        StrEvt1: namedBits(MODEL_LITHIUM_BANK.group.points.StrEvt1, pack.evt1),
         StrEvt2: 0,
         StrEvtVnd1: 0,
         StrEvtVnd2: 0,
@@ -100,9 +101,7 @@ export function bankImage(pack: PackSnapshot, topology: PackTopology, controls: 
 
 /** Model 804 of string `s` (0-based): its cells, its modules, its current from the snapshot. */
 export function stringImage(pack: PackSnapshot, topology: PackTopology, controls: SunSpecControls, s: number): ModelImage<typeof MODEL_LITHIUM_STRING> {
-  const cells = ofString(topology, pack.cellVoltages, s);
-  const cellV = extremes(cells);
-  const modT = extremes(moduleTemperatures(topology, pack).slice(s * topology.modulesPerString, (s + 1) * topology.modulesPerString));
+  const { cellV, cellVMaxMod, cellVMinMod, modT } = stringSummary(pack, topology, s);
   const status = stringStatus(pack, controls, s);
   return {
     points: {
@@ -116,11 +115,11 @@ export function stringImage(pack: PackSnapshot, topology: PackTopology, controls
       NCyc: pack.cycles,
       SoH: pack.soh,
       A: stringCurrents(topology, pack)[s] ?? 0,
-      V: sum(cells),
+      V: sum(ofString(topology, pack.cellVoltages, s)),
       CellVMax: cellV.max,
-      CellVMaxMod: Math.floor(cellV.maxIndex / topology.cellsPerModule) + 1,
+      CellVMaxMod: cellVMaxMod,
       CellVMin: cellV.min,
-      CellVMinMod: Math.floor(cellV.minIndex / topology.cellsPerModule) + 1,
+      CellVMinMod: cellVMinMod,
       CellVAvg: cellV.avg,
       ModTmpMax: modT.max,
       ModTmpMaxMod: modT.maxIndex + 1,
@@ -128,7 +127,7 @@ export function stringImage(pack: PackSnapshot, topology: PackTopology, controls
       ModTmpMinMod: modT.minIndex + 1,
       ModTmpAvg: modT.avg,
       ConSt: status.contactors,
-      Evt1: pack.evt1,
+      Evt1: namedBits(MODEL_LITHIUM_STRING.points.Evt1, pack.evt1),
       Evt2: 0,
       EvtVnd1: 0,
       EvtVnd2: 0,
