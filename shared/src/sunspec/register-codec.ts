@@ -14,8 +14,7 @@ export class SunSpecValueError extends RangeError {
 
 /**
  * "Not implemented" per type, as the raw word (16-bit types) or the raw 32-bit value. Strings are
- * all NUL. Pads carry 0x8000 (SunSpec Information Model Specification); pysunspec2 neither checks
- * nor writes them.
+ * all NUL. Pads carry 0x8000; clients never read them (docs/sunspec.md says why this value).
  */
 export const NOT_IMPLEMENTED = {
   int16: 0x8000,
