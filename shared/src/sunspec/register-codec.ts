@@ -36,31 +36,25 @@ export const MAX_SCALE_FACTOR = 10;
 
 const SIGNED = new Set<PointType>(["int16", "sunssf", "int32"]);
 
+const RANGES: Readonly<Record<Exclude<PointType, "string">, { min: number; max: number }>> = {
+  int16: { min: -0x7fff, max: 0x7fff },
+  sunssf: { min: -0x7fff, max: 0x7fff },
+  uint16: { min: 0, max: 0xfffe },
+  enum16: { min: 0, max: 0xfffe },
+  bitfield16: { min: 0, max: 0xfffe },
+  acc16: { min: 1, max: 0xffff },
+  pad: { min: NOT_IMPLEMENTED.pad, max: NOT_IMPLEMENTED.pad },
+  int32: { min: -0x7fffffff, max: 0x7fffffff },
+  uint32: { min: 0, max: 0xfffffffe },
+  enum32: { min: 0, max: 0xfffffffe },
+  bitfield32: { min: 0, max: 0xfffffffe },
+  acc32: { min: 1, max: 0xffffffff },
+};
+
 /** The implemented raw values of a type (its "not implemented" value excluded). */
 export function rawRange(type: PointType): { min: number; max: number } {
-  switch (type) {
-    case "int16":
-    case "sunssf":
-      return { min: -0x7fff, max: 0x7fff };
-    case "uint16":
-    case "enum16":
-    case "bitfield16":
-      return { min: 0, max: 0xfffe };
-    case "acc16":
-      return { min: 1, max: 0xffff };
-    case "pad":
-      return { min: NOT_IMPLEMENTED.pad, max: NOT_IMPLEMENTED.pad };
-    case "int32":
-      return { min: -0x7fffffff, max: 0x7fffffff };
-    case "uint32":
-    case "enum32":
-    case "bitfield32":
-      return { min: 0, max: 0xfffffffe };
-    case "acc32":
-      return { min: 1, max: 0xffffffff };
-    case "string":
-      throw new SunSpecValueError("a string has no numeric range");
-  }
+  if (type === "string") throw new SunSpecValueError("a string has no numeric range");
+  return RANGES[type];
 }
 
 export function toInt16(word: number): number {
@@ -89,7 +83,9 @@ export function decodeText(words: readonly number[]): string {
 
 /** `size` registers of text, NUL padded; longer text is cut. */
 export function encodeText(text: string, size: number): number[] {
-  return Array.from({ length: size }, (_, i) => (((text.charCodeAt(2 * i) || 0) & 0xff) << 8) | ((text.charCodeAt(2 * i + 1) || 0) & 0xff));
+  const words = new Array<number>(size);
+  for (let i = 0; i < size; i++) words[i] = (((text.charCodeAt(2 * i) || 0) & 0xff) << 8) | ((text.charCodeAt(2 * i + 1) || 0) & 0xff);
+  return words;
 }
 
 /** The registers of a point that its device does not implement. */
@@ -108,17 +104,40 @@ export function decodeRaw(def: PointDef, words: readonly number[]): number | und
   return def.size === 2 ? unsigned | 0 : toInt16(unsigned);
 }
 
-function checkSymbols(def: PointDef, raw: number, what: string): void {
-  const symbols = def.symbols;
-  if (!symbols) return;
-  const values = Object.values(symbols);
+/** Per definition, worked out once: an enum's values, a bitfield's defined bits and its named (not reserved) bits. */
+interface SymbolFacts {
+  values: ReadonlySet<number>;
+  definedBits: number;
+  namedBits: number;
+}
+
+const symbolFacts = new WeakMap<PointDef, SymbolFacts>();
+
+function factsOf(def: PointDef): SymbolFacts {
+  let facts = symbolFacts.get(def);
+  if (!facts) {
+    const entries = Object.entries(def.symbols ?? {});
+    const mask = (keep: (name: string) => boolean) => entries.reduce((bits, [name, bit]) => (keep(name) ? (bits | (1 << bit)) >>> 0 : bits), 0);
+    facts = { values: new Set(entries.map(([, value]) => value)), definedBits: mask(() => true), namedBits: mask((name) => !name.startsWith("RESERVED")) };
+    symbolFacts.set(def, facts);
+  }
+  return facts;
+}
+
+/** What an error names: the point, worked out only when there is an error. */
+export type Label = string | (() => string);
+
+const named = (what: Label) => (typeof what === "function" ? what() : what);
+
+function checkSymbols(def: PointDef, raw: number, what: Label): void {
+  if (!def.symbols) return;
+  const facts = factsOf(def);
   if (def.type === "bitfield16" || def.type === "bitfield32") {
-    for (let bit = 0; bit < 32; bit++) {
-      if ((raw >>> bit) & 1 && !values.includes(bit)) throw new SunSpecValueError(`${what}: bit ${bit} is not defined`);
-    }
-  } else if ((def.type === "enum16" || def.type === "enum32") && !values.includes(raw)) {
-    const names = Object.entries(symbols).map(([name, value]) => `${value} ${name}`);
-    throw new SunSpecValueError(`${what}: ${raw} is not one of ${names.join(", ")}`);
+    const undefinedBits = (raw & ~facts.definedBits) >>> 0;
+    if (undefinedBits !== 0) throw new SunSpecValueError(`${named(what)}: bit ${31 - Math.clz32(undefinedBits & -undefinedBits)} is not defined`);
+  } else if ((def.type === "enum16" || def.type === "enum32") && !facts.values.has(raw)) {
+    const names = Object.entries(def.symbols).map(([name, value]) => `${value} ${name}`);
+    throw new SunSpecValueError(`${named(what)}: ${raw} is not one of ${names.join(", ")}`);
   }
 }
 
@@ -126,10 +145,10 @@ function checkSymbols(def: PointDef, raw: number, what: string): void {
  * Throws SunSpecValueError unless `raw` is an implemented value of the point: an integer in its
  * type's range, one of its enum symbols, only defined bits of its bitfield.
  */
-export function checkRaw(def: PointDef, raw: number, what = "value"): void {
+export function checkRaw(def: PointDef, raw: number, what: Label = "value"): void {
   const { min, max } = rawRange(def.type);
-  if (!Number.isInteger(raw) || raw < min || raw > max) throw new SunSpecValueError(`${what}: ${raw} is outside ${def.type} ${min}..${max}`);
-  if (def.type === "sunssf" && Math.abs(raw) > MAX_SCALE_FACTOR) throw new SunSpecValueError(`${what}: scale factor ${raw} is outside -10..10`);
+  if (!Number.isInteger(raw) || raw < min || raw > max) throw new SunSpecValueError(`${named(what)}: ${raw} is outside ${def.type} ${min}..${max}`);
+  if (def.type === "sunssf" && Math.abs(raw) > MAX_SCALE_FACTOR) throw new SunSpecValueError(`${named(what)}: scale factor ${raw} is outside -10..10`);
   checkSymbols(def, raw, what);
 }
 
@@ -138,18 +157,26 @@ export function checkRaw(def: PointDef, raw: number, what = "value"): void {
  * RESERVED_* go (803/804 reserve bit 24, which 802 Evt1 names CURRENT_IMBALANCE_WARNING).
  */
 export function namedBits(def: PointDef, bits: number): number {
-  let mask = 0;
-  for (const [name, bit] of Object.entries(def.symbols ?? {})) if (!name.startsWith("RESERVED")) mask |= 1 << bit;
-  return (bits & mask) >>> 0;
+  return (bits & factsOf(def).namedBits) >>> 0;
+}
+
+/** Writes the registers of a raw integer (checked) into `regs` at `at`. */
+export function encodeRawInto(regs: number[], at: number, def: PointDef, raw: number, what: Label = "value"): void {
+  if (def.type === "string") throw new SunSpecValueError(`${named(what)}: a string point takes text`);
+  checkRaw(def, raw, what);
+  if (def.size === 2) {
+    const unsigned = raw >>> 0;
+    regs[at] = (unsigned >>> 16) & 0xffff;
+    regs[at + 1] = unsigned & 0xffff;
+  } else regs[at] = raw & 0xffff;
 }
 
 /** The registers of a raw integer (checked), or of "not implemented" for null. */
-export function encodeRaw(def: PointDef, raw: number | null, what = "value"): number[] {
+export function encodeRaw(def: PointDef, raw: number | null, what: Label = "value"): number[] {
   if (raw === null) return notImplementedWords(def);
-  if (def.type === "string") throw new SunSpecValueError(`${what}: a string point takes text`);
-  checkRaw(def, raw, what);
-  const unsigned = raw < 0 ? (def.size === 2 ? raw >>> 0 : raw & 0xffff) : raw;
-  return def.size === 2 ? [(unsigned >>> 16) & 0xffff, unsigned & 0xffff] : [unsigned];
+  const words = new Array<number>(def.size);
+  encodeRawInto(words, 0, def, raw, what);
+  return words;
 }
 
 /** value × 10^sf, rounded to the resolution the scale factor gives (no 0.30000000000000004). */
@@ -168,15 +195,20 @@ export function scaledRaw(value: number, sf: number): number {
  * a 224-cell pack (818 V) gets V_SF −1 where 16 cells (58 V) keep −2. Throws when even 10 is not enough.
  */
 export function chooseScaleFactor(preferred: number, values: readonly { def: PointDef; value: number }[]): number {
-  for (let sf = Math.max(-MAX_SCALE_FACTOR, preferred); sf <= MAX_SCALE_FACTOR; sf++) {
-    const fits = values.every(({ def, value }) => {
-      const raw = scaledRaw(value, sf);
-      const { min, max } = rawRange(def.type);
-      return raw >= min && raw <= max;
-    });
-    if (fits) return sf;
+  let sf = Math.max(-MAX_SCALE_FACTOR, preferred);
+  for (const { def, value } of values) sf = coarsenToFit(def, value, sf);
+  return sf;
+}
+
+/** `sf`, or the next coarser one at which `value` fits the point's type (a coarser factor only shrinks raw values). */
+export function coarsenToFit(def: PointDef, value: number, sf: number): number {
+  const { min, max } = rawRange(def.type);
+  let chosen = sf;
+  for (let raw = scaledRaw(value, chosen); raw < min || raw > max; raw = scaledRaw(value, chosen)) {
+    chosen += 1;
+    if (chosen > MAX_SCALE_FACTOR) throw new SunSpecValueError(`no scale factor up to ${MAX_SCALE_FACTOR} fits ${value} in a ${def.type}`);
   }
-  throw new SunSpecValueError(`no scale factor up to ${MAX_SCALE_FACTOR} fits ${values.map((v) => v.value).join(", ")}`);
+  return chosen;
 }
 
 /** SunSpec 802 WarrDt counts whole days from 2000-01-01 (UTC). */
