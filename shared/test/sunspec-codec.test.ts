@@ -26,9 +26,9 @@ import {
   decodeText,
   encodeRaw,
   encodeText,
+  namedBits,
   notImplementedWords,
   SunSpecValueError,
-  namedBits,
   scaledRaw,
 } from "../src/sunspec/register-codec";
 
