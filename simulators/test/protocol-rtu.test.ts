@@ -59,7 +59,7 @@ describe("Modbus RTU on a pseudo-terminal", () => {
     await pty?.close();
   });
 
-  it("computes the CRC of bms-protocols.md §4", () => {
+  it("computes the CRC of the Modbus serial-line spec", () => {
     expect(modbusCrc(Buffer.from([0x01, 0x03, 0x9c, 0x41, 0x00, 0x02]))).toBe(0x4fba);
   });
 
