@@ -28,6 +28,8 @@ const LINK_SEVERITY: Record<LinkCondition["kind"], number> = { ok: 0, garbled: 1
  */
 export class ActiveFaults {
   private active: Active[] = [];
+  /** The effects of no fault at all, shared (nothing writes to them without a fault's hook). */
+  private none: FaultEffects | undefined;
 
   constructor(
     private readonly pack: FaultPack,
@@ -56,12 +58,11 @@ export class ActiveFaults {
 
   /** Effects at simulated time `now` on the cells, the BMS and the load. */
   effects(now: number): FaultEffects {
-    const n = this.cellCount;
-    const fx: FaultEffects = {
-      cells: { capacityFactor: new Array<number>(n).fill(1), resistanceFactor: new Array<number>(n).fill(1), leakA: new Array<number>(n).fill(0) },
-      bms: { forced: new Set(), insulationKOhm: this.pack.healthyInsulationKOhm },
-      loadCurrentA: undefined,
-    };
+    if (this.active.length === 0) {
+      this.none ??= this.noEffects();
+      return this.none;
+    }
+    const fx = this.noEffects();
     for (const a of this.active) {
       const t = this.elapsed(a, now);
       if (t < 0) continue;
@@ -70,6 +71,15 @@ export class ActiveFaults {
       a.hooks.bms?.(t, fx.bms, this.pack);
     }
     return fx;
+  }
+
+  private noEffects(): FaultEffects {
+    const n = this.cellCount;
+    return {
+      cells: { capacityFactor: new Array<number>(n).fill(1), resistanceFactor: new Array<number>(n).fill(1), leakA: new Array<number>(n).fill(0) },
+      bms: { forced: new Set(), insulationKOhm: this.pack.healthyInsulationKOhm },
+      loadCurrentA: undefined,
+    };
   }
 
   /** Integrates the faults over the sub-step [now, now + h] (after the thermal step). */
