@@ -1,9 +1,11 @@
+import { MODEL_BATTERY } from "@bms/shared/sunspec/models";
 import { SerialPort } from "serialport";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { requireBinary } from "../../test/support/binaries";
 import { modbusCrc, withCrc } from "../src/protocols/modbus-crc";
 import { type RunningModbusRtuServer, startModbusRtuServer } from "../src/protocols/modbus-rtu-server";
 import { type PtyPair, startPtyPair } from "../src/protocols/pty-pair";
+import { sunspecLayoutFor } from "../src/sunspec-register-map";
 import { registersOf, runMbpoll } from "./mbpoll-client";
 import { TestDevice } from "./protocol-fixtures";
 
@@ -57,7 +59,7 @@ describe("Modbus RTU on a pseudo-terminal", () => {
     await pty?.close();
   });
 
-  it("computes the CRC of bms-protocols.md §4", () => {
+  it("computes the CRC of the Modbus serial-line spec", () => {
     expect(modbusCrc(Buffer.from([0x01, 0x03, 0x9c, 0x41, 0x00, 0x02]))).toBe(0x4fba);
   });
 
@@ -104,6 +106,33 @@ describe("Modbus RTU on a pseudo-terminal", () => {
     ])("answers %s with an exception", async (_what, frame, fc, code) => {
       const unit = frame[0] ?? 0;
       expect([...(await line.exchange(frame))]).toEqual([...withCrc(Buffer.from([unit, fc | 0x80, code]))]);
+    });
+
+    it("carries writes to the map: function 16 answered with address and count, function 6 echoed", async () => {
+      const almRst = sunspecLayoutFor(one.snapshot()).battery + MODEL_BATTERY.points.AlmRst.offset;
+      const [hi, lo] = [almRst >> 8, almRst & 0xff];
+      const reset = vi.spyOn(one, "resetAlarms");
+      expect([...(await line.exchange(withCrc(Buffer.from([1, 16, hi, lo, 0, 1, 2, 0, 1]))))]).toEqual([...withCrc(Buffer.from([1, 16, hi, lo, 0, 1]))]);
+      expect([...(await line.exchange(withCrc(Buffer.from([1, 6, hi, lo, 0, 1]))))]).toEqual([...withCrc(Buffer.from([1, 6, hi, lo, 0, 1]))]);
+      expect([...(await line.exchange(withCrc(Buffer.from([1, 6, 0x9c, 0x40, 0, 1]))))]).toEqual([...withCrc(Buffer.from([1, 0x86, 0x02]))]);
+      expect(reset).toHaveBeenCalledTimes(2);
+      reset.mockRestore();
+    });
+
+    it("carries out a broadcast write on every unit and answers nothing", async () => {
+      const almRst = sunspecLayoutFor(one.snapshot()).battery + MODEL_BATTERY.points.AlmRst.offset;
+      const resets = [vi.spyOn(one, "resetAlarms"), vi.spyOn(two, "resetAlarms")];
+      expect((await line.exchange(withCrc(Buffer.from([0, 6, almRst >> 8, almRst & 0xff, 0, 1])))).length).toBe(0);
+      for (const reset of resets) expect(reset).toHaveBeenCalledTimes(1);
+      for (const reset of resets) reset.mockRestore();
+      expect((await line.exchange(read(2, 40000, 1))).length).toBe(7);
+    });
+
+    it("ends a frame at a silence: a request sent in two parts far apart is two bad frames, ignored", async () => {
+      const request = read(1, 40000, 2);
+      expect((await line.exchange(request.subarray(0, 3), 100)).length).toBe(0);
+      expect((await line.exchange(request.subarray(3))).length).toBe(0);
+      expect((await line.exchange(request)).length).toBe(9);
     });
 
     it("says nothing for a silent device and keeps serving the other", async () => {

@@ -15,6 +15,7 @@ import { startVictoriaMetrics } from "../support/victoria-metrics";
 import { benchAgent } from "./agent-bench";
 import { type BurstMessage, makeBurst, percentile } from "./burst";
 import { benchCases } from "./case-bench";
+import { benchSimulator } from "./simulator-bench";
 
 /**
  * `npm run bench`: one run, one broker (embedded aedes), figures printed with their baseline.
@@ -170,6 +171,9 @@ async function main(): Promise<void> {
 
   // The edge agent's figures (test/bench/agent-bench.ts prints its own lines).
   process.stdout.write(`agent json: ${JSON.stringify(await benchAgent())}\n`);
+
+  // The simulator's figures: model speed, Modbus TCP registers/s (test/bench/simulator-bench.ts prints its own lines).
+  process.stdout.write(`simulator json: ${JSON.stringify(await benchSimulator())}\n`);
 
   // Triggering sample → case stored and announced on socket.io, with 1000 packs streaming (test/bench/case-bench.ts).
   const c = await benchCases();

@@ -1,5 +1,6 @@
 import type { BmsAlarmCode } from "@bms/shared";
 import { z } from "zod";
+import { type ChemistryParameters, COMMON_LIMITS } from "./chemistry";
 
 /** The protections a BMS trips on; each opens the contactor and latches its Evt1 alarm bit. */
 export const ProtectionNameSchema = z.enum([
@@ -42,6 +43,65 @@ export interface ProtectionConditions {
   temperatureImbalanceAlarm: boolean;
 }
 
+/** What the BMS measures and knows, for one evaluation of its protections. */
+export interface ProtectionInputs {
+  params: ChemistryParameters;
+  /** Continuous ratings of the pack, A. */
+  ratedChargeA: number;
+  ratedDischargeA: number;
+  /** Measured cell voltages, V, and sensor readings, °C. */
+  voltages: readonly number[];
+  sensors: readonly number[];
+  /** A, + charging. */
+  current: number;
+  /** Measured insulation resistance, kΩ. */
+  insulationKOhm: number;
+  /** Protections whose alarm condition a fault forces. */
+  forced: ReadonlySet<ProtectionName>;
+}
+
+/** The live warning and alarm conditions (thresholds per chemistry and COMMON_LIMITS). */
+export function protectionConditions(x: ProtectionInputs): ProtectionConditions {
+  const p = x.params;
+  const maxV = Math.max(...x.voltages);
+  const minV = Math.min(...x.voltages);
+  const maxT = Math.max(...x.sensors);
+  const minT = Math.min(...x.sensors);
+  const iso = x.insulationKOhm;
+  const forced = x.forced;
+  const chargeA = x.current;
+  const dischargeA = -x.current;
+  const extraWarnings: BmsAlarmCode[] = [];
+  const imbalanceV = Math.min(COMMON_LIMITS.voltageImbalanceFraction * p.overVoltAlarmV, COMMON_LIMITS.voltageImbalanceMaxV);
+  if (maxV - minV > imbalanceV) extraWarnings.push("VOLTAGE_IMBALANCE_WARNING");
+  if (maxT - minT > COMMON_LIMITS.temperatureImbalanceWarningC) extraWarnings.push("TEMPERATURE_IMBALANCE_WARNING");
+  if (minT < COMMON_LIMITS.plausibleMinC || maxT > COMMON_LIMITS.plausibleMaxC) extraWarnings.push("OTHER_WARNING");
+  const w = COMMON_LIMITS.overCurrentWarningFactor;
+  const a = COMMON_LIMITS.overCurrentAlarmFactor;
+  return {
+    warning: {
+      "over-voltage": maxV >= p.overVoltWarningV,
+      "under-voltage": minV <= p.underVoltWarningV,
+      "over-temperature": maxT >= p.overTempWarningC,
+      "under-temperature": minT <= p.underTempWarningC,
+      "over-charge-current": chargeA > x.ratedChargeA * w,
+      "over-discharge-current": dischargeA > x.ratedDischargeA * w,
+      insulation: iso < COMMON_LIMITS.insulationWarningKOhm,
+    },
+    alarm: {
+      "over-voltage": maxV >= p.overVoltAlarmV || forced.has("over-voltage"),
+      "under-voltage": minV <= p.underVoltAlarmV || forced.has("under-voltage"),
+      "over-temperature": maxT >= p.overTempAlarmC || forced.has("over-temperature"),
+      "under-temperature": minT <= p.underTempAlarmC || forced.has("under-temperature"),
+      "over-charge-current": chargeA > x.ratedChargeA * a || forced.has("over-charge-current"),
+      "over-discharge-current": dischargeA > x.ratedDischargeA * a || forced.has("over-discharge-current"),
+      insulation: iso < COMMON_LIMITS.insulationAlarmKOhm || forced.has("insulation"),
+    },
+    extraWarnings,
+    temperatureImbalanceAlarm: maxT - minT > COMMON_LIMITS.temperatureImbalanceAlarmC,
+  };
+}
+
 /**
  * Trip timers and latches. Warnings follow the live condition; an alarm condition held for the
  * protection's delay trips (latches) it; a latched protection clears only after a reset request
@@ -69,11 +129,6 @@ export class ProtectionLatch {
       if (this.imbalanceLatched && !conditions.temperatureImbalanceAlarm) this.imbalanceLatched = false;
       if (this.tripped.size === 0 && !this.imbalanceLatched) this.resetRequested = false;
     }
-  }
-
-  /** Forces a trip now (a bms-protection-trip fault that holds for longer than the delay does the same). */
-  trip(name: ProtectionName): void {
-    this.tripped.add(name);
   }
 
   requestReset(): void {

@@ -3,7 +3,7 @@ import { z } from "zod";
 export const ChemistrySchema = z.enum(["LFP", "NMC"]);
 export type Chemistry = z.infer<typeof ChemistrySchema>;
 
-/** What a BMS of this chemistry protects and publishes. Cell volts, °C, C-rates. bms-protocols.md §6. */
+/** What a BMS of this chemistry protects and publishes. Cell volts, °C, C-rates (sources: docs/simulators.md "Pack model"). */
 export interface ChemistryParameters {
   nominalCellV: number;
   /** Charge current tapers to 0 as the highest cell's rested voltage reaches this (CV phase); also the CAN charge voltage limit per cell. */

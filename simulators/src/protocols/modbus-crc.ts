@@ -1,5 +1,5 @@
 /**
- * Modbus RTU CRC-16 (bms-protocols.md §4): init 0xFFFF, reflected polynomial 0xA001, sent low
+ * Modbus RTU CRC-16 (Modbus over Serial Line v1.02 §6.2.2): init 0xFFFF, reflected polynomial 0xA001, sent low
  * byte first. `01 03 9C 41 00 02` → 0x4FBA (bytes BA 4F on the wire).
  */
 export function modbusCrc(bytes: Uint8Array): number {
