@@ -16,7 +16,7 @@ export type { Chemistry } from "./model/chemistry";
 export { CHEMISTRY, ChemistrySchema } from "./model/chemistry";
 export { openCircuitVoltage } from "./model/open-circuit-voltage";
 export type { PackModelOptions, PackRatings, PackSnapshot, ResolvedPackModelOptions, Topology } from "./pack-model";
-export { PACK_RATINGS, PackModel, PackModelOptionsSchema, PROTECTION, TopologySchema } from "./pack-model";
+export { PackModel, PackModelOptionsSchema, PROTECTION, TopologySchema } from "./pack-model";
 export type { CanFrame, PylontechFrameOptions } from "./protocols/can-frames";
 export { formatSlcanFrame, pylontechFrames } from "./protocols/can-frames";
 export { loadDeviceProfile } from "./protocols/device-profile-file";

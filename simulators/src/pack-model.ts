@@ -29,15 +29,6 @@ export const PROTECTION = {
   emptySoc: COMMON_LIMITS.emptySoc,
 } as const;
 
-/** LFP ratings of the first simulator; use `snapshot().ratings` for the pack's own. */
-export const PACK_RATINGS = {
-  nominalCellV: CHEMISTRY.LFP.nominalCellV,
-  cellVMax: CHEMISTRY.LFP.overVoltAlarmV,
-  cellVMin: CHEMISTRY.LFP.underVoltAlarmV,
-  chargeC: CHEMISTRY.LFP.chargeC,
-  dischargeC: CHEMISTRY.LFP.dischargeC,
-} as const;
-
 /** Long steps are integrated in pieces no longer than this, so limits and trips act in time. */
 const MAX_SUBSTEP_S = 1;
 
