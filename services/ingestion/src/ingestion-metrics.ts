@@ -37,6 +37,11 @@ export function createIngestionMetrics(spoolSize: () => number) {
         this.set(spoolSize());
       },
     }),
+    intakeStoreErrors: new Counter({
+      name: "bms_ingestion_intake_store_errors_total",
+      help: "Failed attempts to make a batch durable locally (spool, dead letters); retried, nothing acknowledged meanwhile",
+      registers,
+    }),
     linesWritten: new Counter({ name: "bms_ingestion_lines_written_total", help: "Line-protocol lines the time-series server accepted", registers }),
     writeFailures: new Counter({ name: "bms_ingestion_write_failures_total", help: "Failed write requests to the time-series server", registers }),
     writeOk: new Gauge({ name: "bms_ingestion_last_write_ok", help: "1 when the last write to the time-series server succeeded", registers }),
@@ -75,6 +80,11 @@ export function createIngestionMetrics(spoolSize: () => number) {
     ruleSamplesBackfilled: new Counter({
       name: "bms_ingestion_rule_samples_backfilled_total",
       help: "Late samples of a gap in a pack's stream (an agent's outbox backlog after an outage) run through the rules in the pack's backfill lane",
+      registers,
+    }),
+    ruleStateInvalid: new Counter({
+      name: "bms_ingestion_rule_state_invalid_total",
+      help: "Saved rule states that did not fit their schema when loaded (reported; the pack or rule started afresh)",
       registers,
     }),
     webhookDeliveries: new Counter({

@@ -22,3 +22,4 @@ export { openSqliteRuleStateStore } from "./sqlite-rule-state-store";
 export { openSqliteWebhookOutbox } from "./sqlite-webhook-outbox";
 export { CaseTransitionError, StoreCorruptError, StoreInputError, StoreSchemaError } from "./storage-errors";
 export type { NewWebhookDelivery, WebhookDelivery, WebhookOutbox } from "./webhook-outbox";
+export type { PackStateRow, RuleCommand, RuleCommandResult, RuleLedger } from "./rule-ledger";
