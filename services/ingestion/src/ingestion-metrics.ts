@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** The ingestion's Prometheus metrics, in a Registry of its own (several services may share a process). */
 export function createIngestionMetrics(spoolSize: () => number) {
@@ -36,6 +36,12 @@ export function createIngestionMetrics(spoolSize: () => number) {
       collect() {
         this.set(spoolSize());
       },
+    }),
+    intakeBatches: new Histogram({
+      name: "bms_ingestion_intake_batch_messages",
+      help: "Messages per intake batch (group commit: one spool transaction and one rules transaction per batch)",
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+      registers,
     }),
     intakeStoreErrors: new Counter({
       name: "bms_ingestion_intake_store_errors_total",

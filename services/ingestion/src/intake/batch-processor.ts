@@ -58,6 +58,7 @@ export class BatchProcessor {
 
   async process(batch: readonly IntakeMessage[]): Promise<void> {
     const { metrics, duplicates, packs } = this.deps;
+    metrics.intakeBatches.observe(batch.length);
     const inputs: RuleInput[] = [];
     const lines: { topic: string; payload: string; enqueuedAt: number }[] = [];
     let lineCount = 0;

@@ -61,7 +61,8 @@ function parsed<T>(schema: z.ZodType<T>, json: unknown): { ok: true; data: T } |
 export function validateMessage(topic: string, payload: Uint8Array, limits: MessageLimits, arrivedAt: number): ValidatedMessage {
   const topicParts = parseTopic(topic);
   const kind = topicParts === null || topicParts.kind === "case" ? "unknown" : topicParts.kind;
-  const reject = (category: RejectCategory, reason: string): ValidatedMessage => ({ ok: false, kind, category, reason });
+  // One line, whatever the parser quoted of the payload.
+  const reject = (category: RejectCategory, reason: string): ValidatedMessage => ({ ok: false, kind, category, reason: reason.replace(/[\u0000-\u001f\u007f]+/g, " ") });
   if (payload.byteLength > limits.maxPayloadBytes) {
     return reject("oversized", `payload of ${payload.byteLength} bytes exceeds the limit of ${limits.maxPayloadBytes} bytes`);
   }
