@@ -12,9 +12,6 @@ import type { PackSample } from "@bms/shared";
  * come from a fixed vocabulary, so tag values need no escaping; `tagValue` still escapes defensively.
  */
 
-/** Fields per `cells` line: a pack with more cells gets several lines at the same timestamp, which the server merges into one point (InfluxDB 3 caps columns per table). */
-export const CELL_FIELDS_PER_LINE = 200;
-
 function tagValue(value: string): string {
   return value.replace(/[ ,=\\]/g, (c) => `\\${c}`);
 }
@@ -67,7 +64,7 @@ export function sampleToLines(siteId: string, packId: string, sample: PackSample
   const fields: string[] = [];
   sample.cellVoltages.forEach((v, i) => fields.push(`v${i + 1}=${fieldValue(v)}`));
   sample.cellTemperatures.forEach((t, i) => fields.push(`t${i + 1}=${fieldValue(t)}`));
-  for (let at = 0; at < fields.length; at += CELL_FIELDS_PER_LINE) lines.push(`cells${series} ${fields.slice(at, at + CELL_FIELDS_PER_LINE).join(",")}${ts}`);
+  if (fields.length > 0) lines.push(`cells${series} ${fields.join(",")}${ts}`);
 
   for (const code of new Set(sample.bmsAlarms ?? [])) lines.push(`bms_alarm${series},code=${code} active=1${ts}`);
   return lines;
