@@ -272,8 +272,11 @@ export function describeCaseStore(name: string, open: (file: string) => CaseStor
       });
 
       it("collects a freeze frame's after-window and lists the ones still open", async () => {
-        const { case: c } = await store.recordFiring(firing({ freezeFrameBefore: [sample(T0)] }));
-        expect(await store.openFreezeFrames()).toEqual([{ caseId: c.id, siteId: "site-1", packId: "pack-1", triggerTs: T0, after: 0 }]);
+        const input = firing({ freezeFrameBefore: [sample(T0)] });
+        const { case: c } = await store.recordFiring(input);
+        expect(await store.openFreezeFrames()).toEqual([
+          { caseId: c.id, siteId: "site-1", packId: "pack-1", triggerTs: T0, after: 0, firingKey: input.firingKey },
+        ]);
         await store.appendFreezeFrame(c.id, T0, [sample(T0 + 1000)], false);
         expect((await store.openFreezeFrames())[0]?.after).toBe(1);
         await store.appendFreezeFrame(c.id, T0, [sample(T0 + 2000)], true);
