@@ -4,6 +4,7 @@ import type { IngestionConfig } from "@bms/shared/config/ingestion-config";
 import {
   type CaseStore,
   type DurableQueue,
+  type LegacyRuleStates,
   openSqliteCaseStore,
   openSqliteDeadLetterStore,
   openSqliteDurableQueue,
@@ -21,6 +22,7 @@ import { IntakeBatcher } from "./intake/intake-batcher";
 import { type Delivery, startMqttSource } from "./intake/mqtt-source";
 import { PackLimits } from "./intake/pack-limits";
 import { RejectionLog } from "./intake/rejection-log";
+import { convertLegacyRuleStates } from "./rules/legacy-rule-state";
 import { RuleBook } from "./rules/rule-book";
 import { RuleEngine } from "./rules/rule-engine";
 import { SpoolDrainer } from "./spool-drainer";
@@ -51,11 +53,14 @@ export interface RunningIngestion {
   close(): Promise<void>;
 }
 
+/** The cases and the rules' ledger; a store that kept rule state the old way (SQLite) converts it at start. */
+export type IngestionCaseStore = CaseStore & RuleLedger & Partial<LegacyRuleStates>;
+
 export interface StartIngestionOptions {
   /** @default createLogger("ingestion") */
   log?: Logger;
   /** A store the caller owns (and closes). @default openSqliteCaseStore(`${dataDir}/cases.db`), closed by close() */
-  caseStore?: CaseStore & RuleLedger;
+  caseStore?: IngestionCaseStore;
   /** Replaces the InfluxDB writer (when influx is configured). @default createInfluxWriter(config.influx) */
   writer?: TimeSeriesWriter;
   /** The ingestion's clock (site-offline, webhooks, clock-ahead). @default Date.now */
@@ -77,7 +82,7 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
   const deadLetters = openSqliteDeadLetterStore(join(config.dataDir, INGESTION_FILES.deadLetters));
   const ownsCaseStore = options.caseStore === undefined;
   let spool: DurableQueue | undefined;
-  let caseStore: (CaseStore & RuleLedger) | undefined;
+  let caseStore: IngestionCaseStore | undefined;
   let outbox: WebhookOutbox | undefined;
   const casesFile = join(config.dataDir, INGESTION_FILES.cases);
   try {
@@ -140,6 +145,9 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
     reopenWithinMs: config.cases.reopenWithinDays * 86_400_000,
     now,
   });
+  // Rule state saved one row per rule by earlier versions becomes pack states, once.
+  const converted = (await caseStore.adoptLegacyRuleStates?.((rows) => convertLegacyRuleStates(rows, book))) ?? 0;
+  if (converted > 0) log.info({ rows: converted }, "converted rule state saved by an earlier version to pack states");
   await rules.start();
   await dispatcher.start();
   const processor = new BatchProcessor({

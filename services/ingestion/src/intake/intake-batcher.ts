@@ -45,21 +45,23 @@ export class IntakeBatcher<T> {
       clearTimeout(this.timer);
       this.timer = null;
     }
-    this.running ??= this.loop();
+    if (this.running !== null || this.pending.length === 0) return;
+    // `finally` runs after the assignment, even if the loop ended at once.
+    this.running = this.loop().finally(() => {
+      this.inFlight = 0;
+      this.running = null;
+      this.wakeWaiters();
+      // Taken between the loop's last look and now.
+      if (this.pending.length > 0) this.kick();
+    });
   }
 
   private async loop(): Promise<void> {
-    try {
-      while (this.pending.length > 0) {
-        const batch = this.pending.splice(0, this.options.maxBatch);
-        this.inFlight = batch.length;
-        await this.handle(batch);
-        this.inFlight = 0;
-        this.wakeWaiters();
-      }
-    } finally {
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.options.maxBatch);
+      this.inFlight = batch.length;
+      await this.handle(batch);
       this.inFlight = 0;
-      this.running = null;
       this.wakeWaiters();
     }
   }
