@@ -1,4 +1,6 @@
+export * from "./backoff";
 export * from "./bms-alarms";
+export * from "./clock";
 export * from "./command-line";
 export * from "./config-loader";
 export * from "./defaults";
@@ -10,5 +12,6 @@ export * from "./pack-meta";
 export * from "./pack-sample";
 export * from "./pylontech-can";
 export * from "./site-status";
+export * from "./statistics";
 export * from "./support-case";
 export * from "./topics";

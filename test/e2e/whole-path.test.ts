@@ -132,10 +132,10 @@ describe("the whole path", () => {
       15_000,
       "the engineer's sample in VictoriaMetrics",
     );
-    const cells = await vm.exportSeries(`cell_voltage{site="${SITE}",pack="${PACK}",cell="0"}`);
+    const cells = await vm.exportSeries(`cells_v1{site="${SITE}",pack="${PACK}"}`);
     const cellAt = cells[0]!.timestamps.indexOf(latest.ts);
     expect(cells[0]!.values[cellAt]).toBe(latest.cellVoltages[0]);
-    const temps = await vm.exportSeries(`sensor_temperature{site="${SITE}",pack="${PACK}"}`);
+    const temps = await vm.exportSeries(`{__name__=~"cells_t[0-9]+",site="${SITE}",pack="${PACK}"}`);
     expect(temps.length).toBe(latest.cellTemperatures.length);
   });
 

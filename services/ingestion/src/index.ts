@@ -4,32 +4,35 @@ import type { IngestionConfig } from "@bms/shared/config/ingestion-config";
 import {
   type CaseStore,
   type DurableQueue,
+  type LegacyRuleStates,
   openSqliteCaseStore,
   openSqliteDeadLetterStore,
   openSqliteDurableQueue,
-  openSqliteRuleStateStore,
   openSqliteWebhookOutbox,
-  type RuleStateStore,
+  type RuleLedger,
   type WebhookOutbox,
 } from "@bms/storage";
 import type { Registry } from "prom-client";
-import { createCaseRecorder } from "./case-recorder";
-import { DuplicateFilter } from "./duplicate-filter";
+import { createCaseAnnouncer } from "./case-announcer";
 import { createInfluxWriter, type TimeSeriesWriter } from "./influx-writer";
 import { createIngestionMetrics } from "./ingestion-metrics";
-import { MessageIntake } from "./message-intake";
-import { startMqttSubscriber } from "./mqtt-subscriber";
-import { RejectionLog } from "./rejection-log";
+import { BatchProcessor, type IntakeMessage } from "./intake/batch-processor";
+import { DuplicateFilter } from "./intake/duplicate-filter";
+import { IntakeBatcher } from "./intake/intake-batcher";
+import { type Delivery, startMqttSource } from "./intake/mqtt-source";
+import { PackLimits } from "./intake/pack-limits";
+import { RejectionLog } from "./intake/rejection-log";
+import { convertLegacyRuleStates } from "./rules/legacy-rule-state";
 import { RuleBook } from "./rules/rule-book";
 import { RuleEngine } from "./rules/rule-engine";
 import { SpoolDrainer } from "./spool-drainer";
 import { WebhookDispatcher } from "./webhooks/webhook-dispatcher";
 
 export { createInfluxWriter, TimeSeriesWriteError, type TimeSeriesWriter } from "./influx-writer";
+export { DEFAULT_INGESTION_CLIENT_ID } from "./intake/mqtt-source";
 export { sampleToLines } from "./line-protocol";
-export { DEFAULT_INGESTION_CLIENT_ID } from "./mqtt-subscriber";
 export { DEFAULT_RULES_FILE, type ResolvedRules, type Rule, RuleBook } from "./rules/rule-book";
-export { type CaseSink, RuleEngine, type RuleEngineOptions } from "./rules/rule-engine";
+export { RuleEngine, type RuleEngineOptions, type RuleInput } from "./rules/rule-engine";
 export { SIGNATURE_HEADER, signWebhook, verifyWebhookSignature } from "./webhooks/webhook-signature";
 
 export interface IngestionHealth {
@@ -50,14 +53,17 @@ export interface RunningIngestion {
   close(): Promise<void>;
 }
 
+/** The cases and the rules' ledger; a store that kept rule state the old way (SQLite) converts it at start. */
+export type IngestionCaseStore = CaseStore & RuleLedger & Partial<LegacyRuleStates>;
+
 export interface StartIngestionOptions {
   /** @default createLogger("ingestion") */
   log?: Logger;
   /** A store the caller owns (and closes). @default openSqliteCaseStore(`${dataDir}/cases.db`), closed by close() */
-  caseStore?: CaseStore;
+  caseStore?: IngestionCaseStore;
   /** Replaces the InfluxDB writer (when influx is configured). @default createInfluxWriter(config.influx) */
   writer?: TimeSeriesWriter;
-  /** The ingestion's clock (site-offline, webhooks). @default Date.now */
+  /** The ingestion's clock (site-offline, webhooks, clock-ahead). @default Date.now */
   now?: () => number;
 }
 
@@ -65,8 +71,9 @@ export interface StartIngestionOptions {
 export const INGESTION_FILES = { spool: "ingestion.db", deadLetters: "dead-letters.db", cases: "cases.db" } as const;
 
 /**
- * Subscribes to all telemetry (persistent session, QoS 1), spools valid samples for the
- * time-series server, dead-letters the rest, runs the fault rules and opens support cases.
+ * Subscribes to all telemetry (persistent session, QoS 1), takes messages a batch at a time
+ * (group commit: validated, spooled for the time-series server or dead-lettered, run through the
+ * rules, committed, then acknowledged), and opens support cases.
  */
 export async function startIngestion(config: IngestionConfig, options: StartIngestionOptions = {}): Promise<RunningIngestion> {
   const log = options.log ?? createLogger("ingestion");
@@ -75,24 +82,20 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
   const deadLetters = openSqliteDeadLetterStore(join(config.dataDir, INGESTION_FILES.deadLetters));
   const ownsCaseStore = options.caseStore === undefined;
   let spool: DurableQueue | undefined;
-  let caseStore: CaseStore | undefined;
-  let ruleStates: RuleStateStore | undefined;
+  let caseStore: IngestionCaseStore | undefined;
   let outbox: WebhookOutbox | undefined;
   const casesFile = join(config.dataDir, INGESTION_FILES.cases);
   try {
     caseStore = options.caseStore ?? openSqliteCaseStore(casesFile);
-    ruleStates = openSqliteRuleStateStore(casesFile);
     outbox = openSqliteWebhookOutbox(casesFile);
     if (config.influx) spool = openSqliteDurableQueue(join(config.dataDir, INGESTION_FILES.spool), { maxMessages: config.spoolMaxMessages });
   } catch (err) {
     await deadLetters.close();
-    await ruleStates?.close();
     await outbox?.close();
     if (ownsCaseStore) await caseStore?.close();
     throw err;
   }
   const stores = { spool, caseStore };
-  const ownedRuleStates: RuleStateStore = ruleStates;
   const ownedOutbox: WebhookOutbox = outbox;
   let deadLetterCount = await deadLetters.count();
 
@@ -133,40 +136,46 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
   };
   const now = options.now ?? Date.now;
   const dispatcher = new WebhookDispatcher(config.webhooks, caseStore, ownedOutbox, metrics, log, now);
-  const recorder = createCaseRecorder(
-    caseStore,
-    (topic, payload) => publishCaseEvent(topic, payload),
-    metrics,
-    log,
-    () => dispatcher.notify(),
-  );
   const rules = new RuleEngine({
     book,
-    sink: recorder,
-    states: ownedRuleStates,
+    ledger: caseStore,
+    announce: createCaseAnnouncer((topic, payload) => publishCaseEvent(topic, payload), metrics, log, () => dispatcher.notify()),
     metrics,
     log,
     reopenWithinMs: config.cases.reopenWithinDays * 86_400_000,
     now,
   });
+  // Rule state saved one row per rule by earlier versions becomes pack states, once.
+  const converted = (await caseStore.adoptLegacyRuleStates?.((rows) => convertLegacyRuleStates(rows, book))) ?? 0;
+  if (converted > 0) log.info({ rows: converted }, "converted rule state saved by an earlier version to pack states");
   await rules.start();
   await dispatcher.start();
-  const intake = new MessageIntake({
+  const processor = new BatchProcessor({
     spool,
     drainer,
     deadLetters: countingDeadLetters,
     rules,
     duplicates: new DuplicateFilter(),
+    packs: new PackLimits(config.limits.maxPacksPerSite),
     rejections: new RejectionLog(log),
     metrics,
     log,
-    maxPayloadBytes: config.maxPayloadBytes,
+    limits: { ...config.limits, maxPayloadBytes: config.maxPayloadBytes },
   });
-  const subscriber = startMqttSubscriber(config.mqtt, (topic, payload) => intake.handle(topic, payload), log);
-  publishCaseEvent = async (topic, payload) => {
-    await subscriber.client.publishAsync(topic, payload, { qos: 1 });
-  };
-  if (!(await subscriber.waitReady(config.mqtt.connectTimeoutMs))) {
+  type Taken = IntakeMessage & { delivery: Delivery };
+  const batcher = new IntakeBatcher<Taken>(config.intake, async (batch) => {
+    try {
+      await processor.process(batch);
+      source.release(batch.map((t) => t.delivery));
+    } catch (err) {
+      // Only while closing (stores that keep failing): nothing of the batch is acknowledged.
+      log.error({ err, messages: batch.length }, "a batch could not be made durable; the broker delivers it again");
+      source.reconnect("a batch could not be made durable");
+    }
+  });
+  const source = startMqttSource(config.mqtt, (delivery) => batcher.take({ topic: delivery.topic, payload: delivery.payload, receivedAt: now(), delivery }), log);
+  publishCaseEvent = (topic, payload) => source.publish(topic, payload);
+  if (!(await source.waitReady(config.mqtt.connectTimeoutMs))) {
     log.warn({ url: config.mqtt.url }, "not subscribed to the MQTT broker yet; retrying in the background");
   }
 
@@ -176,7 +185,7 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
     health() {
       const status = drainer?.status() ?? { lastWriteOk: true };
       return {
-        mqttConnected: subscriber.isReady(),
+        mqttConnected: source.isReady(),
         spoolSize: stores.spool?.size() ?? 0,
         lastWriteOk: status.lastWriteOk,
         ...(status.lastWriteError === undefined ? {} : { lastWriteError: status.lastWriteError }),
@@ -185,16 +194,17 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
     },
     close() {
       closing ??= (async () => {
-        await subscriber.stopTaking();
+        source.stopTaking();
+        processor.stop();
+        await batcher.drain();
         await rules.stop();
         await dispatcher.stop();
-        await subscriber.close();
+        await source.close();
         await drainer?.stop(config.closeTimeoutMs);
         await writer?.close();
         stores.spool?.close();
         stores.spool = undefined;
         await deadLetters.close();
-        await ownedRuleStates.close();
         await ownedOutbox.close();
         if (ownsCaseStore) await caseStore.close();
       })();

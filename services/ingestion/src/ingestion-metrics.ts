@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** The ingestion's Prometheus metrics, in a Registry of its own (several services may share a process). */
 export function createIngestionMetrics(spoolSize: () => number) {
@@ -36,6 +36,17 @@ export function createIngestionMetrics(spoolSize: () => number) {
       collect() {
         this.set(spoolSize());
       },
+    }),
+    intakeBatches: new Histogram({
+      name: "bms_ingestion_intake_batch_messages",
+      help: "Messages per intake batch (group commit: one spool transaction and one rules transaction per batch)",
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000],
+      registers,
+    }),
+    intakeStoreErrors: new Counter({
+      name: "bms_ingestion_intake_store_errors_total",
+      help: "Failed attempts to make a batch durable locally (spool, dead letters); retried, nothing acknowledged meanwhile",
+      registers,
     }),
     linesWritten: new Counter({ name: "bms_ingestion_lines_written_total", help: "Line-protocol lines the time-series server accepted", registers }),
     writeFailures: new Counter({ name: "bms_ingestion_write_failures_total", help: "Failed write requests to the time-series server", registers }),
@@ -75,6 +86,11 @@ export function createIngestionMetrics(spoolSize: () => number) {
     ruleSamplesBackfilled: new Counter({
       name: "bms_ingestion_rule_samples_backfilled_total",
       help: "Late samples of a gap in a pack's stream (an agent's outbox backlog after an outage) run through the rules in the pack's backfill lane",
+      registers,
+    }),
+    ruleStateInvalid: new Counter({
+      name: "bms_ingestion_rule_state_invalid_total",
+      help: "Saved rule states that did not fit their schema when loaded (reported; the pack or rule started afresh)",
       registers,
     }),
     webhookDeliveries: new Counter({

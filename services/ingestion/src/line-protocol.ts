@@ -1,10 +1,15 @@
 import type { PackSample } from "@bms/shared";
 
 /**
- * The time-series layout (README.md): measurements `pack`, `cell`, `sensor`, `bms_alarm`,
- * tagged by site and pack, numeric fields only, timestamp = sample ts in ms.
- * Site and pack IDs match `^[A-Za-z0-9_-]{1,64}$` (parseTopic checked them) and alarm codes come
- * from a fixed vocabulary, so tag values need no escaping; `tagValue` still escapes defensively.
+ * The time-series layout (docs/time-series.md): per sample one `pack` line with the pack's values
+ * and cell statistics, one `cells` line with every cell voltage (`v1`…) and temperature (`t1`…,
+ * numbered from 1 as on the device label) as fields, and a `bms_alarm` line per active BMS code.
+ * Two lines for a sample without alarms, whatever its cell count: 33 lines per 16-cell sample
+ * before (a line per cell and per sensor). Tagged by site and pack; numeric fields only; the
+ * timestamp is the sample's ts in ms.
+ *
+ * Site and pack IDs match `^[A-Za-z0-9_-]{1,64}$` (the topic parser checked them) and alarm codes
+ * come from a fixed vocabulary, so tag values need no escaping; `tagValue` still escapes defensively.
  */
 
 function tagValue(value: string): string {
@@ -14,12 +19,6 @@ function tagValue(value: string): string {
 /** Floats everywhere (no `i` suffix): a field's type can never change in InfluxDB, and VictoriaMetrics does not care. */
 function fieldValue(value: number): string {
   return Number.isInteger(value) ? value.toFixed(0) : String(value);
-}
-
-function line(measurement: string, tags: ReadonlyArray<readonly [string, string]>, fields: ReadonlyArray<readonly [string, number]>, ts: number): string {
-  const tagText = tags.map(([k, v]) => `,${k}=${tagValue(v)}`).join("");
-  const fieldText = fields.map(([k, v]) => `${k}=${fieldValue(v)}`).join(",");
-  return `${measurement}${tagText} ${fieldText} ${ts}`;
 }
 
 /** The optional pack fields: sample key → field name. Absent ones are not written. */
@@ -34,39 +33,39 @@ const OPTIONAL_PACK_FIELDS = [
   ["insulationResistance", "insulation_resistance"],
 ] as const satisfies ReadonlyArray<readonly [keyof PackSample, string]>;
 
+function extremes(values: readonly number[]): { min: number; max: number } | null {
+  if (values.length === 0) return null;
+  let min = values[0] as number;
+  let max = min;
+  for (const v of values) {
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
+}
+
 /** InfluxDB line protocol (precision ms) for one validated sample. */
 export function sampleToLines(siteId: string, packId: string, sample: PackSample): string[] {
-  const packTags = [
-    ["site", siteId],
-    ["pack", packId],
-  ] as const;
-  const ts = sample.ts;
-  const fields: Array<readonly [string, number]> = [
-    ["voltage", sample.packVoltage],
-    ["current", sample.current],
-    ["soc", sample.soc],
-  ];
+  const series = `,site=${tagValue(siteId)},pack=${tagValue(packId)}`;
+  const ts = ` ${sample.ts}`;
+  let pack = `pack${series} voltage=${fieldValue(sample.packVoltage)},current=${fieldValue(sample.current)},soc=${fieldValue(sample.soc)}`;
   for (const [key, name] of OPTIONAL_PACK_FIELDS) {
     const value = sample[key];
-    if (value !== undefined) fields.push([name, value]);
+    if (value !== undefined) pack += `,${name}=${fieldValue(value)}`;
   }
-  fields.push(["seq", sample.seq]);
-  // A CAN BMS reports no cells: Math.min() of nothing is Infinity, which line protocol cannot carry.
-  if (sample.cellVoltages.length > 0) {
-    fields.push(["cell_voltage_min", Math.min(...sample.cellVoltages)]);
-    fields.push(["cell_voltage_max", Math.max(...sample.cellVoltages)]);
-  }
-  if (sample.cellTemperatures.length > 0) fields.push(["temperature_max", Math.max(...sample.cellTemperatures)]);
+  pack += `,seq=${fieldValue(sample.seq)}`;
+  // A CAN BMS reports no cells: no statistics then (line protocol cannot carry Infinity).
+  const cells = extremes(sample.cellVoltages);
+  if (cells) pack += `,cell_voltage_min=${fieldValue(cells.min)},cell_voltage_max=${fieldValue(cells.max)}`;
+  const temps = extremes(sample.cellTemperatures);
+  if (temps) pack += `,temperature_min=${fieldValue(temps.min)},temperature_max=${fieldValue(temps.max)}`;
+  const lines = [pack + ts];
 
-  const lines = [line("pack", packTags, fields, ts)];
-  sample.cellVoltages.forEach((voltage, index) => {
-    lines.push(line("cell", [...packTags, ["cell", String(index)]], [["voltage", voltage]], ts));
-  });
-  sample.cellTemperatures.forEach((temperature, index) => {
-    lines.push(line("sensor", [...packTags, ["sensor", String(index)]], [["temperature", temperature]], ts));
-  });
-  for (const code of new Set(sample.bmsAlarms ?? [])) {
-    lines.push(line("bms_alarm", [...packTags, ["code", code]], [["active", 1]], ts));
-  }
+  const fields: string[] = [];
+  sample.cellVoltages.forEach((v, i) => fields.push(`v${i + 1}=${fieldValue(v)}`));
+  sample.cellTemperatures.forEach((t, i) => fields.push(`t${i + 1}=${fieldValue(t)}`));
+  if (fields.length > 0) lines.push(`cells${series} ${fields.join(",")}${ts}`);
+
+  for (const code of new Set(sample.bmsAlarms ?? [])) lines.push(`bms_alarm${series},code=${code} active=1${ts}`);
   return lines;
 }

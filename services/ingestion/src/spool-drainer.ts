@@ -1,4 +1,4 @@
-import type { Logger } from "@bms/shared";
+import { Backoff, type Logger } from "@bms/shared";
 import type { DeadLetterStore, DurableQueue, QueuedMessage } from "@bms/storage";
 import { TimeSeriesWriteError, type TimeSeriesWriter } from "./influx-writer";
 import type { IngestionMetrics } from "./ingestion-metrics";
@@ -29,14 +29,12 @@ type BatchOutcome = "empty" | "partial" | "more" | "failed";
  * spool and does not take good samples with it.
  */
 export class SpoolDrainer {
-  private readonly minBackoffMs: number;
-  private readonly maxBackoffMs: number;
+  private readonly backoff: Backoff;
   private stopping = false;
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
-  private failures = 0;
   private pendingLines = 0;
-  private avgLinesPerMessage = 30;
+  private avgLinesPerMessage = 2;
   /** Bisection of a rejected batch: at most this many messages in the next request. */
   private messageLimit = Number.POSITIVE_INFINITY;
   private state: DrainStatus = { lastWriteOk: true };
@@ -49,8 +47,7 @@ export class SpoolDrainer {
     private readonly metrics: IngestionMetrics,
     private readonly log: Logger,
   ) {
-    this.minBackoffMs = options.minBackoffMs ?? 500;
-    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+    this.backoff = new Backoff({ minMs: options.minBackoffMs ?? 500, maxMs: options.maxBackoffMs ?? 30_000 });
     this.metrics.writeOk.set(1);
   }
 
@@ -65,7 +62,7 @@ export class SpoolDrainer {
   /** Lines were spooled: write at once when a full batch is waiting instead of waiting for the interval. */
   notify(lines: number): void {
     this.pendingLines += lines;
-    if (this.pendingLines >= this.options.batchSize && this.failures === 0) this.wake?.();
+    if (this.pendingLines >= this.options.batchSize && this.backoff.failures === 0) this.wake?.();
   }
 
   /** Stops the loop, then writes what is left for at most `timeoutMs`; the rest stays spooled. */
@@ -76,7 +73,7 @@ export class SpoolDrainer {
     const deadline = Date.now() + timeoutMs;
     while (this.spool.size() > 0 && Date.now() < deadline) {
       const outcome = await this.writeBatch();
-      if (outcome === "failed") await this.sleep(Math.min(this.backoffMs(), deadline - Date.now()), false);
+      if (outcome === "failed") await this.sleep(Math.min(this.backoff.current(), deadline - Date.now()), false);
     }
     const left = this.spool.size();
     if (left > 0) this.log.warn({ spoolSize: left }, `${left} samples stay in the spool and are written after the next start`);
@@ -87,12 +84,8 @@ export class SpoolDrainer {
       const outcome = await this.writeBatch();
       if (this.stopping) break;
       if (outcome === "more") continue;
-      await this.sleep(outcome === "failed" ? this.backoffMs() : this.options.flushIntervalMs, true);
+      await this.sleep(outcome === "failed" ? this.backoff.current() : this.options.flushIntervalMs, true);
     }
-  }
-
-  private backoffMs(): number {
-    return Math.min(this.maxBackoffMs, this.minBackoffMs * 2 ** Math.max(0, this.failures - 1));
   }
 
   private sleep(ms: number, wakeable: boolean): Promise<void> {
@@ -139,8 +132,8 @@ export class SpoolDrainer {
     this.metrics.linesWritten.inc(lines.length);
     this.pendingLines = Math.max(0, this.pendingLines - lines.length);
     this.messageLimit = Number.POSITIVE_INFINITY;
-    if (this.failures > 0) this.log.info({ failures: this.failures }, "time-series writes work again");
-    this.failures = 0;
+    if (this.backoff.failures > 0) this.log.info({ failures: this.backoff.failures }, "time-series writes work again");
+    this.backoff.reset();
     this.state = { lastWriteOk: true };
     this.metrics.writeOk.set(1);
     return this.spool.size() * this.avgLinesPerMessage >= this.options.batchSize ? "more" : "partial";
@@ -173,10 +166,10 @@ export class SpoolDrainer {
       this.messageLimit = Number.POSITIVE_INFINITY;
       return "more";
     }
-    this.failures++;
+    const retryInMs = this.backoff.next();
     this.state = { lastWriteOk: false, lastWriteError: message };
     this.metrics.writeOk.set(0);
-    this.log.warn({ failures: this.failures, retryInMs: this.backoffMs(), spoolSize: this.spool.size() }, `time-series write failed, will retry: ${message}`);
+    this.log.warn({ failures: this.backoff.failures, retryInMs, spoolSize: this.spool.size() }, `time-series write failed, will retry: ${message}`);
     return "failed";
   }
 }

@@ -1,6 +1,6 @@
 import { join } from "node:path";
 import type { PackSample, SupportCase } from "@bms/shared";
-import { openSqliteCaseStore, openSqliteRuleStateStore } from "@bms/storage";
+import { openSqliteCaseStore, type PackStateRow } from "@bms/storage";
 import type { MqttClient } from "mqtt";
 import { afterEach, describe, expect, it } from "vitest";
 import { startAedesBroker } from "../../../test/support/aedes-broker";
@@ -47,6 +47,17 @@ function temps(hottest: number): number[] {
   return [hottest - 1, hottest];
 }
 
+/** The packs whose saved state has a backfill lane. */
+function backfillLanes(rows: readonly PackStateRow[]): string[] {
+  return rows.filter((r) => typeof r.state === "object" && r.state !== null && "backfill" in r.state).map((r) => r.packId);
+}
+
+/** A rule's saved state on a pack's backfill lane. */
+function backfillSlot(rows: readonly PackStateRow[], packId: string, ruleId: string): unknown {
+  const state = rows.find((r) => r.packId === packId)?.state as { backfill?: Record<string, unknown> } | undefined;
+  return state?.backfill?.[ruleId];
+}
+
 function range(from: number, to: number): number[] {
   return Array.from({ length: to - from + 1 }, (_, k) => from + k);
 }
@@ -80,16 +91,11 @@ describe("late samples: the backlog an agent sends after an outage goes through 
     return { store: t.caseStore, events: t.watcher, pub: t.publisher, running: t.ingestion };
   }
 
-  /** Stops the ingestion (its rule state saved) and lists the rule-state rows left. */
-  async function stopAndLoadStates(): Promise<{ ruleId: string; packId: string }[]> {
+  /** Stops the ingestion (its rule state saved) and lists the packs whose saved state still has a backfill lane. */
+  async function stopAndListBackfillLanes(): Promise<string[]> {
     await t.ingestion?.close();
     t.ingestion = undefined;
-    const states = openSqliteRuleStateStore(join(t.dir.path, "cases.db"));
-    try {
-      return (await states.load()).map((r) => ({ ruleId: r.ruleId, packId: r.packId }));
-    } finally {
-      await states.close();
-    }
+    return backfillLanes(await (t.caseStore ?? openSqliteCaseStore(join(t.dir.path, "cases.db"))).loadStates());
   }
 
   it("a fault during the outage opens one case, triggered and evidenced by the backlog, marked back-filled", async () => {
@@ -128,8 +134,7 @@ describe("late samples: the backlog an agent sends after an outage goes through 
     expect(await metricValue(running, "bms_ingestion_rule_samples_backfilled_total")).toBe(backlog.length);
     expect(await metricValue(running, "bms_ingestion_rule_samples_skipped_total")).toBe(0);
     // Caught up at its last sample: the backfill lane's state is gone.
-    const left = await stopAndLoadStates();
-    expect(left.filter((r) => r.ruleId.endsWith("@backfill"))).toEqual([]);
+    expect(await stopAndListBackfillLanes()).toEqual([]);
   });
 
   it("the same fault in both lanes is one case: the backlog's firing is an occurrence on the live lane's case", async () => {
@@ -282,7 +287,7 @@ describe("the backfill lane", () => {
 
   it("hands over at catch-up: a backlog that ends in a fault the live lane does not see is cleared where the live lane took over", async () => {
     const t0 = baseTs();
-    const { engine, store, states } = await start(t0);
+    const { engine, store } = await start(t0);
     const feed = (i: number, t = 30) => engine.onSample("f", "p1", at(t0, i, { cellTemperatures: temps(t) }), t0 + i * 1000);
     for (const i of range(1, LAST_BEFORE)) await feed(i);
     for (const i of range(FIRST_LIVE, FIRST_LIVE + 30)) await feed(i);
@@ -294,7 +299,7 @@ describe("the backfill lane", () => {
     expect(all[0]).toMatchObject({ ruleId: "over-temperature", openedAt: t0 + 551_000, clearedAt: t0 + FIRST_LIVE * 1000 });
     expect(all[0]?.evidence.backfilled).toBe(true);
     await engine.stop();
-    expect((await states.load()).filter((r) => r.ruleId.endsWith("@backfill"))).toEqual([]);
+    expect(backfillLanes(await store.loadStates())).toEqual([]);
   });
 
   it("two outages in a row while a backlog drains: each gap is back-filled once, in its place", async () => {
@@ -345,8 +350,7 @@ describe("an ingestion killed mid-backlog", () => {
   it("goes on with the backfill lane's hold and makes no second case", { timeout: 120_000 }, async () => {
     const { dir, publisher, start, kill } = await setUp();
     const cases = openSqliteCaseStore(join(dir.path, "cases.db"));
-    const states = openSqliteRuleStateStore(join(dir.path, "cases.db"));
-    const backfillState = async (ruleId: string) => (await states.load()).find((r) => r.packId === "p1" && r.ruleId === `${ruleId}@backfill`)?.state;
+    const backfillState = async (ruleId: string) => backfillSlot(await cases.loadStates(), "p1", ruleId);
     try {
       let proc = await start();
       const t0 = baseTs();
@@ -378,7 +382,7 @@ describe("an ingestion killed mid-backlog", () => {
       for (const i of range(FIRST_LIVE + 4, FIRST_LIVE + 10)) await publish(publisher, topic, sample(i));
       await waitFor(async () => (await cases.list())[0]?.clearedAt != null, 30_000, "the case to clear");
       // The backlog caught up: its lane's state is deleted.
-      await waitFor(async () => (await states.load()).every((r) => !r.ruleId.endsWith("@backfill")), 20_000, "the backfill state to be dropped");
+      await waitFor(async () => backfillLanes(await cases.loadStates()).length === 0, 20_000, "the backfill state to be dropped");
 
       const all = await cases.list();
       expect(all).toHaveLength(1);
@@ -392,7 +396,6 @@ describe("an ingestion killed mid-backlog", () => {
       expect(full?.freezeFrames).toHaveLength(1);
       await kill(proc);
     } finally {
-      await states.close();
       await cases.close();
     }
   });

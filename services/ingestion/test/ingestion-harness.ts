@@ -1,7 +1,7 @@
 import { Writable } from "node:stream";
 import { type CaseEvent, type Logger, type PackMeta, type PackSample, TOPIC_FILTERS } from "@bms/shared";
 import { IngestionConfig } from "@bms/shared/config/ingestion-config";
-import type { CaseStore } from "@bms/storage";
+import type { CaseStore, RuleLedger } from "@bms/storage";
 import mqtt, { type MqttClient } from "mqtt";
 import { pino } from "pino";
 import { afterEach, beforeEach } from "vitest";
@@ -147,7 +147,7 @@ export interface IngestionTestbed {
   ingestion?: RunningIngestion;
   publisher?: MqttClient;
   watcher?: CaseEventWatcher;
-  caseStore?: CaseStore;
+  caseStore?: CaseStore & RuleLedger;
 }
 
 /** Call in a describe block: a testbed whose pieces are stopped after each of its tests. */

@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { openSqliteCaseStore, openSqliteRuleStateStore } from "@bms/storage";
+import { openSqliteCaseStore } from "@bms/storage";
 import { describe, expect, it } from "vitest";
 import { waitFor } from "../../../test/support/free-port";
 import { baseTs, META, makeSample, publish } from "./ingestion-harness";
@@ -18,7 +18,6 @@ describe("an ingestion killed mid-fault", () => {
   it("neither duplicates nor loses the case", { timeout: 120_000 }, async () => {
     const { dir, publisher, start, kill } = await setUp();
     const cases = openSqliteCaseStore(join(dir.path, "cases.db"));
-    const states = openSqliteRuleStateStore(join(dir.path, "cases.db"));
     try {
       let proc = await start();
       const t0 = baseTs();
@@ -30,7 +29,10 @@ describe("an ingestion killed mid-fault", () => {
       for (let i = 1; i <= 40; i++) await publish(publisher, topic, hot(i));
       // Pending, and saved as pending.
       await waitFor(
-        async () => JSON.stringify((await states.load()).find((r) => r.packId === "p1" && r.ruleId === "over-temperature")?.state ?? "").includes('"p":'),
+        async () => {
+          const pack = (await cases.loadStates()).find((r) => r.packId === "p1")?.state as { live?: Record<string, unknown> } | undefined;
+          return JSON.stringify(pack?.live?.["over-temperature"] ?? "").includes('"p":');
+        },
         20_000,
         "the pending over-temperature to be saved",
       );
@@ -60,7 +62,6 @@ describe("an ingestion killed mid-fault", () => {
       expect(full?.freezeFrames).toHaveLength(1);
       await kill(proc);
     } finally {
-      await states.close();
       await cases.close();
     }
   });

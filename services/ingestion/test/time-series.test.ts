@@ -13,7 +13,7 @@ const brokers: Array<[string, () => Promise<{ url: string; stop(): Promise<void>
 describe.each(brokers)("samples through %s end up in the time-series server", (_name, startBroker) => {
   const t = useIngestionTestbed();
 
-  it("writes pack, cell, sensor and alarm series with site/pack tags and the sample timestamps", async () => {
+  it("writes pack, cells and alarm series with site/pack tags and the sample timestamps", async () => {
     [t.broker, t.timeSeries] = await Promise.all([startBroker(), startVictoriaMetrics()]);
     t.ingestion = await startTestIngestion({ mqttUrl: t.broker.url, dataDir: t.dir.path, influxUrl: t.timeSeries.url });
     t.publisher = await connectPublisher(t.broker.url);
@@ -46,14 +46,18 @@ describe.each(brokers)("samples through %s end up in the time-series server", (_
     expect((await points(url, 'pack_cycle_count{pack="p1"}')).map((p) => p.value)).toEqual([120]);
     expect(await points(url, 'pack_insulation_resistance{pack="p1"}')).toEqual([]);
 
-    const cell1 = await points(url, 'cell_voltage{site="s1",pack="p1",cell="1"}');
-    expect(cell1.map((p) => [p.ts, p.value])).toEqual([
+    // Cells and sensors are fields of one `cells` line per sample, numbered from 1 as on the device label.
+    const cell2 = await points(url, 'cells_v2{site="s1",pack="p1"}');
+    expect(cell2.map((p) => [p.ts, p.value])).toEqual([
       [t0, 3.31],
       [t0 + 1000, 3.4],
       [t0 + 2000, 3.31],
     ]);
-    expect(new Set((await points(url, 'cell_voltage{pack="p1"}')).map((p) => p.labels.cell))).toEqual(new Set(["0", "1", "2", "3"]));
-    expect((await points(url, 'sensor_temperature{pack="p1",sensor="1"}')).map((p) => p.value)).toEqual([26.5, 28.5, 26.5]);
+    expect(new Set((await points(url, '{__name__=~"cells_v[0-9]+",pack="p1"}')).map((p) => p.labels.__name__))).toEqual(
+      new Set(["cells_v1", "cells_v2", "cells_v3", "cells_v4"]),
+    );
+    expect((await points(url, 'cells_t2{pack="p1"}')).map((p) => p.value)).toEqual([26.5, 28.5, 26.5]);
+    expect((await points(url, 'pack_temperature_min{pack="p1"}')).map((p) => p.value)).toEqual([25, 27, 25]);
     const alarms = await points(url, 'bms_alarm_active{pack="p1"}');
     expect(alarms.map((p) => [p.ts, p.value, p.labels.code])).toEqual([[t0, 1, "OVER_TEMP_WARNING"]]);
 

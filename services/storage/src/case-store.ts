@@ -78,6 +78,8 @@ export interface OpenFreezeFrame {
   triggerTs: number;
   /** Samples collected so far after the trigger. */
   after: number;
+  /** The firing that started it: RuleLedger freeze-frame commands name the frame by it. */
+  firingKey: string;
 }
 
 /**
@@ -87,11 +89,17 @@ export interface OpenFreezeFrame {
  * timeline IDs increase across the store, so consumers (webhooks) can follow them with a cursor.
  */
 export interface CaseStore {
+  // recordFiring, markCleared and appendFreezeFrame are one-command batches of RuleLedger.commit
+  // (rule-ledger.ts), which the rule engine uses to commit a batch with its pack states.
+
   /** Records a rule firing: opens, counts, escalates, reopens or attaches, atomically and idempotently. */
   recordFiring(input: FiringInput): Promise<FiringResult>;
-  /** Marks the condition cleared on the current case of (site, pack, rule); null when there is none or it is already cleared. */
+  /**
+   * Marks the condition cleared on the current case of (site, pack, rule); null when there is none,
+   * it is already cleared, or this very clear (same site, pack, rule and `at`) was applied before.
+   */
   markCleared(siteId: string, packId: string, ruleId: string, at: number): Promise<SupportCase | null>;
-  /** Adds samples after a trigger; `complete` ends the freeze frame. */
+  /** Adds samples after a trigger (only those newer than the last kept); `complete` ends the freeze frame. */
   appendFreezeFrame(caseId: string, triggerTs: number, after: readonly PackSample[], complete: boolean): Promise<void>;
   /** Freeze frames whose after-window was still open (to resume after a restart). */
   openFreezeFrames(): Promise<OpenFreezeFrame[]>;

@@ -1,3 +1,5 @@
+export { FiringInputSchema } from "./case-inputs";
+export * from "./case-policy";
 export type {
   CaseFilter,
   CaseStore,
@@ -8,9 +10,10 @@ export type {
 } from "./case-store";
 export type { DeadLetter, DeadLetterStore } from "./dead-letter-store";
 export type { DurableQueue, QueuedMessage } from "./durable-queue";
+export type { LegacyRuleStates, PackStateRow, RuleCommand, RuleCommandResult, RuleLedger } from "./rule-ledger";
 export type { RuleStateRow, RuleStateStore } from "./rule-state-store";
-export { MAX_CASE_LIST_LIMIT, openSqliteCaseStore, RULES_ACTOR } from "./sqlite-case-store";
-export { SCHEMA_VERSION } from "./sqlite-database";
+export { MAX_CASE_LIST_LIMIT, openSqliteCaseStore, type SqliteCaseStore } from "./sqlite-case-store";
+export { SCHEMA_VERSION, type SchemaStep, type StoreSchema } from "./sqlite-database";
 export {
   DEFAULT_MAX_DEAD_LETTER_PAYLOAD_CHARS,
   DEFAULT_MAX_DEAD_LETTERS,

@@ -1,5 +1,5 @@
 import type { DeadLetter, DeadLetterStore } from "./dead-letter-store";
-import { openSqliteDatabase } from "./sqlite-database";
+import { openSqliteDatabase, type StoreSchema } from "./sqlite-database";
 import { StoreInputError } from "./storage-errors";
 
 export interface SqliteDeadLetterStoreOptions {
@@ -13,6 +13,27 @@ export const DEFAULT_MAX_DEAD_LETTERS = 100_000;
 export const DEFAULT_MAX_DEAD_LETTER_PAYLOAD_CHARS = 1_048_576;
 const DEFAULT_LIST_LIMIT = 100;
 const MAX_LIST_LIMIT = 10_000;
+
+/** The dead letters' tables, version by version. */
+const DEAD_LETTER_SCHEMA: StoreSchema = {
+  store: "dead-letters",
+  steps: [
+    {
+      version: 1,
+      does: "dead_letters",
+      up: (db) =>
+        db.exec(`
+          CREATE TABLE IF NOT EXISTS dead_letters (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            received_at INTEGER NOT NULL,
+            topic TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            reason TEXT NOT NULL
+          );
+        `),
+    },
+  ],
+};
 
 interface DeadLetterRow {
   id: number;
@@ -31,17 +52,7 @@ function positiveInt(value: number, name: string): number {
 export function openSqliteDeadLetterStore(file: string, options: SqliteDeadLetterStoreOptions = {}): DeadLetterStore {
   const maxEntries = positiveInt(options.maxEntries ?? DEFAULT_MAX_DEAD_LETTERS, "maxEntries");
   const maxPayloadChars = positiveInt(options.maxPayloadChars ?? DEFAULT_MAX_DEAD_LETTER_PAYLOAD_CHARS, "maxPayloadChars");
-  const db = openSqliteDatabase(file, (d) => {
-    d.exec(`
-      CREATE TABLE IF NOT EXISTS dead_letters (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        received_at INTEGER NOT NULL,
-        topic TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        reason TEXT NOT NULL
-      );
-    `);
-  });
+  const db = openSqliteDatabase(file, DEAD_LETTER_SCHEMA);
 
   const insert = db.prepare<[number, string, string, string]>("INSERT INTO dead_letters (received_at, topic, payload, reason) VALUES (?, ?, ?, ?)");
   // Ids only grow (AUTOINCREMENT), so "older than the newest maxEntries" is an index range: no count needed.

@@ -1,6 +1,6 @@
 import type { Statement } from "better-sqlite3";
 import type { DurableQueue, QueuedMessage } from "./durable-queue";
-import { chunks, openSqliteDatabase } from "./sqlite-database";
+import { chunks, openSqliteDatabase, type StoreSchema } from "./sqlite-database";
 import { StoreInputError } from "./storage-errors";
 
 export interface SqliteDurableQueueOptions {
@@ -15,6 +15,31 @@ export const DEFAULT_MAX_QUEUED_MESSAGES = 1_000_000;
 /** Bytes a message counts against maxBytes, the same in JavaScript and in SQL. */
 const BYTES_SQL = "length(CAST(topic AS BLOB)) + length(CAST(payload AS BLOB))";
 const bytesOf = (m: { topic: string; payload: string }) => Buffer.byteLength(m.topic) + Buffer.byteLength(m.payload);
+
+/** The queue's tables, version by version. */
+const QUEUE_SCHEMA: StoreSchema = {
+  store: "durable-queue",
+  steps: [
+    {
+      version: 1,
+      does: "queue and queue_state",
+      // AUTOINCREMENT: ids are never reused, so a late remove() can never hit a newer message.
+      up: (db) =>
+        db.exec(`
+          CREATE TABLE IF NOT EXISTS queue (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            topic TEXT NOT NULL,
+            payload TEXT NOT NULL,
+            enqueued_at INTEGER NOT NULL
+          );
+          CREATE TABLE IF NOT EXISTS queue_state (
+            key TEXT PRIMARY KEY,
+            value TEXT NOT NULL
+          );
+        `),
+    },
+  ],
+};
 
 interface QueueRow {
   id: number;
@@ -36,21 +61,7 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
   if (!(maxBytes === Number.POSITIVE_INFINITY || (Number.isSafeInteger(maxBytes) && maxBytes >= 1))) {
     throw new StoreInputError(`maxBytes must be a whole number of at least 1, got ${String(maxBytes)}`);
   }
-  const db = openSqliteDatabase(file, (d) => {
-    // AUTOINCREMENT: ids are never reused, so a late remove() can never hit a newer message.
-    d.exec(`
-      CREATE TABLE IF NOT EXISTS queue (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        topic TEXT NOT NULL,
-        payload TEXT NOT NULL,
-        enqueued_at INTEGER NOT NULL
-      );
-      CREATE TABLE IF NOT EXISTS queue_state (
-        key TEXT PRIMARY KEY,
-        value TEXT NOT NULL
-      );
-    `);
-  });
+  const db = openSqliteDatabase(file, QUEUE_SCHEMA);
 
   const insert = db.prepare<[string, string, number]>("INSERT INTO queue (topic, payload, enqueued_at) VALUES (?, ?, ?)");
   const dropOldest = db.prepare<[number], { bytes: number }>(

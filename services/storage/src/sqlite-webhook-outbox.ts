@@ -1,4 +1,4 @@
-import { openSqliteDatabase } from "./sqlite-database";
+import { openSqliteDatabase, type StoreSchema } from "./sqlite-database";
 import { StoreInputError } from "./storage-errors";
 import type { NewWebhookDelivery, WebhookDelivery, WebhookOutbox } from "./webhook-outbox";
 
@@ -16,6 +16,38 @@ interface DeliveryRow {
 }
 
 const MAX_RESULT_CHARS = 1000;
+
+/** The outbox's tables, version by version. */
+const WEBHOOK_SCHEMA: StoreSchema = {
+  store: "webhook-outbox",
+  steps: [
+    {
+      version: 1,
+      does: "webhook_deliveries and webhook_cursors",
+      up: (db) =>
+        db.exec(`
+          CREATE TABLE IF NOT EXISTS webhook_deliveries (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            key TEXT NOT NULL UNIQUE,
+            url TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at INTEGER NOT NULL,
+            attempts INTEGER NOT NULL DEFAULT 0,
+            next_attempt_at INTEGER NOT NULL,
+            state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
+            last_result TEXT,
+            delivered_at INTEGER
+          );
+          CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
+          CREATE INDEX IF NOT EXISTS webhook_deliveries_by_url ON webhook_deliveries (url, state, id);
+          CREATE TABLE IF NOT EXISTS webhook_cursors (
+            name TEXT PRIMARY KEY,
+            value INTEGER NOT NULL
+          );
+        `),
+    },
+  ],
+};
 
 function fromRow(row: DeliveryRow): WebhookDelivery {
   return {
@@ -40,28 +72,7 @@ function checkLimit(limit: number): number {
 
 /** The webhook outbox and delivery log in a SQLite file (the ingestion's cases.db). */
 export function openSqliteWebhookOutbox(file: string): WebhookOutbox {
-  const db = openSqliteDatabase(file, (d) => {
-    d.exec(`
-      CREATE TABLE IF NOT EXISTS webhook_deliveries (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        key TEXT NOT NULL UNIQUE,
-        url TEXT NOT NULL,
-        body TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        attempts INTEGER NOT NULL DEFAULT 0,
-        next_attempt_at INTEGER NOT NULL,
-        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed')),
-        last_result TEXT,
-        delivered_at INTEGER
-      );
-      CREATE INDEX IF NOT EXISTS webhook_deliveries_due ON webhook_deliveries (state, next_attempt_at);
-      CREATE INDEX IF NOT EXISTS webhook_deliveries_by_url ON webhook_deliveries (url, state, id);
-      CREATE TABLE IF NOT EXISTS webhook_cursors (
-        name TEXT PRIMARY KEY,
-        value INTEGER NOT NULL
-      );
-    `);
-  });
+  const db = openSqliteDatabase(file, WEBHOOK_SCHEMA);
   const insert = db.prepare<[string, string, string, number, number]>(
     "INSERT OR IGNORE INTO webhook_deliveries (key, url, body, created_at, next_attempt_at, state) VALUES (?, ?, ?, ?, ?, 'pending')",
   );

@@ -1,12 +1,19 @@
-/** A store file written by a newer version of this software: refuse rather than guess at its tables. */
+/**
+ * A store file written by newer software: refuse rather than guess at its tables. `store` names the
+ * store whose tables are newer; without it, the file's format (PRAGMA user_version) is.
+ */
 export class StoreSchemaError extends Error {
   override readonly name = "StoreSchemaError";
   constructor(
     readonly file: string,
     readonly found: number,
     readonly supported: number,
+    readonly store?: string,
   ) {
-    super(`${file} has schema version ${found}, this software supports up to ${supported}: upgrade it, or point DATA_DIR at another directory`);
+    super(
+      `${file}${store ? `: its ${store} tables have` : " has"} schema version ${found}, this software supports up to ${supported}: ` +
+        "upgrade this software, or point DATA_DIR at another directory",
+    );
   }
 }
 

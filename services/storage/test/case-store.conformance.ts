@@ -1,79 +1,11 @@
 import { join } from "node:path";
-import type { CaseEvidence, PackMeta, PackSample, WarrantyAssessment } from "@bms/shared";
 import { SupportCase } from "@bms/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
 import type { CaseStore, FiringInput } from "../src/case-store";
 import { CaseTransitionError, StoreInputError } from "../src/storage-errors";
+import { DAY, evidence, firing, sample, T0, warranty } from "./case-fixtures";
 import { HOSTILE_STRINGS, ONE_MB } from "./hostile-strings";
-
-const T0 = 1_750_000_000_000;
-const DAY = 86_400_000;
-
-function sample(ts = T0): PackSample {
-  return { v: 1, ts, seq: 7, packVoltage: 52.1, current: -12.5, soc: 81, cellVoltages: [3.25, 3.26, 3.71], cellTemperatures: [24.5, 25] };
-}
-
-const META: PackMeta = {
-  v: 1,
-  ts: T0,
-  manufacturer: "Acme",
-  model: "LFP-48",
-  serial: "SN-1",
-  bmsFirmware: "2.1.0",
-  chemistry: "LFP",
-  cellCount: 3,
-  ratedCapacity: 100,
-  warrantyStart: "2024-01-01",
-  warrantyEnd: "2034-01-01",
-};
-
-function evidence(detail = "cell 3 at 3.71 V is above 3.65 V", over: Partial<CaseEvidence> = {}): CaseEvidence {
-  return {
-    sample: sample(),
-    value: 3.71,
-    threshold: 3.65,
-    index: 2,
-    detail,
-    meta: META,
-    bmsAlarms: [],
-    rulesFired: [{ ruleId: "cell-over-voltage", severity: "major", at: T0, detail, role: "case" }],
-    ...over,
-  };
-}
-
-function warranty(suggestion: WarrantyAssessment["suggestion"]): WarrantyAssessment {
-  return {
-    coverage: suggestion === "review" ? "unknown" : "in-warranty",
-    warrantyStart: "2024-01-01",
-    warrantyEnd: "2034-01-01",
-    assessedAt: T0,
-    historySince: T0 - DAY,
-    exclusions: [],
-    suggestion,
-    reason: "test",
-  };
-}
-
-let keys = 0;
-function firing(over: Partial<FiringInput> = {}): FiringInput {
-  keys++;
-  return {
-    siteId: "site-1",
-    packId: "pack-1",
-    ruleId: "cell-over-voltage",
-    severity: "major",
-    title: "Cell over-voltage",
-    at: T0,
-    firingKey: `key-${keys}`,
-    escalation: false,
-    evidence: evidence(),
-    warranty: warranty("free"),
-    attachTo: [],
-    reopenWithinMs: 30 * DAY,
-    ...over,
-  };
-}
 
 /** Walks a case to `resolved` the way an engineer must. */
 async function resolve(store: CaseStore, id: string, at = T0 + 10): Promise<void> {
@@ -272,8 +204,11 @@ export function describeCaseStore(name: string, open: (file: string) => CaseStor
       });
 
       it("collects a freeze frame's after-window and lists the ones still open", async () => {
-        const { case: c } = await store.recordFiring(firing({ freezeFrameBefore: [sample(T0)] }));
-        expect(await store.openFreezeFrames()).toEqual([{ caseId: c.id, siteId: "site-1", packId: "pack-1", triggerTs: T0, after: 0 }]);
+        const input = firing({ freezeFrameBefore: [sample(T0)] });
+        const { case: c } = await store.recordFiring(input);
+        expect(await store.openFreezeFrames()).toEqual([
+          { caseId: c.id, siteId: "site-1", packId: "pack-1", triggerTs: T0, after: 0, firingKey: input.firingKey },
+        ]);
         await store.appendFreezeFrame(c.id, T0, [sample(T0 + 1000)], false);
         expect((await store.openFreezeFrames())[0]?.after).toBe(1);
         await store.appendFreezeFrame(c.id, T0, [sample(T0 + 2000)], true);

@@ -68,6 +68,34 @@ export const CasesConfig = z
   .strict();
 export type CasesConfig = z.infer<typeof CasesConfig>;
 
+/** Group commit: messages are validated and made durable a batch at a time, and their PUBACKs go out after the commit. */
+export const IntakeConfig = z
+  .object({
+    /** Most messages in one batch. @default 500 */
+    maxBatch: z.number().int().min(1).max(10_000).default(500),
+    /** Longest the first message of a batch waits for others while nothing else is committing, ms. @default 5 */
+    maxDelayMs: z.number().int().min(0).max(1000).default(5),
+    /** Messages taken but not yet committed before the broker is made to wait (TCP backpressure). @default 2000 */
+    maxPending: z.number().int().min(1).max(100_000).default(2000),
+  })
+  .strict();
+export type IntakeConfig = z.infer<typeof IntakeConfig>;
+
+/** What one agent account (one site) may send; past a limit a message is refused, dead-lettered and counted, never stored. */
+export const IntakeLimits = z
+  .object({
+    /** Packs one site may report; samples of further packs are refused. @default 256 */
+    maxPacksPerSite: z.number().int().min(1).max(100_000).default(256),
+    /** Cell voltages, and temperature sensors, in one sample. @default 512 */
+    maxCellsPerPack: z.number().int().min(1).max(1024).default(512),
+    /** Nesting of a JSON payload, checked before it is parsed (a sample nests 2 deep). @default 16 */
+    maxJsonDepth: z.number().int().min(2).max(1000).default(16),
+    /** How far a message's ts may be ahead of its arrival, ms; past it: "clock ahead". @default 300000 (5 min) */
+    maxClockAheadMs: z.number().int().min(1000).max(86_400_000).default(300_000),
+  })
+  .strict();
+export type IntakeLimits = z.infer<typeof IntakeLimits>;
+
 export const IngestionConfig = z
   .object({
     mqtt: MqttConnectionConfig.default({ url: "mqtt://127.0.0.1:1883", reconnectPeriodMs: 1000, connectTimeoutMs: 10_000 }),
@@ -90,6 +118,8 @@ export const IngestionConfig = z
       .min(1024)
       .max(16 * 1024 * 1024)
       .default(256 * 1024),
+    intake: IntakeConfig.default({ maxBatch: 500, maxDelayMs: 5, maxPending: 2000 }),
+    limits: IntakeLimits.default({ maxPacksPerSite: 256, maxCellsPerPack: 512, maxJsonDepth: 16, maxClockAheadMs: 300_000 }),
     /** How long close() waits for the spool to drain to the time-series server, ms; what is left stays spooled for the next start. @default 10000 */
     closeTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
   })

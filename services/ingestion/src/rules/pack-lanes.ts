@@ -1,4 +1,5 @@
-import { newUsageFill, type UsageFill, type UsageStep } from "../warranty/usage-history";
+import { z } from "zod";
+import { newUsageFill, UsageFill, type UsageStep } from "../warranty/usage-history";
 
 /**
  * The two lanes of one pack's samples, as the rules see them. An edge agent back from an outage
@@ -10,28 +11,30 @@ import { newUsageFill, type UsageFill, type UsageStep } from "../warranty/usage-
  * have seen already (a redelivery, a replay): skipped.
  */
 
-/** A stretch the live lane stepped over, where back-filled samples may come. */
-export interface Gap {
-  /** The live sample before the gap; in the backfill lane, the newest sample back-filled so far. */
-  from: number;
-  /** The live lane's first sample after the gap: where the backfill catches up. */
-  to: number;
-  /** What the usage history needs to count the gap's samples in their place. */
-  usage: UsageFill;
-}
-
-/** What is saved per pack (rule-state row `_lanes`). */
-export interface LanesState {
-  /** The live lane's newest ts. */
-  liveTs: number | null;
-  /** Gaps not back-filled yet, oldest first. */
-  gaps: Gap[];
-  /** The gap the backfill lane is filling. */
-  backfill: Gap | null;
-}
-
 /** Gaps remembered per pack: enough for a few outages in a row while a backlog drains. */
 export const MAX_GAPS = 8;
+
+/** A stretch the live lane stepped over, where back-filled samples may come. */
+export const Gap = z.object({
+  /** The live sample before the gap; in the backfill lane, the newest sample back-filled so far. */
+  from: z.number(),
+  /** The live lane's first sample after the gap: where the backfill catches up. */
+  to: z.number(),
+  /** What the usage history needs to count the gap's samples in their place. */
+  usage: UsageFill,
+});
+export type Gap = z.infer<typeof Gap>;
+
+/** What is saved per pack, in its state row. */
+export const LanesState = z.object({
+  /** The live lane's newest ts. */
+  liveTs: z.number().nullable(),
+  /** Gaps not back-filled yet, oldest first. */
+  gaps: z.array(Gap).max(MAX_GAPS),
+  /** The gap the backfill lane is filling. */
+  backfill: Gap.nullable(),
+});
+export type LanesState = z.infer<typeof LanesState>;
 
 /** A live step longer than this many usual intervals is a gap where a backlog may come. */
 const GAP_FACTOR = 1.5;

@@ -1,4 +1,4 @@
-import type { BmsAlarmCode, Chemistry, PackSample } from "@bms/shared";
+import { type BmsAlarmCode, type Chemistry, median, type PackSample } from "@bms/shared";
 import type { CurrentState, ThresholdMetric } from "@bms/shared/config/rules-config";
 
 /** A reading kept out of the rules: a measurement fault, not a cell. */
@@ -27,15 +27,6 @@ interface SensorTrack {
   lastTs: number;
   flagged: string | null;
 }
-
-function median(values: readonly number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-}
-
-export { median };
 
 /**
  * The plausibility filter before the rules (one per pack): a temperature at a rail that it did not

@@ -1,319 +1,206 @@
-import {
-  type BmsAlarmCode,
-  type CaseEvidence,
-  type Logger,
-  type PackMeta,
-  type PackSample,
-  type RuleFiring,
-  SEVERITY_RANK,
-  type Severity,
-  SITE_PACK_ID,
-  type SiteStatus,
-} from "@bms/shared";
-import type { FiringInput, FiringResult, OpenFreezeFrame, RuleStateRow, RuleStateStore } from "@bms/storage";
+import { type Logger, type PackMeta, type PackSample, SITE_PACK_ID, type SiteStatus } from "@bms/shared";
+import type { PackStateRow, RuleLedger } from "@bms/storage";
+import type { CaseAnnouncer } from "../case-announcer";
 import type { IngestionMetrics } from "../ingestion-metrics";
-import { UsageHistory, type UsageHistoryState, type UsageStep } from "../warranty/usage-history";
-import { type BmsAlarmState, evaluateBmsAlarm } from "./kinds/bms-alarm";
-import { type DriftScratch, type DriftState, evaluateCellDrift, newDriftScratch } from "./kinds/cell-drift";
-import { evaluateRateOfChange, newRateScratch, type RateScratch, type RateState } from "./kinds/rate-of-change";
-import { evaluateRepeating, type RepeatingState } from "./kinds/repeating";
-import { evaluateSensorFault, newSensorFaultScratch, type SensorFaultScratch, type SensorFaultState } from "./kinds/sensor-fault";
-import { evaluateThreshold, type ThresholdState } from "./kinds/threshold";
-import { caughtUp, endBackfill, type Gap, type LanesState, newLanesState, recordLiveStep, routeLate } from "./pack-lanes";
-import { median, PackObservation, PlausibilityFilter, type PlausibilityLimits } from "./pack-observation";
-import type { ResolvedRules, Rule, RuleBook } from "./rule-book";
-import { type RuleContext, type RuleStep, round, seconds, type Trigger } from "./rule-step";
-
-/** Where firings go: the case recorder (store + case events). */
-export interface CaseSink {
-  fire(input: FiringInput): Promise<FiringResult>;
-  clear(siteId: string, packId: string, ruleId: string, at: number): Promise<void>;
-  appendFreezeFrame(caseId: string, triggerTs: number, after: readonly PackSample[], complete: boolean): Promise<void>;
-  openFreezeFrames(): Promise<OpenFreezeFrame[]>;
-}
+import { PackObservation } from "./pack-observation";
+import { PackRules } from "./pack-rules";
+import { RuleBatch } from "./rule-batch";
+import type { ResolvedRules, RuleBook } from "./rule-book";
+import { LedgerCommitter } from "./ledger-committer";
+import type { RuleLane } from "./rule-lane";
+import { PackState, SiteState } from "./rule-state";
+import { SiteRules } from "./site-rules";
+import { StepApplier, type StepTarget } from "./step-applier";
+import { caughtUp, endBackfill, type Gap, recordLiveStep, routeLate } from "./pack-lanes";
+import { plausibilityLimits } from "./plausibility-limits";
 
 export interface RuleEngineOptions {
   book: RuleBook;
-  sink: CaseSink;
-  states: RuleStateStore;
+  /** Where firings, clears, freeze frames and rule state are committed, one transaction per batch. */
+  ledger: RuleLedger;
+  /** Told what each committed command did (case events, log lines, metrics). */
+  announce: CaseAnnouncer;
   metrics: IngestionMetrics;
   log: Logger;
   /** A case resolved or closed within this before a new firing is reopened. */
   reopenWithinMs: number;
   /** The ingestion's clock (site-offline). @default Date.now */
   now?: () => number;
-  /** How often soft state (windows' anchors, pack history, last-seen times) is saved, ms. @default 5000 */
+  /** How often soft state (windows' anchors, usage history, last-seen times) is saved, ms. @default 5000 */
   checkpointMs?: number;
   /** How often sites are checked for silence, ms. @default 1000 */
   siteCheckMs?: number;
 }
 
-/** What the engine saves per (site, pack, rule). */
-interface SavedSlot {
-  /** The severity of the episode the rule is in; null when it does not hold. */
-  active: Severity | null;
-  /** When the episode's first level started to hold. */
-  since?: number;
-  lastFiredAt?: number;
-  /** The rules whose case took this episode (explanation). */
-  attachedTo?: string[];
-  s: Record<string, unknown>;
-}
-
-/** Which of a pack's sample streams a rule state belongs to (pack-lanes.ts). */
-type Lane = "live" | "backfill";
-
-interface Slot {
-  siteId: string;
-  packId: string;
-  ruleId: string;
-  lane: Lane;
-  /** slotKey(siteId, packId, ruleId, lane) */
-  key: string;
-  saved: SavedSlot;
-  scratch?: unknown;
-}
-
-interface FreezeCollector {
-  caseId: string | null;
-  triggerTs: number;
-  until: number;
-  max: number;
-  samples: PackSample[];
-}
-
-/** One lane of a pack: the live lane's context also holds the pack's backfill lane. */
-interface PackContext {
-  siteId: string;
-  packId: string;
-  lane: Lane;
-  meta: PackMeta | null;
-  plausibility: PlausibilityFilter;
-  /** Recent samples for freeze frames (settings.freezeFrameBeforeS). */
-  ring: PackSample[];
-  collectors: FreezeCollector[];
-  /** Firings on this pack within the explain window, for the evidence of the next case. */
-  recent: RuleFiring[];
-  /** The lane's previous sample in this process (not after a restart: its saved newest may be stale). */
-  prevTs: number | null;
-  /** The last few intervals between the lane's samples (no-data's sense of "usual"; where a gap starts). */
-  intervals: number[];
-  /** Live lane only: the backfill lane's context while it is open. */
-  backfill: PackContext | null;
-  /** Live lane only: the keys of the backfill lane's rule states. */
-  backfillSlots: Set<string>;
-}
-
-interface SiteContext {
-  siteId: string;
-  /** The newest ts the site reported (samples, status): its own clock. */
-  clock: number;
-  /** Recent steps of that clock longer than a second, oldest first: where the whole site was silent. */
-  steps: { from: number; to: number }[];
-  /** When the ingestion last heard from it (its own clock). */
-  lastArrival: number;
-  offlineSince: number | null;
-  lastNoDataCheck: number;
-  packs: Set<string>;
-  link: Map<string, { ts: number; polls: number; errors: number }[]>;
-}
-
-const USAGE_RULE = "_usage";
-/** The pack's lanes (pack-lanes.ts LanesState). */
-const LANES_RULE = "_lanes";
-/** How a backfill lane's rule state is saved: `<rule>@backfill` (rule IDs have no `@`). */
-const BACKFILL_SUFFIX = "@backfill";
-/** Added to the detail of a firing found in back-filled samples. */
-const BACKFILL_NOTE = "Detected from back-filled samples: the agent's outbox backlog, sent after an outage.";
-const RECENT_KEPT = 50;
-const INTERVALS_KEPT = 8;
-/** Site-clock steps remembered (longer than SITE_STEP_MS), for no-data. */
-const SITE_STEPS_KEPT = 16;
-const SITE_STEP_MS = 1000;
-
-function slotKey(siteId: string, packId: string, ruleId: string, lane: Lane = "live"): string {
-  return lane === "live" ? `${siteId}\u0000${packId}\u0000${ruleId}` : `${siteId}\u0000${packId}\u0000${ruleId}${BACKFILL_SUFFIX}`;
-}
-
-/** The rule ID a slot is saved under in the rule-state store. */
-function savedRuleId(ruleId: string, lane: Lane): string {
-  return lane === "live" ? ruleId : `${ruleId}${BACKFILL_SUFFIX}`;
-}
+/** What the engine is fed, in arrival order. */
+export type RuleInput =
+  | { kind: "sample"; siteId: string; packId: string; sample: PackSample; arrivedAt: number }
+  | { kind: "meta"; siteId: string; packId: string; meta: PackMeta }
+  | { kind: "status"; siteId: string; status: SiteStatus; arrivedAt: number };
 
 function packKey(siteId: string, packId: string): string {
   return `${siteId}/${packId}`;
 }
 
-/** Moves the site's clock; a step of more than a second is remembered (the whole site was silent). */
-function advanceClock(site: SiteContext, ts: number): void {
-  if (ts <= site.clock) return;
-  if (site.clock > 0 && ts - site.clock > SITE_STEP_MS) {
-    site.steps.push({ from: site.clock, to: ts });
-    if (site.steps.length > SITE_STEPS_KEPT) site.steps.shift();
-  }
-  site.clock = ts;
-}
-
 /**
- * Since when a pack with its last sample at `lastTs` counts as silent while its site reported: a
- * stretch longer than the timeout in which the whole site was silent (an uplink or broker outage,
- * an ingestion restart) does not count, so the first sample after it does not make every other
- * pack of the site "silent" for the length of the outage.
- */
-function silentSince(site: SiteContext, lastTs: number, timeout: number): number {
-  let since = lastTs;
-  for (const step of site.steps) if (step.to > since && step.to - Math.max(step.from, since) > timeout) since = step.to;
-  return since;
-}
-
-/** A lane's usual sample interval, once it has seen a few. */
-function usualInterval(ctx: { intervals: readonly number[] }): number | null {
-  return ctx.intervals.length >= 3 ? median(ctx.intervals) : null;
-}
-
-/** At most `max` samples, evenly thinned, keeping the newest. */
-function thin(samples: readonly PackSample[], max: number): PackSample[] {
-  if (samples.length <= max) return [...samples];
-  const stride = samples.length / max;
-  const out: PackSample[] = [];
-  for (let i = 0; i < max; i++) out.push(samples[Math.min(samples.length - 1, Math.floor(samples.length - 1 - (max - 1 - i) * stride))] as PackSample);
-  return out;
-}
-
-const DEFAULT_LIMITS: PlausibilityLimits = {
-  temperatureRailLowC: -39,
-  temperatureRailHighC: 124,
-  maxStepCPerS: 5,
-  cellVoltageRailLowV: 0.5,
-  cellVoltageRailHighV: 4.9,
-};
-
-/**
- * Runs the rule book on every valid sample and site status, in arrival order. Rule state changes
- * synchronously (so the order is the arrival order); the case-store calls and the saving of
- * state that follow run one after another on a chain, and the promise onSample returns resolves
- * when this sample's share is done, so the MQTT acknowledgement goes out only after it: a crash
- * never loses a firing, and a replayed one is recorded once (idempotent firing keys).
+ * Runs the rule book on every valid sample and site status, in arrival order, a batch at a time:
+ * the rules look at the batch's inputs one after another (synchronously, so the order is the
+ * arrival order), then what they changed (firings, clears, freeze frames, the state of every pack
+ * whose change a restart must not lose) is committed in one transaction, and `run` resolves: only
+ * then may the batch's messages be acknowledged. A crash never loses a firing, and a replayed
+ * batch is recorded once (idempotent firing keys; the lanes skip samples the rules have seen).
+ *
+ * Where things live: kinds/ (one module per rule kind, behind a registry), rule-lane.ts (a lane's
+ * slots), pack-rules.ts and site-rules.ts (per pack and per site), pack-lanes.ts (live and
+ * backfill routing), step-applier.ts (steps into firings), firing-builder.ts (evidence, warranty),
+ * freeze-frames.ts, ledger-committer.ts (commit, retry).
  */
 export class RuleEngine {
-  private readonly packs = new Map<string, PackContext>();
-  private readonly sites = new Map<string, SiteContext>();
-  private readonly slots = new Map<string, Slot>();
-  private readonly hardDirty = new Set<string>();
-  private readonly softDirty = new Set<string>();
-  /** Rule states dropped (a backfill lane that ended), deleted from the store by the next save. */
-  private readonly dropped = new Map<string, { siteId: string; packId: string; ruleId: string }>();
+  private readonly packs = new Map<string, PackRules>();
+  private readonly sites = new Map<string, SiteRules>();
+  private batch = new RuleBatch();
   private chain: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private startedAt = 0;
   private readonly now: () => number;
+  private readonly applier: StepApplier;
+  private readonly committer: LedgerCommitter;
 
   constructor(private readonly options: RuleEngineOptions) {
     this.now = options.now ?? Date.now;
+    this.applier = new StepApplier({ metrics: options.metrics, log: options.log, reopenWithinMs: options.reopenWithinMs, now: this.now });
+    this.committer = new LedgerCommitter(options.ledger, options.metrics, options.log);
   }
 
-  /** Loads saved rule state and open freeze frames, then starts the site and checkpoint timers. */
+  /** Loads the saved pack and site states and the open freeze frames, then starts the site and checkpoint timers. */
   async start(): Promise<void> {
     this.startedAt = this.now();
-    for (const row of await this.options.states.load()) this.restore(row);
-    for (const frame of await this.options.sink.openFreezeFrames()) {
+    for (const row of await this.options.ledger.loadStates()) this.restore(row);
+    for (const frame of await this.options.ledger.openFreezeFrames()) {
       const pack = this.pack(frame.siteId, frame.packId);
       const settings = this.rulesFor(pack).settings;
       // A frame triggered in the gap being back-filled collects the backlog's samples.
-      const backfill = this.lanes(pack).backfill;
-      const ctx = backfill && frame.triggerTs < backfill.to ? this.backfillOf(pack) : pack;
-      ctx.collectors.push({
-        caseId: frame.caseId,
+      const backfill = pack.lanes.backfill;
+      const lane = backfill && frame.triggerTs < backfill.to ? pack.backfillLane() : pack.live;
+      lane.frames.start({
+        firingKey: frame.firingKey,
         triggerTs: frame.triggerTs,
         until: frame.triggerTs + settings.freezeFrameAfterS * 1000,
         max: Math.max(0, settings.freezeFrameMaxSamples - frame.after),
         samples: [],
       });
     }
-    const siteTimer = setInterval(() => this.checkSites(), this.options.siteCheckMs ?? 1000);
-    const checkpointTimer = setInterval(() => void this.checkpoint(), this.options.checkpointMs ?? 5000);
+    const siteTimer = setInterval(() => void this.enqueue(() => this.checkSites()), this.options.siteCheckMs ?? 1000);
+    const checkpointTimer = setInterval(() => void this.enqueue(() => this.commit("soft")), this.options.checkpointMs ?? 5000);
     siteTimer.unref();
     checkpointTimer.unref();
     this.timers.push(siteTimer, checkpointTimer);
   }
 
-  onMeta(siteId: string, packId: string, meta: PackMeta): void {
-    const ctx = this.pack(siteId, packId);
-    ctx.meta = meta;
-    if (ctx.backfill) ctx.backfill.meta = meta;
-  }
-
-  /** A valid sample: resolves once the case-store calls and state it caused are saved. */
-  onSample(siteId: string, packId: string, sample: PackSample, arrivedAt = this.now()): Promise<void> {
-    const site = this.site(siteId);
-    site.lastArrival = arrivedAt;
-    site.offlineSince = null;
-    advanceClock(site, sample.ts);
-    site.packs.add(packId);
-    const ctx = this.pack(siteId, packId);
-    const resolved = this.rulesFor(ctx);
-    // Any sample, live or late, shows the site's link is up (site-offline); only live ones count for no-data.
-    this.siteHeard(site);
-    const lanes = this.lanes(ctx);
-    if (lanes.liveTs === null || sample.ts > lanes.liveTs) this.liveSample(site, ctx, lanes, sample, resolved);
-    else this.lateSample(ctx, lanes, sample, resolved);
-    return this.flush();
-  }
-
-  /** A site status (retained `bms/{siteId}/status`): the agent's clock, online/offline, its poll counters. */
-  onStatus(siteId: string, status: SiteStatus, arrivedAt = this.now()): Promise<void> {
-    const site = this.site(siteId);
-    site.lastArrival = arrivedAt;
-    advanceClock(site, status.ts);
-    site.offlineSince = status.state === "offline" ? arrivedAt : null;
-    if (status.state === "online") this.siteHeard(site);
-    for (const device of status.agent?.devices ?? []) {
-      const ctx = this.pack(siteId, device.packId);
-      const resolved = this.rulesFor(ctx);
-      for (const rule of resolved.rules) {
-        if (rule.kind !== "link-errors") continue;
-        this.linkErrors(site, ctx, rule, resolved, device, status.ts);
+  /** Looks at the inputs in order, then commits what they changed; resolves once it is durable. */
+  run(inputs: readonly RuleInput[]): Promise<void> {
+    return this.enqueue(async () => {
+      for (const input of inputs) {
+        if (input.kind === "sample") this.sample(input.siteId, input.packId, input.sample, input.arrivedAt);
+        else if (input.kind === "meta") this.meta(input.siteId, input.packId, input.meta);
+        else this.status(input.siteId, input.status, input.arrivedAt);
       }
-    }
-    this.checkNoData(site);
-    return this.flush();
+      await this.commit("hard");
+    });
   }
 
-  /** Resolves when every case-store call and state save queued so far is done. */
+  /** One sample as a batch of its own (tests, tools). */
+  onSample(siteId: string, packId: string, sample: PackSample, arrivedAt = this.now()): Promise<void> {
+    return this.run([{ kind: "sample", siteId, packId, sample, arrivedAt }]);
+  }
+
+  onStatus(siteId: string, status: SiteStatus, arrivedAt = this.now()): Promise<void> {
+    return this.run([{ kind: "status", siteId, status, arrivedAt }]);
+  }
+
+  /** A pack's meta: its chemistry picks its rules from the next sample on. Kept in memory (the broker keeps it retained). */
+  onMeta(siteId: string, packId: string, meta: PackMeta): void {
+    this.meta(siteId, packId, meta);
+  }
+
+  /** Resolves when every batch and timer job queued so far is done. */
   idle(): Promise<void> {
     return this.chain;
   }
 
-  /** Stops the timers, keeps partial freeze frames (to be resumed) and saves every state. */
+  /** Stops the timers, keeps partial freeze frames (resumed after the next start) and saves every state. */
   async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
-    for (const ctx of [...this.packs.values()].flatMap((p) => (p.backfill ? [p, p.backfill] : [p]))) {
-      for (const collector of ctx.collectors.splice(0)) {
-        this.enqueue(async () => {
-          if (collector.caseId !== null && collector.samples.length > 0)
-            await this.options.sink.appendFreezeFrame(collector.caseId, collector.triggerTs, collector.samples, false);
-        });
+    this.committer.stop();
+    await this.enqueue(async () => {
+      for (const pack of this.packs.values()) {
+        for (const lane of pack.backfill ? [pack.live, pack.backfill] : [pack.live]) {
+          for (const collector of lane.frames.takeAll()) this.batch.frame(collector, false);
+        }
       }
-    }
-    await this.checkpoint(true);
-    await this.chain;
+      await this.commit("soft");
+    });
   }
 
-  // ---- lanes: live and backfill (pack-lanes.ts) ----------------------------------------------
+  // ---- inputs ---------------------------------------------------------------------------------
+
+  private meta(siteId: string, packId: string, meta: PackMeta): void {
+    this.pack(siteId, packId).meta = meta;
+  }
+
+  private sample(siteId: string, packId: string, sample: PackSample, arrivedAt: number): void {
+    const site = this.site(siteId);
+    site.lastArrival = arrivedAt;
+    site.offlineSince = null;
+    site.advanceClock(sample.ts);
+    site.packs.add(packId);
+    site.mark("soft");
+    const pack = this.pack(siteId, packId);
+    const resolved = this.rulesFor(pack);
+    // Any sample, live or late, shows the site's link is up (site-offline); only live ones count for no-data.
+    this.siteHeard(site, arrivedAt);
+    const lanes = pack.lanes;
+    if (lanes.liveTs === null || sample.ts > lanes.liveTs) this.liveSample(site, pack, sample, resolved);
+    else this.lateSample(pack, sample, resolved);
+  }
+
+  /** A site status (retained `bms/{siteId}/status`): the agent's clock, online/offline, its poll counters. */
+  private status(siteId: string, status: SiteStatus, arrivedAt: number): void {
+    const site = this.site(siteId);
+    site.lastArrival = arrivedAt;
+    site.advanceClock(status.ts);
+    site.offlineSince = status.state === "offline" ? arrivedAt : null;
+    site.mark("soft");
+    if (status.state === "online") this.siteHeard(site, arrivedAt);
+    for (const device of status.agent?.devices ?? []) {
+      const pack = this.pack(siteId, device.packId);
+      const resolved = this.rulesFor(pack);
+      for (const rule of resolved.rules) {
+        if (rule.kind !== "link-errors") continue;
+        const slot = pack.live.slot(rule);
+        const step = slot.instance.deviceStatus?.(device, status.ts);
+        if (step) this.applier.apply(this.batch, this.packTarget(pack, pack.live, resolved), slot, step, pack.live.frames.latest());
+      }
+    }
+    this.checkNoData(site);
+  }
+
+  // ---- lanes: live and backfill (pack-lanes.ts) -----------------------------------------------
 
   /** A sample newer than the pack's newest: the live lane, which also runs the site-clock rules. */
-  private liveSample(site: SiteContext, ctx: PackContext, lanes: LanesState, sample: PackSample, resolved: ResolvedRules): void {
+  private liveSample(site: SiteRules, pack: PackRules, sample: PackSample, resolved: ResolvedRules): void {
+    const lanes = pack.lanes;
     const prev = lanes.liveTs;
-    const usual = median(ctx.intervals);
-    this.addInterval(ctx, sample.ts);
-    const obs = this.observe(ctx, sample, resolved);
-    const step: UsageStep | null = this.usage(ctx).add(obs, resolved.warranty);
+    const usual = pack.live.medianInterval();
+    pack.live.addInterval(sample.ts);
+    const obs = this.observe(pack, pack.live, sample, resolved);
+    const step = pack.usage.add(obs, resolved.warranty);
     // Soft, like the usage history it goes with: after a crash the first live step (no usual
     // interval known yet) is a gap again, one that covers the lost one.
     recordLiveStep(lanes, prev, sample.ts, usual, step);
-    this.markLanes(ctx, false);
-    this.evaluateRules(ctx, obs, resolved);
+    pack.mark("soft");
+    this.evaluate(pack, pack.live, obs, resolved);
     this.checkNoData(site);
   }
 
@@ -321,40 +208,39 @@ export class RuleEngine {
    * A sample not newer than the pack's newest: back-filled when it belongs to a gap the live lane
    * stepped over (an agent's outbox backlog after an outage), skipped when the rules saw it already.
    */
-  private lateSample(ctx: PackContext, lanes: LanesState, sample: PackSample, resolved: ResolvedRules): void {
+  private lateSample(pack: PackRules, sample: PackSample, resolved: ResolvedRules): void {
+    const lanes = pack.lanes;
     const routing = routeLate(lanes, sample.ts);
-    if (routing.closed) this.closeBackfill(ctx, routing.closed, resolved, "the backlog moved on to a later gap");
-    if (routing.opened) this.openBackfill(ctx, lanes.backfill as Gap);
+    if (routing.closed) this.closeBackfill(pack, routing.closed, "the backlog moved on to a later gap");
+    if (routing.opened) this.openBackfill(pack, lanes.backfill as Gap);
     if (!routing.accept) {
-      // A redelivery or replay: time series have it; the rules ran on it already.
+      // A redelivery or replay: the time series have it; the rules ran on it already.
       this.options.metrics.ruleSamplesSkipped.inc();
-      if (routing.closed) this.markLanes(ctx, true);
+      if (routing.closed) pack.mark("hard");
       return;
     }
     const gap = lanes.backfill as Gap;
-    const lane = this.backfillOf(ctx);
-    this.addInterval(lane, sample.ts);
-    const obs = this.observe(lane, sample, resolved);
-    this.usage(ctx).fill(obs, resolved.warranty, gap.from, gap.usage);
+    const lane = pack.backfillLane();
+    lane.addInterval(sample.ts);
+    const obs = this.observe(pack, lane, sample, resolved);
+    pack.usage.fill(obs, resolved.warranty, gap.from, gap.usage);
     gap.from = sample.ts;
     this.options.metrics.ruleSamplesBackfilled.inc();
-    this.evaluateRules(lane, obs, resolved);
+    this.evaluate(pack, lane, obs, resolved);
     // Caught up: its last sample is one interval before the live lane's first after the gap.
-    const done = caughtUp(gap, sample.ts, usualInterval(lane) ?? usualInterval(ctx));
+    const done = caughtUp(gap, sample.ts, lane.usualInterval() ?? pack.live.usualInterval());
     if (done) {
       endBackfill(lanes);
-      this.closeBackfill(ctx, gap, resolved, "caught up with the live samples");
+      this.closeBackfill(pack, gap, "caught up with the live samples");
     }
-    this.markLanes(ctx, routing.opened || routing.closed !== null || done);
+    pack.mark(routing.opened || routing.closed !== null || done ? "hard" : "soft");
   }
 
-  private openBackfill(ctx: PackContext, gap: Gap): void {
-    this.dropBackfillState(ctx);
-    ctx.backfill = this.newContext(ctx.siteId, ctx.packId, "backfill", ctx.meta);
+  private openBackfill(pack: PackRules, gap: Gap): void {
     // The gap starts at a live sample: the first back-filled interval is a real one.
-    ctx.backfill.prevTs = gap.from;
+    pack.openBackfill(gap.from);
     this.options.log.info(
-      { siteId: ctx.siteId, packId: ctx.packId, from: gap.from, to: gap.to },
+      { siteId: pack.subject.siteId, packId: pack.subject.packId, from: gap.from, to: gap.to },
       `back-filling the rules: late samples from ${new Date(gap.from).toISOString()} to ${new Date(gap.to).toISOString()} (the agent's outbox backlog)`,
     );
   }
@@ -367,578 +253,190 @@ export class RuleEngine {
    * the live lane's first sample after the gap, and the case is marked cleared there. Freeze frames
    * still collecting end with the samples the backlog had.
    */
-  private closeBackfill(ctx: PackContext, gap: Gap, resolved: ResolvedRules, why: string): void {
-    const { siteId, packId } = ctx;
-    for (const key of ctx.backfillSlots) {
-      const slot = this.slots.get(key);
-      if (!slot || slot.saved.active === null) continue;
-      const rule = resolved.byId.get(slot.ruleId);
-      const live = this.slots.get(slotKey(siteId, packId, slot.ruleId));
-      if (rule?.opensCase && (live?.saved.active ?? null) === null) this.enqueue(() => this.options.sink.clear(siteId, packId, slot.ruleId, gap.to));
+  private closeBackfill(pack: PackRules, gap: Gap, why: string): void {
+    const { siteId, packId } = pack.subject;
+    const lane = pack.backfill;
+    for (const slot of lane?.activeSlots() ?? []) {
+      if (slot.rule.opensCase && pack.live.activeSeverity(slot.rule.id) === null) this.batch.clear(siteId, packId, slot.rule.id, gap.to);
     }
-    const lane = ctx.backfill;
-    for (const collector of lane?.collectors.splice(0) ?? []) {
-      this.enqueue(async () => {
-        if (collector.caseId !== null) await this.options.sink.appendFreezeFrame(collector.caseId, collector.triggerTs, collector.samples, true);
-      });
-    }
-    this.dropBackfillState(ctx);
+    for (const collector of lane?.frames.takeAll() ?? []) this.batch.frame(collector, true);
+    pack.dropBackfill();
+    pack.mark("hard");
     this.options.log.info({ siteId, packId, from: gap.from, to: gap.to }, `backfill lane closed: ${why}`);
   }
 
-  /** Forgets the backfill lane's context and rule states (deleted from the store with the next save). */
-  private dropBackfillState(ctx: PackContext): void {
-    ctx.backfill = null;
-    for (const key of ctx.backfillSlots) {
-      const slot = this.slots.get(key);
-      this.slots.delete(key);
-      this.softDirty.delete(key);
-      this.hardDirty.add(key);
-      if (slot) this.dropped.set(key, { siteId: slot.siteId, packId: slot.packId, ruleId: savedRuleId(slot.ruleId, slot.lane) });
-    }
-    ctx.backfillSlots.clear();
-  }
-
-  /**
-   * The lanes and the usage history change together: saved together. Hard (before the PUBACK) when
-   * a backfill lane opens or closes, so that its rule states and the lanes never disagree.
-   */
-  private markLanes(ctx: PackContext, hard: boolean): void {
-    const set = hard ? this.hardDirty : this.softDirty;
-    set.add(slotKey(ctx.siteId, ctx.packId, LANES_RULE));
-    set.add(slotKey(ctx.siteId, ctx.packId, USAGE_RULE));
-  }
-
-  private addInterval(ctx: PackContext, ts: number): void {
-    if (ctx.prevTs !== null) {
-      ctx.intervals.push(ts - ctx.prevTs);
-      if (ctx.intervals.length > INTERVALS_KEPT) ctx.intervals.shift();
-    }
-    ctx.prevTs = ts;
-  }
-
   /** The plausibility filter and freeze frames of the lane; the sample as the rules see it. */
-  private observe(ctx: PackContext, sample: PackSample, resolved: ResolvedRules): PackObservation {
-    const sensorRule = [...resolved.byId.values()].find((r) => r.kind === "sensor-fault");
-    const limits = sensorRule?.kind === "sensor-fault" ? sensorRule : DEFAULT_LIMITS;
-    const { cells, temps, implausible } = ctx.plausibility.filter(sample, limits);
-    const ratedAh = resolved.ratedCapacityAh ?? (ctx.meta && ctx.meta.ratedCapacity > 0 ? ctx.meta.ratedCapacity : resolved.settings.defaultRatedCapacityAh);
-    const obs = new PackObservation(ctx.siteId, ctx.packId, sample, resolved.chemistry, ratedAh, resolved.settings.restCurrentC, cells, temps, implausible);
+  private observe(pack: PackRules, lane: RuleLane, sample: PackSample, resolved: ResolvedRules): PackObservation {
+    const { cells, temps, implausible } = lane.plausibility.filter(sample, plausibilityLimits(resolved));
+    const meta = pack.meta;
+    const ratedAh = resolved.ratedCapacityAh ?? (meta && meta.ratedCapacity > 0 ? meta.ratedCapacity : resolved.settings.defaultRatedCapacityAh);
+    const { siteId, packId } = pack.subject;
+    const obs = new PackObservation(siteId, packId, sample, resolved.chemistry, ratedAh, resolved.settings.restCurrentC, cells, temps, implausible);
     if (implausible.length > 0) this.options.metrics.implausibleReadings.inc(implausible.length);
-    this.feedFreezeFrames(ctx, sample, resolved);
+    for (const done of lane.frames.add(sample, resolved.settings.freezeFrameBeforeS * 1000)) this.batch.frame(done, true);
     return obs;
   }
 
-  /** Every rule of the pack on one sample, with the lane's own rule states. */
-  private evaluateRules(ctx: PackContext, obs: PackObservation, resolved: ResolvedRules): void {
-    const { siteId, packId, lane } = ctx;
-    const context: RuleContext = { firedRecently: (ruleId, at) => this.firedRecently(siteId, packId, ruleId, at, resolved, lane) };
+  /** Every rule of the pack that looks at samples, on one lane, with the lane's own rule states. */
+  private evaluate(pack: PackRules, lane: RuleLane, obs: PackObservation, resolved: ResolvedRules): void {
+    const explainMs = resolved.settings.explainWindowS * 1000;
+    const context = { firedRecently: (ruleId: string, at: number) => lane.firedRecently(ruleId, at, explainMs), usualIntervalMs: lane.medianInterval() };
+    const target = this.packTarget(pack, lane, resolved);
     for (const rule of resolved.rules) {
-      if (rule.kind === "no-data") {
-        // The site's clock is the live lane's: a backlog neither raises nor clears no-data.
-        if (lane === "live") this.noDataSample(ctx, rule, obs.ts);
-        continue;
-      }
-      const slot = this.slot(siteId, packId, rule.id, lane);
-      const step = this.evaluate(rule, obs, slot, context);
+      // The site's clock is the live lane's: a backlog neither raises nor clears no-data.
+      if (rule.kind === "no-data" && lane !== pack.live) continue;
+      const slot = lane.slot(rule);
+      const step = slot.instance.sample?.(obs, context);
       if (!step) continue;
       this.options.metrics.ruleEvaluations.inc({ rule: rule.id });
-      this.apply(rule, slot, step, obs.sample, ctx, resolved);
+      this.applier.apply(this.batch, target, slot, step, obs.sample);
     }
   }
 
-  // ---- rule evaluation --------------------------------------------------------------------
-
-  private evaluate(rule: Rule, obs: PackObservation, slot: Slot, context: RuleContext): RuleStep | null {
-    const s = slot.saved.s;
-    switch (rule.kind) {
-      case "threshold":
-      case "cell-spread":
-        return evaluateThreshold(rule, obs, s as ThresholdState);
-      case "repeating":
-        return evaluateRepeating(rule, obs, s as unknown as RepeatingState);
-      case "rate-of-change":
-        slot.scratch ??= newRateScratch();
-        return evaluateRateOfChange(rule, obs, s as unknown as RateState, slot.scratch as RateScratch);
-      case "cell-drift":
-        slot.scratch ??= newDriftScratch();
-        return evaluateCellDrift(rule, obs, s as unknown as DriftState, slot.scratch as DriftScratch);
-      case "sensor-fault":
-        slot.scratch ??= newSensorFaultScratch();
-        return evaluateSensorFault(rule, obs, s as unknown as SensorFaultState, slot.scratch as SensorFaultScratch);
-      case "bms-alarm":
-        return evaluateBmsAlarm(rule, obs, s as unknown as BmsAlarmState, context);
-      default:
-        return null;
-    }
-  }
-
-  /** Turns a rule's step into firings, escalations and clears. */
-  private apply(rule: Rule, slot: Slot, step: RuleStep, sample: PackSample | null, ctx: PackContext, resolved: ResolvedRules): void {
-    const key = slot.key;
-    (step.hard ? this.hardDirty : this.softDirty).add(key);
-    const saved = slot.saved;
-    const independent = step.triggers.filter((t) => t.independent);
-    for (const trigger of independent) {
-      saved.active = saved.active === null ? trigger.severity : SEVERITY_RANK[trigger.severity] > SEVERITY_RANK[saved.active] ? trigger.severity : saved.active;
-      saved.lastFiredAt = trigger.at;
-      this.fire(rule, slot, trigger, false, sample, ctx, resolved);
-    }
-    const worst = step.triggers.filter((t) => !t.independent).sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity])[0];
-    if (worst) {
-      if (saved.active === null) {
-        saved.active = worst.severity;
-        saved.since = worst.since;
-        saved.attachedTo = undefined;
-        saved.lastFiredAt = worst.at;
-        this.hardDirty.add(key);
-        this.fire(rule, slot, worst, false, sample, ctx, resolved);
-      } else if (SEVERITY_RANK[worst.severity] > SEVERITY_RANK[saved.active]) {
-        saved.active = worst.severity;
-        saved.lastFiredAt = worst.at;
-        this.hardDirty.add(key);
-        this.fire(rule, slot, worst, true, sample, ctx, resolved);
-      }
-    }
-    if (!step.active && saved.active !== null) {
-      saved.active = null;
-      saved.attachedTo = undefined;
-      this.hardDirty.add(key);
-      const at = sample?.ts ?? this.now();
-      // A backlog episode that ended does not clear a case the live lane still holds.
-      const liveHolds = slot.lane === "backfill" && (this.slots.get(slotKey(slot.siteId, slot.packId, slot.ruleId))?.saved.active ?? null) !== null;
-      if (rule.opensCase && !liveHolds) {
-        const { siteId, packId, ruleId } = slot;
-        this.enqueue(() => this.options.sink.clear(siteId, packId, ruleId, at));
-      }
-    }
-  }
-
-  /** True when the rule holds on the pack's lane, or fired within the explain window before `at`. */
-  private firedRecently(siteId: string, packId: string, ruleId: string, at: number, resolved: ResolvedRules, lane: Lane = "live"): boolean {
-    const slot = this.slots.get(slotKey(siteId, packId, ruleId, lane));
-    if (!slot) return false;
-    if (slot.saved.active !== null) return true;
-    return slot.saved.lastFiredAt !== undefined && slot.saved.lastFiredAt >= at - resolved.settings.explainWindowS * 1000;
-  }
-
-  /** Records the firing on the pack, then hands it to the case sink (unless the rule opens no case, or only a no-case rule explains it). */
-  private fire(rule: Rule, slot: Slot, trigger: Trigger, escalation: boolean, sample: PackSample | null, ctx: PackContext, resolved: ResolvedRules): void {
-    const { siteId, packId } = slot;
-    const { metrics, log } = this.options;
-    const windowStart = trigger.at - resolved.settings.explainWindowS * 1000;
-    // Found in an agent's outbox backlog: said in the detail (so in the timeline and the log) and flagged.
-    const backfilled = ctx.lane === "backfill";
-    const detail = backfilled ? `${trigger.detail} ${BACKFILL_NOTE}` : trigger.detail;
-    const firing: RuleFiring = { ruleId: rule.id, severity: trigger.severity, at: trigger.at, detail, role: "case", ...(backfilled ? { backfilled } : {}) };
-    const context = ctx.recent.filter((f) => f.at >= windowStart).map((f) => ({ ...f, role: "context" as const }));
-    ctx.recent.push({ ...firing, role: "context" });
-    if (ctx.recent.length > RECENT_KEPT) ctx.recent.splice(0, ctx.recent.length - RECENT_KEPT);
-    metrics.rulesFired.inc({ rule: rule.id, severity: trigger.severity });
-    if (!rule.opensCase) {
-      log.info({ siteId, packId, ruleId: rule.id, severity: trigger.severity }, `rule fired (opens no case): ${detail}`);
-      return;
-    }
-    let attachTo = slot.saved.attachedTo ?? [];
-    if (!escalation) {
-      const explainers = trigger.explainedBy ?? rule.explainedBy.filter((id) => this.firedRecently(siteId, packId, id, trigger.at, resolved));
-      const withCases = explainers.filter((id) => resolved.byId.get(id)?.opensCase !== false);
-      if (explainers.length > 0 && withCases.length === 0) {
-        metrics.firingsExplained.inc({ rule: rule.id });
-        log.debug({ siteId, packId, ruleId: rule.id, explainedBy: explainers }, "rule firing explained by a rule that opens no case");
-        return;
-      }
-      attachTo = withCases;
-      slot.saved.attachedTo = withCases.length > 0 ? withCases : undefined;
-    }
-    const settings = resolved.settings;
-    const meta = packId === SITE_PACK_ID ? null : ctx.meta;
-    const codes: BmsAlarmCode[] = trigger.codes ?? [...(sample?.bmsAlarms ?? [])];
-    const evidence: CaseEvidence = {
-      sample,
-      value: trigger.value,
-      threshold: trigger.threshold,
-      index: trigger.index,
-      detail,
-      meta,
-      bmsAlarms: codes,
-      rulesFired: [...context, firing].slice(-200),
-      ...(backfilled ? { backfilled } : {}),
-    };
-    const usage = this.slots.get(slotKey(siteId, packId, USAGE_RULE));
-    const history = usage && "conditions" in usage.saved.s ? (usage.saved.s as unknown as UsageHistoryState) : undefined;
-    const warranty = packId === SITE_PACK_ID ? null : new UsageHistory(history).assess(meta, resolved.warranty, trigger.at);
-    const before =
-      sample === null
-        ? undefined
-        : thin(
-            ctx.ring.filter((s) => s.ts >= trigger.at - settings.freezeFrameBeforeS * 1000 && s.ts <= trigger.at),
-            settings.freezeFrameMaxSamples,
-          );
-    const input: FiringInput = {
-      siteId,
-      packId,
-      ruleId: rule.id,
-      severity: trigger.severity,
-      title: rule.title,
-      at: trigger.at,
-      firingKey: `${siteId}/${packId}/${rule.id}/${trigger.severity}${trigger.keyPart ? `:${trigger.keyPart}` : ""}@${trigger.since}`,
-      escalation,
-      evidence,
-      warranty,
-      attachTo,
-      reopenWithinMs: this.options.reopenWithinMs,
-      ...(before === undefined ? {} : { freezeFrameBefore: before }),
-    };
-    // Collect the after-window from the next sample on; the case ID arrives with the store's answer.
-    const collector: FreezeCollector | null =
-      sample === null
-        ? null
-        : { caseId: null, triggerTs: trigger.at, until: trigger.at + settings.freezeFrameAfterS * 1000, max: settings.freezeFrameMaxSamples, samples: [] };
-    if (collector) ctx.collectors.push(collector);
-    this.enqueue(async () => {
-      try {
-        const result = await this.options.sink.fire(input);
-        if (collector && (result.outcome === "opened" || result.outcome === "reopened")) collector.caseId = result.case.id;
-        else if (collector) ctx.collectors.splice(ctx.collectors.indexOf(collector), 1);
-      } catch (err) {
-        if (collector) ctx.collectors.splice(ctx.collectors.indexOf(collector), 1);
-        // The rule forgets its state so that the condition, if it persists, fires again later.
-        slot.saved = { active: null, s: {} };
-        this.hardDirty.add(slot.key);
-        metrics.caseStoreErrors.inc();
-        log.error({ err, siteId, packId, ruleId: rule.id }, "could not record the rule firing; the rule will fire again if the condition persists");
-      }
-    });
-  }
-
-  private feedFreezeFrames(ctx: PackContext, sample: PackSample, resolved: ResolvedRules): void {
-    const settings = resolved.settings;
-    ctx.ring.push(sample);
-    const from = sample.ts - settings.freezeFrameBeforeS * 1000;
-    let drop = 0;
-    while (drop < ctx.ring.length && (ctx.ring[drop] as PackSample).ts < from) drop++;
-    if (drop > 0) ctx.ring.splice(0, drop);
-    for (const collector of [...ctx.collectors]) {
-      if (sample.ts <= collector.triggerTs) continue;
-      if (collector.samples.length < collector.max) collector.samples.push(sample);
-      if (sample.ts < collector.until) continue;
-      ctx.collectors.splice(ctx.collectors.indexOf(collector), 1);
-      this.enqueue(async () => {
-        if (collector.caseId === null) return;
-        try {
-          await this.options.sink.appendFreezeFrame(collector.caseId, collector.triggerTs, collector.samples, true);
-        } catch (err) {
-          this.options.metrics.caseStoreErrors.inc();
-          this.options.log.error({ err, siteId: ctx.siteId, packId: ctx.packId, caseId: collector.caseId }, "could not store a freeze frame");
-        }
-      });
-    }
-  }
-
-  // ---- site-level rules: no-data, site-offline, link-errors --------------------------------
-
-  /** A pack's sample: it is alive; clears its no-data. */
-  private noDataSample(ctx: PackContext, rule: Rule, ts: number): void {
-    const slot = this.slot(ctx.siteId, ctx.packId, rule.id);
-    slot.saved.s.lastTs = ts;
-    const usual = median(ctx.intervals);
-    if (usual !== null) slot.saved.s.interval = usual;
-    this.softDirty.add(slotKey(ctx.siteId, ctx.packId, rule.id));
-    if (slot.saved.active !== null) this.apply(rule, slot, { triggers: [], active: false, hard: true }, null, ctx, this.rulesFor(ctx));
-  }
+  // ---- the site's clock and the ingestion's: no-data, site-offline ------------------------------
 
   /** Every pack of the site that lags the site's own clock by more than its timeout. */
-  private checkNoData(site: SiteContext): void {
+  private checkNoData(site: SiteRules): void {
     if (site.clock - site.lastNoDataCheck < 1000) return;
     site.lastNoDataCheck = site.clock;
     if (this.siteOffline(site)) return;
+    const view = site.clockView();
     for (const packId of site.packs) {
-      const ctx = this.pack(site.siteId, packId);
-      const resolved = this.rulesFor(ctx);
+      const pack = this.pack(site.siteId, packId);
+      const resolved = this.rulesFor(pack);
       for (const rule of resolved.rules) {
         if (rule.kind !== "no-data") continue;
-        const slot = this.slot(site.siteId, packId, rule.id);
-        const lastTs = slot.saved.s.lastTs;
-        if (typeof lastTs !== "number" || slot.saved.active !== null) continue;
-        const interval = typeof slot.saved.s.interval === "number" ? slot.saved.s.interval : 0;
-        const timeout = Math.max(rule.timeoutS * 1000, rule.missedSamples * interval);
-        const silent = site.clock - silentSince(site, lastTs, timeout);
-        if (silent <= timeout) continue;
-        this.apply(
-          rule,
-          slot,
-          {
-            triggers: [
-              {
-                severity: rule.severity,
-                since: lastTs,
-                at: site.clock,
-                value: silent,
-                threshold: timeout,
-                index: null,
-                detail: `No sample from pack ${packId} for ${seconds(silent)} while its site kept reporting (limit ${seconds(timeout)}); the last one was taken at ${new Date(lastTs).toISOString()}.`,
-              },
-            ],
-            active: true,
-            hard: true,
-          },
-          null,
-          ctx,
-          resolved,
-        );
+        const slot = pack.live.slot(rule);
+        const step = slot.instance.siteClock?.(view);
+        if (step) this.applier.apply(this.batch, this.packTarget(pack, pack.live, resolved), slot, step, null);
       }
     }
   }
 
-  private siteOffline(site: SiteContext): boolean {
+  private siteOffline(site: SiteRules): boolean {
     const resolved = this.options.book.resolve(site.siteId, SITE_PACK_ID);
-    return resolved.rules.some((r) => r.kind === "site-offline" && this.slots.get(slotKey(site.siteId, SITE_PACK_ID, r.id))?.saved.active);
+    return resolved.rules.some((r) => r.kind === "site-offline" && site.lane.activeSeverity(r.id) !== null);
   }
 
   /** The site was heard from: clears site-offline. */
-  private siteHeard(site: SiteContext): void {
-    const siteRules = this.options.book.resolve(site.siteId, SITE_PACK_ID);
-    const ctx = this.pack(site.siteId, SITE_PACK_ID);
-    for (const rule of siteRules.rules) {
+  private siteHeard(site: SiteRules, at: number): void {
+    const resolved = this.options.book.resolve(site.siteId, SITE_PACK_ID);
+    for (const rule of resolved.rules) {
       if (rule.kind !== "site-offline") continue;
-      const slot = this.slot(site.siteId, SITE_PACK_ID, rule.id);
-      slot.saved.s.lastArrival = site.lastArrival;
-      this.softDirty.add(slotKey(site.siteId, SITE_PACK_ID, rule.id));
-      if (slot.saved.active !== null) this.apply(rule, slot, { triggers: [], active: false, hard: true }, null, ctx, siteRules);
+      const slot = site.lane.slot(rule);
+      const step = slot.instance.heard?.(at);
+      if (step) this.applier.apply(this.batch, this.siteTarget(site, resolved), slot, step, null);
     }
   }
 
   /** The timer: sites silent (or offline) for longer than their timeout, on the ingestion's clock. */
-  private checkSites(): void {
+  private async checkSites(): Promise<void> {
     const now = this.now();
     for (const site of this.sites.values()) {
       const resolved = this.options.book.resolve(site.siteId, SITE_PACK_ID);
-      const ctx = this.pack(site.siteId, SITE_PACK_ID);
+      const view = site.linkView(this.startedAt);
       for (const rule of resolved.rules) {
         if (rule.kind !== "site-offline") continue;
-        const timeout = rule.timeoutS * 1000;
-        if (now - this.startedAt < timeout) continue; // grace after a start: what the broker kept is still arriving
-        const slot = this.slot(site.siteId, SITE_PACK_ID, rule.id);
-        if (slot.saved.active !== null) continue;
-        const silent = now - site.lastArrival;
-        const offline = site.offlineSince !== null ? now - site.offlineSince : 0;
-        if (silent <= timeout && offline <= timeout) continue;
-        const detail =
-          site.offlineSince !== null
-            ? `Site ${site.siteId}'s agent has been offline for ${seconds(offline)} (limit ${seconds(timeout)}).`
-            : `Nothing from site ${site.siteId} (no sample, no status) for ${seconds(silent)} (limit ${seconds(timeout)}).`;
-        this.apply(
-          rule,
-          slot,
-          {
-            triggers: [
-              {
-                severity: rule.severity,
-                since: site.offlineSince ?? site.lastArrival,
-                at: now,
-                value: Math.max(silent, offline),
-                threshold: timeout,
-                index: null,
-                detail,
-              },
-            ],
-            active: true,
-            hard: true,
-          },
-          null,
-          ctx,
-          resolved,
-        );
+        const slot = site.lane.slot(rule);
+        const step = slot.instance.tick?.(view, now);
+        if (step) this.applier.apply(this.batch, this.siteTarget(site, resolved), slot, step, null);
       }
     }
-    void this.flush();
+    await this.commit("hard");
   }
 
-  /** Failed polls ÷ polls over the window, from the agent's counters. */
-  private linkErrors(
-    site: SiteContext,
-    ctx: PackContext,
-    rule: Extract<Rule, { kind: "link-errors" }>,
-    resolved: ResolvedRules,
-    device: { polls: number; errors: number; lastError?: string | undefined; lastOkTs?: number | undefined },
-    ts: number,
-  ): void {
-    const history = site.link.get(ctx.packId) ?? [];
-    const last = history[history.length - 1];
-    // A flaky link still gets a poll through now and then; a device that answers nothing since the
-    // last status is communication loss, the no-data rule's case, not this one's.
-    const stillAnswers = device.lastOkTs !== undefined && (last === undefined || device.lastOkTs > last.ts);
-    if (last && (device.polls < last.polls || device.errors < last.errors)) history.length = 0; // the agent restarted
-    if (!last || ts > last.ts) history.push({ ts, polls: device.polls, errors: device.errors });
-    const from = ts - rule.windowS * 1000;
-    while (history.length > 1 && (history[1] as { ts: number }).ts <= from) history.shift();
-    site.link.set(ctx.packId, history);
-    const base = history[0];
-    const now = history[history.length - 1];
-    if (!base || !now || base === now) return;
-    const polls = now.polls - base.polls;
-    const errors = now.errors - base.errors;
-    if (polls < rule.minPolls) return;
-    const ratio = errors / polls;
-    const slot = this.slot(ctx.siteId, ctx.packId, rule.id);
-    const active = slot.saved.active !== null;
-    if (!active && ratio >= rule.errorRatio && stillAnswers) {
-      const detail = `${errors} of ${polls} polls failed in ${seconds(now.ts - base.ts)} (${round(ratio * 100, 1)} %, limit ${round(rule.errorRatio * 100, 1)} %)${device.lastError ? `; the last error: ${device.lastError}` : ""}.`;
-      this.apply(
-        rule,
-        slot,
-        {
-          triggers: [{ severity: rule.severity, since: base.ts, at: ts, value: round(ratio, 4), threshold: rule.errorRatio, index: null, detail }],
-          active: true,
-          hard: true,
-        },
-        ctx.ring[ctx.ring.length - 1] ?? null,
-        ctx,
-        resolved,
-      );
-    } else if (active && ratio < rule.clearRatio) {
-      this.apply(rule, slot, { triggers: [], active: false, hard: true }, null, ctx, resolved);
-    }
+  // ---- state ------------------------------------------------------------------------------------
+
+  private packTarget(pack: PackRules, lane: RuleLane, resolved: ResolvedRules): StepTarget {
+    return { subject: pack.subject, lane, live: pack.live, meta: pack.meta, usage: pack.usage.saved, resolved, mark: (dirt) => pack.mark(dirt) };
   }
 
-  // ---- state ------------------------------------------------------------------------------
-
-  private rulesFor(ctx: PackContext): ResolvedRules {
-    return this.options.book.resolve(ctx.siteId, ctx.packId, ctx.meta?.chemistry);
+  private siteTarget(site: SiteRules, resolved: ResolvedRules): StepTarget {
+    return { subject: site.lane.subject, lane: site.lane, live: site.lane, meta: null, usage: null, resolved, mark: (dirt) => site.mark(dirt) };
   }
 
-  private site(siteId: string): SiteContext {
+  private rulesFor(pack: PackRules): ResolvedRules {
+    return this.options.book.resolve(pack.subject.siteId, pack.subject.packId, pack.meta?.chemistry);
+  }
+
+  private site(siteId: string): SiteRules {
     let site = this.sites.get(siteId);
     if (!site) {
-      site = { siteId, clock: 0, steps: [], lastArrival: this.now(), offlineSince: null, lastNoDataCheck: 0, packs: new Set(), link: new Map() };
+      site = new SiteRules(siteId, null, this.now(), (ruleId, problem) => this.invalidState(siteId, SITE_PACK_ID, ruleId, problem));
       this.sites.set(siteId, site);
     }
     return site;
   }
 
-  /** The pack's live lane context. */
-  private pack(siteId: string, packId: string): PackContext {
+  private pack(siteId: string, packId: string): PackRules {
     const key = packKey(siteId, packId);
-    let ctx = this.packs.get(key);
-    if (!ctx) {
-      ctx = this.newContext(siteId, packId, "live", null);
-      this.packs.set(key, ctx);
+    let pack = this.packs.get(key);
+    if (!pack) {
+      pack = new PackRules({ siteId, packId }, null, (ruleId, problem) => this.invalidState(siteId, packId, ruleId, problem));
+      this.packs.set(key, pack);
     }
-    return ctx;
+    return pack;
   }
 
-  private newContext(siteId: string, packId: string, lane: Lane, meta: PackMeta | null): PackContext {
-    return {
-      siteId,
-      packId,
-      lane,
-      meta,
-      plausibility: new PlausibilityFilter(),
-      ring: [],
-      collectors: [],
-      recent: [],
-      prevTs: null,
-      intervals: [],
-      backfill: null,
-      backfillSlots: new Set(),
-    };
+  private invalidState(siteId: string, packId: string, ruleId: string | null, problem: string): void {
+    this.options.metrics.ruleStateInvalid.inc();
+    this.options.log.warn({ siteId, packId, ruleId }, `saved rule state does not fit; ${ruleId ? "the rule" : "the pack"} starts afresh: ${problem}`);
   }
 
-  /** The pack's backfill lane context (made on first use, e.g. after a restart mid-backlog). */
-  private backfillOf(ctx: PackContext): PackContext {
-    ctx.backfill ??= this.newContext(ctx.siteId, ctx.packId, "backfill", ctx.meta);
-    return ctx.backfill;
-  }
-
-  /** The pack's lanes, saved as its `_lanes` rule state. */
-  private lanes(ctx: PackContext): LanesState {
-    const slot = this.slot(ctx.siteId, ctx.packId, LANES_RULE);
-    const s = slot.saved.s as Partial<LanesState>;
-    if (!Array.isArray(s.gaps) || (s.liveTs !== null && typeof s.liveTs !== "number")) slot.saved.s = newLanesState() as unknown as Record<string, unknown>;
-    return slot.saved.s as unknown as LanesState;
-  }
-
-  private usage(ctx: PackContext): UsageHistory {
-    const usage = this.slot(ctx.siteId, ctx.packId, USAGE_RULE);
-    if (!("conditions" in usage.saved.s)) usage.saved.s = { since: null, lastTs: null, conditions: {} };
-    return new UsageHistory(usage.saved.s as unknown as UsageHistoryState);
-  }
-
-  private slot(siteId: string, packId: string, ruleId: string, lane: Lane = "live"): Slot {
-    const key = slotKey(siteId, packId, ruleId, lane);
-    let slot = this.slots.get(key);
-    if (!slot) {
-      slot = { siteId, packId, ruleId, lane, key, saved: { active: null, s: {} } };
-      this.slots.set(key, slot);
-      this.dropped.delete(key);
-      if (lane === "backfill") this.pack(siteId, packId).backfillSlots.add(key);
-    }
-    return slot;
-  }
-
-  private restore(row: RuleStateRow): void {
-    const saved = row.state as SavedSlot;
-    if (typeof saved !== "object" || saved === null || typeof saved.s !== "object") return;
-    if (row.ruleId.endsWith(BACKFILL_SUFFIX)) {
-      // A backfill lane's state: it goes on with the rest of the backlog.
-      const ruleId = row.ruleId.slice(0, -BACKFILL_SUFFIX.length);
-      const key = slotKey(row.siteId, row.packId, ruleId, "backfill");
-      this.slots.set(key, { siteId: row.siteId, packId: row.packId, ruleId, lane: "backfill", key, saved });
-      this.pack(row.siteId, row.packId).backfillSlots.add(key);
+  /** A saved row back into memory; one that does not fit is reported and left out (the pack starts afresh). */
+  private restore(row: PackStateRow): void {
+    const { siteId, packId } = row;
+    const report = (ruleId: string, problem: string) => this.invalidState(siteId, packId, ruleId, problem);
+    if (packId === SITE_PACK_ID) {
+      const parsed = SiteState.safeParse(row.state);
+      if (!parsed.success) return this.invalidState(siteId, packId, null, parsed.error.issues[0]?.message ?? "invalid");
+      this.sites.set(siteId, new SiteRules(siteId, parsed.data, this.now(), report));
       return;
     }
-    const key = slotKey(row.siteId, row.packId, row.ruleId);
-    this.slots.set(key, { siteId: row.siteId, packId: row.packId, ruleId: row.ruleId, lane: "live", key, saved });
-    const site = this.site(row.siteId);
-    if (typeof saved.s.lastArrival === "number") site.lastArrival = saved.s.lastArrival;
-    if (typeof saved.s.lastTs === "number" && row.packId !== SITE_PACK_ID) {
-      site.packs.add(row.packId);
-      site.clock = Math.max(site.clock, saved.s.lastTs);
-    }
+    const parsed = PackState.safeParse(row.state);
+    if (!parsed.success) return this.invalidState(siteId, packId, null, `${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+    const pack = new PackRules({ siteId, packId }, parsed.data, report);
+    this.packs.set(packKey(siteId, packId), pack);
+    const site = this.site(siteId);
+    site.packs.add(packId);
+    if (pack.lanes.liveTs !== null) site.clock = Math.max(site.clock, pack.lanes.liveTs);
   }
 
-  private enqueue(job: () => Promise<void>): void {
-    this.chain = this.chain.then(job).catch((err: unknown) => {
-      this.options.metrics.caseStoreErrors.inc();
+  private enqueue(job: () => Promise<void>): Promise<void> {
+    const done = this.chain.then(job);
+    this.chain = done.catch((err: unknown) => {
       this.options.log.error({ err }, "rule engine job failed");
     });
+    return done;
   }
 
-  /** Saves the states that must survive a crash, after the case-store calls queued before. */
-  private flush(): Promise<void> {
-    if (this.hardDirty.size > 0) {
-      const keys = [...this.hardDirty];
-      this.hardDirty.clear();
-      for (const key of keys) this.softDirty.delete(key);
-      this.enqueue(() => this.save(keys));
-    }
-    return this.chain;
-  }
-
-  private checkpoint(all = false): Promise<void> {
-    const keys = [...this.softDirty, ...this.hardDirty];
-    this.softDirty.clear();
-    this.hardDirty.clear();
-    if (keys.length > 0 || all) this.enqueue(() => this.save(keys));
-    return this.chain;
-  }
-
-  private async save(keys: readonly string[]): Promise<void> {
-    const rows: RuleStateRow[] = [];
-    for (const key of keys) {
-      const slot = this.slots.get(key);
-      const gone = this.dropped.get(key);
-      if (slot) rows.push({ siteId: slot.siteId, packId: slot.packId, ruleId: savedRuleId(slot.ruleId, slot.lane), state: slot.saved });
-      else if (gone) rows.push({ ...gone, state: null });
-    }
+  /** Commits the batch with the states that changed: `hard` ones only, or `soft` ones too (checkpoints, stop). */
+  private async commit(level: "hard" | "soft"): Promise<void> {
+    const batch = this.batch;
+    this.batch = new RuleBatch();
+    const holders = [...this.packs.values(), ...this.sites.values()].filter((h) => h.dirt === "hard" || (level === "soft" && h.dirt === "soft"));
+    if (batch.empty && holders.length === 0) return;
+    const rows: PackStateRow[] = holders.map((h) => ({
+      siteId: h instanceof PackRules ? h.subject.siteId : h.siteId,
+      packId: h instanceof PackRules ? h.subject.packId : SITE_PACK_ID,
+      state: h.toState(),
+    }));
+    for (const h of holders) h.dirt = "clean";
+    let results: Awaited<ReturnType<LedgerCommitter["commit"]>>;
     try {
-      await this.options.states.save(rows);
-      for (const key of keys) if (!this.slots.has(key)) this.dropped.delete(key);
+      results = await this.committer.commit(batch.commands, rows);
     } catch (err) {
-      for (const key of keys) this.softDirty.add(key);
-      this.options.metrics.caseStoreErrors.inc();
-      this.options.log.error({ err, rows: rows.length }, "could not save rule state; retrying at the next checkpoint");
+      for (const h of holders) h.mark("hard");
+      throw err;
     }
+    for (const fired of batch.fired) {
+      const answer = results[fired.index];
+      // Only an opened or reopened case starts a freeze frame.
+      if (answer?.kind !== "fire" || (answer.result.outcome !== "opened" && answer.result.outcome !== "reopened")) fired.lane.frames.drop(fired.firingKey);
+    }
+    batch.commands.forEach((command, i) => {
+      const answer = results[i];
+      if (answer) this.options.announce(command, answer);
+    });
   }
 }

@@ -49,3 +49,36 @@ export function round(value: number, digits = 3): number {
   const f = 10 ** digits;
   return Math.round(value * f) / f;
 }
+
+/**
+ * A condition that must hold for a while, over enough samples, before it counts (threshold levels,
+ * sensor faults, a cell's own heat): since when it holds (`p`) and over how many samples (`n`).
+ */
+export interface Hold {
+  p?: number | undefined;
+  n: number;
+}
+
+/** The condition holds at `ts`: counts the sample, starting the hold if it was not. True when the hold started (a change a restart must not lose). */
+export function holdOn(hold: Hold, ts: number): boolean {
+  const started = hold.p === undefined;
+  if (started) {
+    hold.p = ts;
+    hold.n = 0;
+  }
+  hold.n++;
+  return started;
+}
+
+/** The condition does not hold: forgets the hold. True when there was one. */
+export function holdOff(hold: Hold): boolean {
+  if (hold.p === undefined) return false;
+  hold.p = undefined;
+  hold.n = 0;
+  return true;
+}
+
+/** The hold has lasted `holdMs` over at least `minSamples` samples by `ts`. */
+export function heldLongEnough(hold: Hold, ts: number, holdMs: number, minSamples: number): boolean {
+  return hold.p !== undefined && ts - hold.p >= holdMs && hold.n >= minSamples;
+}

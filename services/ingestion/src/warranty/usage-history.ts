@@ -1,23 +1,30 @@
-import type { PackMeta, WarrantyAssessment, WarrantyExclusion, WarrantyExclusionKind } from "@bms/shared";
+import { type PackMeta, type WarrantyAssessment, type WarrantyExclusion, WarrantyExclusionKind } from "@bms/shared";
 import type { WarrantyTerms } from "@bms/shared/config/rules-config";
+import { z } from "zod";
 import type { PackObservation } from "../rules/pack-observation";
 
 /** One excluded condition, accumulated over the pack's history. */
-interface ConditionTally {
-  seconds: number;
-  events: number;
-  worst: number | null;
-  firstAt: number | null;
-  lastAt: number | null;
+const ConditionTally = z.object({
+  seconds: z.number().min(0),
+  events: z.number().int().min(0),
+  worst: z.number().nullable(),
+  firstAt: z.number().nullable(),
+  lastAt: z.number().nullable(),
   /** The condition held at the last sample (a new event starts when it begins again). */
-  holding: boolean;
-}
+  holding: z.boolean(),
+});
+type ConditionTally = z.infer<typeof ConditionTally>;
 
 /** What is saved across restarts. */
-export interface UsageHistoryState {
-  since: number | null;
-  lastTs: number | null;
-  conditions: Partial<Record<WarrantyExclusionKind, ConditionTally>>;
+export const UsageHistoryState = z.object({
+  since: z.number().nullable(),
+  lastTs: z.number().nullable(),
+  conditions: z.partialRecord(WarrantyExclusionKind, ConditionTally),
+});
+export type UsageHistoryState = z.infer<typeof UsageHistoryState>;
+
+export function newUsageHistoryState(): UsageHistoryState {
+  return { since: null, lastTs: null, conditions: {} };
 }
 
 /** A gap longer than this between samples is not counted as time in a condition. */
@@ -26,21 +33,23 @@ const MAX_COUNTED_GAP_S = 300;
 const KINDS: readonly WarrantyExclusionKind[] = ["over-temperature", "charging-below-zero", "over-discharge", "over-current"];
 
 /** What the live lane counted for one sample: kept with a gap it stepped over, so that the gap can be back-filled exactly. */
-export interface UsageStep {
-  ts: number;
+export const UsageStep = z.object({
+  ts: z.number(),
   /** Seconds counted for each condition that held at the sample (its time since the sample before). */
-  seconds: number;
+  seconds: z.number().min(0),
   /** The conditions that held at the sample: true where it began an episode. */
-  held: Partial<Record<WarrantyExclusionKind, boolean>>;
+  held: z.partialRecord(WarrantyExclusionKind, z.boolean()),
   /** The conditions that held at the sample before it. */
-  before: WarrantyExclusionKind[];
-}
+  before: z.array(WarrantyExclusionKind),
+});
+export type UsageStep = z.infer<typeof UsageStep>;
 
 /** A gap being back-filled (late samples, in order): the conditions at its last sample, and the live sample after it. */
-export interface UsageFill {
-  holding: WarrantyExclusionKind[];
-  next: UsageStep;
-}
+export const UsageFill = z.object({
+  holding: z.array(WarrantyExclusionKind),
+  next: UsageStep,
+});
+export type UsageFill = z.infer<typeof UsageFill>;
 
 /** The gap a live step stepped over, before any of it is back-filled. */
 export function newUsageFill(step: UsageStep): UsageFill {
@@ -68,7 +77,7 @@ function newTally(): ConditionTally {
  * back-filled one, so every sample is counted once, in whichever lane it came.
  */
 export class UsageHistory {
-  constructor(private readonly state: UsageHistoryState = { since: null, lastTs: null, conditions: {} }) {}
+  constructor(private readonly state: UsageHistoryState = newUsageHistoryState()) {}
 
   get saved(): UsageHistoryState {
     return this.state;

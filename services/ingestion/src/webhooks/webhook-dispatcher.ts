@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { type Logger, SEVERITY_RANK, type TimelineEntry } from "@bms/shared";
+import { exponentialDelay, type Logger, SEVERITY_RANK, type TimelineEntry } from "@bms/shared";
 import type { WebhookEndpoint, WebhooksConfig } from "@bms/shared/config/ingestion-config";
 import type { CaseStore, NewWebhookDelivery, WebhookDelivery, WebhookOutbox } from "@bms/storage";
 import type { IngestionMetrics } from "../ingestion-metrics";
@@ -168,7 +168,7 @@ export class WebhookDispatcher {
       this.log.error({ ...fields, result }, `webhook given up after ${attempts} attempts`);
       return;
     }
-    const backoff = Math.min(this.config.maxBackoffMs, this.config.initialBackoffMs * 2 ** (attempts - 1)) * (0.9 + Math.random() * 0.2);
+    const backoff = exponentialDelay({ minMs: this.config.initialBackoffMs, maxMs: this.config.maxBackoffMs }, attempts) * (0.9 + Math.random() * 0.2);
     await this.outbox.markFailed(delivery.id, this.now(), result, this.now() + Math.round(backoff));
     this.metrics.webhookDeliveries.inc({ result: "retry" });
     this.log.warn({ ...fields, result, retryInMs: Math.round(backoff) }, "webhook failed; retrying");

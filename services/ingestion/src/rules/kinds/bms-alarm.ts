@@ -1,26 +1,25 @@
-import type { BmsAlarmCode } from "@bms/shared";
-import type { BmsAlarmRule } from "@bms/shared/config/rules-config";
-import type { z } from "zod";
+import { BmsAlarmCode } from "@bms/shared";
+import { z } from "zod";
 import type { PackObservation } from "../pack-observation";
-import { type RuleContext, type RuleStep, seconds, type Trigger } from "../rule-step";
+import { type RuleStep, seconds, type Trigger } from "../rule-step";
+import { defineKind, type RuleOf, type SampleContext } from "./kind-module";
 
-type Rule = z.infer<typeof BmsAlarmRule>;
+type Rule = RuleOf<"bms-alarm">;
 
-export interface BmsAlarmState {
+const BmsAlarmState = z.object({
   /** Code → ts it was first reported (this time). */
-  onset: Partial<Record<BmsAlarmCode, number>>;
+  onset: z.partialRecord(BmsAlarmCode, z.number()),
   /** Codes already turned into a firing while they last. */
-  handled: BmsAlarmCode[];
-}
+  handled: z.array(BmsAlarmCode),
+});
+type BmsAlarmState = z.infer<typeof BmsAlarmState>;
 
 /**
  * The BMS's own alarm codes: each configured code that holds confirmS becomes one firing, with the
  * rules of its `explainedBy` that fired on the pack (then the engine records it on their case
  * instead of a case of its own). A code that goes away and comes back is a new firing.
  */
-export function evaluateBmsAlarm(rule: Rule, obs: PackObservation, state: BmsAlarmState, context: RuleContext): RuleStep {
-  state.onset ??= {};
-  state.handled ??= [];
+function evaluateBmsAlarm(rule: Rule, obs: PackObservation, state: BmsAlarmState, context: SampleContext): RuleStep {
   let hard = false;
   const triggers: Trigger[] = [];
   const configured = (code: BmsAlarmCode) => rule.codes[code] !== undefined && rule.codes[code] !== null;
@@ -58,3 +57,11 @@ export function evaluateBmsAlarm(rule: Rule, obs: PackObservation, state: BmsAla
   }
   return { triggers, active: state.handled.length > 0, hard };
 }
+
+export const bmsAlarmKind = defineKind({
+  kinds: ["bms-alarm"],
+  state: BmsAlarmState,
+  newState: (): BmsAlarmState => ({ onset: {}, handled: [] }),
+  newScratch: () => undefined,
+  instance: (rule, state) => ({ sample: (obs, context) => evaluateBmsAlarm(rule, obs, state, context) }),
+});

@@ -1,26 +1,24 @@
-import type { CellDriftRule } from "@bms/shared/config/rules-config";
-import type { z } from "zod";
-import { median, type PackObservation } from "../pack-observation";
-import { type RuleStep, round, seconds, type Trigger } from "../rule-step";
+import { median } from "@bms/shared";
+import { z } from "zod";
+import type { PackObservation } from "../pack-observation";
+import { heldLongEnough, holdOff, holdOn, type RuleStep, round, seconds, type Trigger } from "../rule-step";
+import { defineKind, type RuleOf } from "./kind-module";
 
-type Rule = z.infer<typeof CellDriftRule>;
+type Rule = RuleOf<"cell-drift">;
 
-export interface DriftState {
+const DriftState = z.object({
   /** Voltage part fired. */
-  va: boolean;
-  /** Temperature part: pending since, samples, fired. */
-  tp?: number | undefined;
-  tn: number;
-  ta: boolean;
-}
+  va: z.boolean(),
+  /** Temperature part: one sensor above the others since (`p`), over samples (`n`). */
+  t: z.object({ p: z.number().optional(), n: z.number().int().min(0) }),
+  /** Temperature part fired. */
+  ta: z.boolean(),
+});
+type DriftState = z.infer<typeof DriftState>;
 
 /** In memory: deviations from the median at rest, thinned to about 60 points per window. */
-export interface DriftScratch {
+interface DriftScratch {
   points: { ts: number; dev: number[] }[];
-}
-
-export function newDriftScratch(): DriftScratch {
-  return { points: [] };
 }
 
 /**
@@ -30,17 +28,12 @@ export function newDriftScratch(): DriftScratch {
  * balancing only ever pulls the highest cells down, never one below the rest). Temperature: one
  * sensor at least minDeviationC above the median of the others for holdS (a cell making its own heat).
  */
-export function evaluateCellDrift(rule: Rule, obs: PackObservation, state: DriftState, scratch: DriftScratch): RuleStep {
-  state.tn ??= 0;
+function evaluateCellDrift(rule: Rule, obs: PackObservation, state: DriftState, scratch: DriftScratch): RuleStep {
   let hard = false;
   const triggers: Trigger[] = [];
   if (!obs.matches(rule.when) || Math.abs(obs.sample.current) > rule.maxCurrentC * obs.ratedAh) {
     scratch.points = [];
-    if (state.tp !== undefined) {
-      state.tp = undefined;
-      state.tn = 0;
-      hard = true;
-    }
+    hard = holdOff(state.t);
     return { triggers, active: state.va || state.ta, hard };
   }
   if (rule.voltage && obs.cells.every((c) => c !== null) && obs.cells.length >= 3) {
@@ -99,37 +92,38 @@ export function evaluateCellDrift(rule: Rule, obs: PackObservation, state: Drift
     if (index >= 0) {
       if (!state.ta) {
         if (deviation >= t.minDeviationC) {
-          if (state.tp === undefined) {
-            state.tp = obs.ts;
-            state.tn = 0;
-            hard = true;
-          }
-          state.tn++;
-          if (obs.ts - state.tp >= t.holdS * 1000 && state.tn >= 2) {
+          hard = holdOn(state.t, obs.ts) || hard;
+          const since = state.t.p ?? obs.ts;
+          if (heldLongEnough(state.t, obs.ts, t.holdS * 1000, 2)) {
             state.ta = true;
             hard = true;
             triggers.push({
               severity: rule.severity,
-              since: state.tp,
+              since,
               at: obs.ts,
               value: round(deviation, 2),
               threshold: t.minDeviationC,
               index,
-              detail: `At rest, sensor ${index} reads ${obs.temps[index]} °C, ${round(deviation, 1)} °C above the other sensors, for ${seconds(obs.ts - state.tp)}: a cell making its own heat (an internal short?).`,
+              detail: `At rest, sensor ${index} reads ${obs.temps[index]} °C, ${round(deviation, 1)} °C above the other sensors, for ${seconds(obs.ts - since)}: a cell making its own heat (an internal short?).`,
             });
           }
-        } else if (state.tp !== undefined) {
-          state.tp = undefined;
-          state.tn = 0;
-          hard = true;
+        } else {
+          hard = holdOff(state.t) || hard;
         }
       } else if (deviation < t.clearC) {
         state.ta = false;
-        state.tp = undefined;
-        state.tn = 0;
+        holdOff(state.t);
         hard = true;
       }
     }
   }
   return { triggers: triggers.slice(0, 1), active: state.va || state.ta, hard };
 }
+
+export const cellDriftKind = defineKind({
+  kinds: ["cell-drift"],
+  state: DriftState,
+  newState: (): DriftState => ({ va: false, t: { n: 0 }, ta: false }),
+  newScratch: (): DriftScratch => ({ points: [] }),
+  instance: (rule, state, scratch) => ({ sample: (obs) => evaluateCellDrift(rule, obs, state, scratch) }),
+});

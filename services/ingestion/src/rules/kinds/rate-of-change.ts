@@ -1,22 +1,17 @@
-import type { RateOfChangeRule } from "@bms/shared/config/rules-config";
-import type { z } from "zod";
+import { z } from "zod";
 import type { PackObservation } from "../pack-observation";
 import { type RuleStep, round } from "../rule-step";
+import { defineKind, type RuleOf } from "./kind-module";
 
-type Rule = z.infer<typeof RateOfChangeRule>;
+type Rule = RuleOf<"rate-of-change">;
 
-export interface RateState {
-  a: boolean;
-}
+const RateState = z.object({ a: z.boolean() });
+type RateState = z.infer<typeof RateState>;
 
 /** Kept in memory only: per sensor, recent (ts, °C) points. */
-export interface RateScratch {
+interface RateScratch {
   sensors: { ts: number[]; v: number[] }[];
   lastEval: number;
-}
-
-export function newRateScratch(): RateScratch {
-  return { sensors: [], lastEval: 0 };
 }
 
 /** Least-squares slope, °C per minute; null with fewer than `min` points. */
@@ -51,7 +46,7 @@ function slopePerMin(ts: readonly number[], v: readonly number[], from: number, 
  * each window to the next. Evaluated at most every windowS/6 of sample time. The windows are kept in
  * memory: after a restart the rule needs windows × windowS of samples before it can fire again.
  */
-export function evaluateRateOfChange(rule: Rule, obs: PackObservation, state: RateState, scratch: RateScratch): RuleStep {
+function evaluateRateOfChange(rule: Rule, obs: PackObservation, state: RateState, scratch: RateScratch): RuleStep {
   const w = rule.windowS * 1000;
   const horizon = obs.ts - rule.windows * w - w;
   obs.temps.forEach((value, i) => {
@@ -113,3 +108,11 @@ export function evaluateRateOfChange(rule: Rule, obs: PackObservation, state: Ra
   }
   return { triggers: [], active: state.a, hard: false };
 }
+
+export const rateOfChangeKind = defineKind({
+  kinds: ["rate-of-change"],
+  state: RateState,
+  newState: (): RateState => ({ a: false }),
+  newScratch: (): RateScratch => ({ sensors: [], lastEval: 0 }),
+  instance: (rule, state, scratch) => ({ sample: (obs) => evaluateRateOfChange(rule, obs, state, scratch) }),
+});

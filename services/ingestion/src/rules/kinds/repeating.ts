@@ -1,24 +1,23 @@
-import type { RepeatingRule } from "@bms/shared/config/rules-config";
-import type { z } from "zod";
+import { z } from "zod";
 import type { PackObservation } from "../pack-observation";
 import { type RuleStep, seconds } from "../rule-step";
+import { defineKind, type RuleOf } from "./kind-module";
 import { describeValue } from "./threshold";
 
-export interface RepeatingState {
+const RepeatingState = z.object({
   /** Back past `clear` since the last start: the next crossing counts. */
-  armed: boolean;
+  armed: z.boolean(),
   /** ts of each start within the window. */
-  starts: number[];
-  a: boolean;
-}
+  starts: z.array(z.number()).max(100_000),
+  a: z.boolean(),
+});
+type RepeatingState = z.infer<typeof RepeatingState>;
 
 /** A condition that started `count` times within `windowS` (ThingsBoard's "repeating" alarm). */
-export function evaluateRepeating(rule: z.infer<typeof RepeatingRule>, obs: PackObservation, state: RepeatingState): RuleStep {
+function evaluateRepeating(rule: RuleOf<"repeating">, obs: PackObservation, state: RepeatingState): RuleStep {
   const seen = obs.matches(rule.when) ? obs.metric(rule.metric) : null;
   const above = rule.direction === "above";
   let hard = false;
-  state.armed ??= true;
-  state.starts ??= [];
   if (seen !== null) {
     const v = seen.value;
     if (state.armed && (above ? v > rule.threshold : v < rule.threshold)) {
@@ -61,3 +60,11 @@ export function evaluateRepeating(rule: z.infer<typeof RepeatingRule>, obs: Pack
   }
   return { triggers: [], active: state.a, hard };
 }
+
+export const repeatingKind = defineKind({
+  kinds: ["repeating"],
+  state: RepeatingState,
+  newState: (): RepeatingState => ({ armed: true, starts: [], a: false }),
+  newScratch: () => undefined,
+  instance: (rule, state) => ({ sample: (obs) => evaluateRepeating(rule, obs, state) }),
+});

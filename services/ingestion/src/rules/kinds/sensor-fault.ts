@@ -1,26 +1,25 @@
-import type { SensorFaultRule } from "@bms/shared/config/rules-config";
-import type { z } from "zod";
-import { median, type PackObservation } from "../pack-observation";
-import { type RuleStep, round, seconds, type Trigger } from "../rule-step";
+import { median } from "@bms/shared";
+import { z } from "zod";
+import type { PackObservation } from "../pack-observation";
+import { heldLongEnough, holdOff, holdOn, type RuleStep, round, seconds, type Trigger } from "../rule-step";
+import { defineKind, type RuleOf } from "./kind-module";
 
-type Rule = z.infer<typeof SensorFaultRule>;
+type Rule = RuleOf<"sensor-fault">;
 
-export interface SensorFaultState {
-  /** Implausible readings since, over how many samples; fired. */
-  p?: number | undefined;
-  n: number;
-  ra: boolean;
+const SensorFaultState = z.object({
+  /** Implausible readings since (`p`), over how many samples (`n`). */
+  p: z.number().optional(),
+  n: z.number().int().min(0),
+  /** The implausible-reading part fired. */
+  ra: z.boolean(),
   /** A stuck sensor fired. */
-  sa: boolean;
-}
+  sa: z.boolean(),
+});
+type SensorFaultState = z.infer<typeof SensorFaultState>;
 
 /** In memory: plausible temperatures, thinned to about 30 points per stuck window. */
-export interface SensorFaultScratch {
+interface SensorFaultScratch {
   points: { ts: number; temps: (number | null)[] }[];
-}
-
-export function newSensorFaultScratch(): SensorFaultScratch {
-  return { points: [] };
 }
 
 /**
@@ -28,39 +27,30 @@ export function newSensorFaultScratch(): SensorFaultScratch {
  * or a sensor that stays within maxOwnChangeC over windowS while the median of the others moves
  * minNeighbourChangeC or more (stuck). One sample of nonsense fires nothing.
  */
-export function evaluateSensorFault(rule: Rule, obs: PackObservation, state: SensorFaultState, scratch: SensorFaultScratch): RuleStep {
-  state.n ??= 0;
+function evaluateSensorFault(rule: Rule, obs: PackObservation, state: SensorFaultState, scratch: SensorFaultScratch): RuleStep {
   let hard = false;
   const triggers: Trigger[] = [];
   if (obs.implausible.length > 0) {
     if (!state.ra) {
-      if (state.p === undefined) {
-        state.p = obs.ts;
-        state.n = 0;
-        hard = true;
-      }
-      state.n++;
-      if (obs.ts - state.p >= rule.holdS * 1000 && state.n >= 2) {
+      hard = holdOn(state, obs.ts);
+      const since = state.p ?? obs.ts;
+      if (heldLongEnough(state, obs.ts, rule.holdS * 1000, 2)) {
         state.ra = true;
         hard = true;
         const [first, ...more] = obs.implausible;
         triggers.push({
           severity: rule.severity,
-          since: state.p,
+          since,
           at: obs.ts,
           value: first?.value ?? null,
           threshold: null,
           index: first?.index ?? null,
-          detail: `${capital(first?.reason ?? "implausible readings")}, for ${seconds(obs.ts - state.p)}${more.length ? ` (and ${more.length} more reading${more.length > 1 ? "s" : ""})` : ""}; kept out of the other rules.`,
+          detail: `${capital(first?.reason ?? "implausible readings")}, for ${seconds(obs.ts - since)}${more.length ? ` (and ${more.length} more reading${more.length > 1 ? "s" : ""})` : ""}; kept out of the other rules.`,
         });
       }
     }
   } else {
-    if (state.p !== undefined) {
-      state.p = undefined;
-      state.n = 0;
-      hard = true;
-    }
+    hard = holdOff(state);
     if (state.ra) {
       state.ra = false;
       hard = true;
@@ -113,3 +103,11 @@ export function evaluateSensorFault(rule: Rule, obs: PackObservation, state: Sen
 function capital(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);
 }
+
+export const sensorFaultKind = defineKind({
+  kinds: ["sensor-fault"],
+  state: SensorFaultState,
+  newState: (): SensorFaultState => ({ n: 0, ra: false, sa: false }),
+  newScratch: (): SensorFaultScratch => ({ points: [] }),
+  instance: (rule, state, scratch) => ({ sample: (obs) => evaluateSensorFault(rule, obs, state, scratch) }),
+});

@@ -1,23 +1,26 @@
-import { SEVERITY_RANK, type Severity } from "@bms/shared";
-import type { CellSpreadRule, ThresholdLevel, ThresholdMetric, ThresholdRule } from "@bms/shared/config/rules-config";
-import type { z } from "zod";
+import { SEVERITY_RANK, Severity } from "@bms/shared";
+import type { ThresholdLevel, ThresholdMetric } from "@bms/shared/config/rules-config";
+import { z } from "zod";
 import type { PackObservation } from "../pack-observation";
-import { type RuleStep, round, seconds, type Trigger } from "../rule-step";
+import { heldLongEnough, holdOff, holdOn, type RuleStep, round, seconds, type Trigger } from "../rule-step";
+import { defineKind, type RuleOf } from "./kind-module";
 
-type Threshold = z.infer<typeof ThresholdRule> | z.infer<typeof CellSpreadRule>;
+type Threshold = RuleOf<"threshold" | "cell-spread">;
 type Metric = ThresholdMetric | "cell-voltage-spread" | "temperature-spread";
 
 /**
  * Per level: when it started to hold (`p`), over how many samples (`n`), whether it fired (`a`),
  * and whether it fired on a BMS code alone because the pack does not report the metric (`c`).
  */
-export interface LevelState {
-  p?: number | undefined;
-  n: number;
-  a: boolean;
-  c?: boolean | undefined;
-}
-export type ThresholdState = Partial<Record<Severity, LevelState>>;
+const LevelState = z.object({
+  p: z.number().optional(),
+  n: z.number().int().min(0),
+  a: z.boolean(),
+  c: z.boolean().optional(),
+});
+type LevelState = z.infer<typeof LevelState>;
+const ThresholdState = z.partialRecord(Severity, LevelState);
+type ThresholdState = z.infer<typeof ThresholdState>;
 
 const UNITS: Record<Metric, string> = {
   "cell-voltage-max": "V",
@@ -87,14 +90,15 @@ function levelsOf(rule: Threshold): [Severity, ThresholdLevel][] {
  * cell statistics, on the same machine). A value the rule cannot see (no such sensor, the pack not
  * in the `when` state) neither advances a pending level nor clears an active one.
  */
-export function evaluateThreshold(rule: Threshold, obs: PackObservation, state: ThresholdState): RuleStep {
+function evaluateThreshold(rule: Threshold, obs: PackObservation, state: ThresholdState): RuleStep {
   const metric = metricOf(rule);
   const above = rule.kind === "cell-spread" || rule.direction === "above";
   const looking = obs.matches(rule.when);
   const seen = looking ? obs.metric(metric) : null;
   const triggers: Trigger[] = [];
   let hard = false;
-  for (const [severity, level] of levelsOf(rule)) {
+  const levels = levelsOf(rule);
+  for (const [severity, level] of levels) {
     let st = state[severity];
     if (!st) {
       st = { n: 0, a: false };
@@ -121,10 +125,8 @@ export function evaluateThreshold(rule: Threshold, obs: PackObservation, state: 
         st.a = false;
         st.c = undefined;
         hard = true;
-      } else if (!st.a && st.p !== undefined) {
-        st.p = undefined;
-        st.n = 0;
-        hard = true;
+      } else if (!st.a) {
+        hard = holdOff(st) || hard;
       }
       continue;
     }
@@ -133,35 +135,25 @@ export function evaluateThreshold(rule: Threshold, obs: PackObservation, state: 
     if (st.a) {
       if (above ? v < level.clear : v > level.clear) {
         st.a = false;
-        st.p = undefined;
-        st.n = 0;
+        holdOff(st);
         hard = true;
       }
       continue;
     }
     if (!(above ? v > level.threshold : v < level.threshold)) {
-      if (st.p !== undefined) {
-        st.p = undefined;
-        st.n = 0;
-        hard = true;
-      }
+      hard = holdOff(st) || hard;
       continue;
     }
-    if (st.p === undefined) {
-      st.p = obs.ts;
-      st.n = 0;
-      hard = true;
-    }
-    st.n++;
+    hard = holdOn(st, obs.ts) || hard;
+    const since = st.p ?? obs.ts;
     const confirmedBy = level.confirmedBy.find((code) => obs.alarms.has(code));
-    const heldMs = obs.ts - st.p;
-    if (confirmedBy === undefined && (heldMs < level.holdS * 1000 || st.n < level.minSamples)) continue;
+    if (confirmedBy === undefined && !heldLongEnough(st, obs.ts, level.holdS * 1000, level.minSamples)) continue;
     st.a = true;
     hard = true;
-    const how = confirmedBy ? `; the BMS reports ${confirmedBy}` : ` for ${seconds(heldMs)} (${st.n} samples)`;
+    const how = confirmedBy ? `; the BMS reports ${confirmedBy}` : ` for ${seconds(obs.ts - since)} (${st.n} samples)`;
     triggers.push({
       severity,
-      since: st.p,
+      since,
       at: obs.ts,
       value: round(v, 4),
       threshold: level.threshold,
@@ -169,6 +161,15 @@ export function evaluateThreshold(rule: Threshold, obs: PackObservation, state: 
       detail: `${describeValue(metric, v, seen.index, obs)} is ${above ? "above" : "below"} the ${level.threshold} ${UNITS[metric]} ${severity} level${how}.`,
     });
   }
-  const active = levelsOf(rule).some(([severity]) => state[severity]?.a === true);
+  const active = levels.some(([severity]) => state[severity]?.a === true);
   return { triggers, active, hard };
 }
+
+/** `threshold` and `cell-spread` rules: one machine per severity level, with hysteresis and a hold. */
+export const thresholdKind = defineKind({
+  kinds: ["threshold", "cell-spread"],
+  state: ThresholdState,
+  newState: (): ThresholdState => ({}),
+  newScratch: () => undefined,
+  instance: (rule, state) => ({ sample: (obs) => evaluateThreshold(rule, obs, state) }),
+});

@@ -1,10 +1,12 @@
 import { type CaseEvent, type CaseEventType, type Logger, type SupportCase, topics } from "@bms/shared";
-import type { CaseStore, FiringResult } from "@bms/storage";
+import type { FiringResult, RuleCommand, RuleCommandResult } from "@bms/storage";
 import type { IngestionMetrics } from "./ingestion-metrics";
-import type { CaseSink } from "./rules/rule-engine";
 
 /** Publishes one case event (QoS 1); resolves on the broker's PUBACK, rejects when it could not be sent. */
 export type CaseEventPublisher = (topic: string, payload: string) => Promise<void>;
+
+/** What the rules' committed changes tell the world: metrics, log lines, case events. */
+export type CaseAnnouncer = (command: RuleCommand, result: RuleCommandResult) => void;
 
 /** The case event a firing's outcome announces (none for a duplicate). */
 function eventOf(result: FiringResult): CaseEventType | null {
@@ -21,35 +23,34 @@ function eventOf(result: FiringResult): CaseEventType | null {
 }
 
 /**
- * The rule engine's sink: firings into the case store, and `cases/{siteId}/{packId}` events for
- * the live feed. Notifications (the warn/info log lines people alert on) go out on open, reopen,
- * escalation and clear only, never per occurrence.
+ * Announces what a committed batch did to cases: `cases/{siteId}/{packId}` events for the live
+ * feed, and log lines people alert on ("case opened", "case reopened", "case escalated", "case
+ * condition cleared") for those only, never per occurrence.
  */
-export function createCaseRecorder(
-  caseStore: CaseStore,
+export function createCaseAnnouncer(
   publish: CaseEventPublisher,
   metrics: IngestionMetrics,
   log: Logger,
   /** Called for every event (e.g. to wake the webhook dispatcher). */
   onEvent: (type: CaseEventType) => void = () => {},
-): CaseSink {
+): CaseAnnouncer {
   // Not awaited: mqtt.js holds QoS 1 messages until the broker acknowledges them, and a broker
-  // outage must not stall the case store behind it.
+  // outage must not stall the rules behind it. The case itself is stored; REST lists it.
   const emit = (type: CaseEventType, supportCase: SupportCase) => {
     const event: CaseEvent = { type, case: supportCase };
     onEvent(type);
     publish(topics.caseEvents(supportCase.siteId, supportCase.packId), JSON.stringify(event)).then(
       () => metrics.caseEvents.inc({ type }),
       (err: unknown) => {
-        // The case itself is stored; the live feed can still list it over REST.
         metrics.caseStoreErrors.inc();
         log.error({ err, siteId: supportCase.siteId, packId: supportCase.packId, caseId: supportCase.id }, "could not publish the case event");
       },
     );
   };
-  return {
-    async fire(input) {
-      const result = await caseStore.recordFiring(input);
+  return (command, answer) => {
+    if (command.kind === "fire" && answer.kind === "fire") {
+      const { result } = answer;
+      const input = command.firing;
       metrics.caseOutcomes.inc({ outcome: result.outcome });
       const c = result.case;
       const fields = { siteId: c.siteId, packId: c.packId, ruleId: input.ruleId, caseId: c.id, severity: c.severity, outcome: result.outcome };
@@ -70,16 +71,9 @@ export function createCaseRecorder(
       }
       const type = eventOf(result);
       if (type) emit(type, c);
-      return result;
-    },
-    async clear(siteId, packId, ruleId, at) {
-      const cleared = await caseStore.markCleared(siteId, packId, ruleId, at);
-      if (cleared) {
-        log.info({ siteId, packId, ruleId, caseId: cleared.id }, "case condition cleared");
-        emit("cleared", cleared);
-      }
-    },
-    appendFreezeFrame: (caseId, triggerTs, after, complete) => caseStore.appendFreezeFrame(caseId, triggerTs, after, complete),
-    openFreezeFrames: () => caseStore.openFreezeFrames(),
+    } else if (command.kind === "clear" && answer.kind === "clear" && answer.case) {
+      log.info({ siteId: command.siteId, packId: command.packId, ruleId: command.ruleId, caseId: answer.case.id }, "case condition cleared");
+      emit("cleared", answer.case);
+    }
   };
 }

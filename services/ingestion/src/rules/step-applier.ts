@@ -1,0 +1,132 @@
+import { type Logger, type PackMeta, type PackSample, SEVERITY_RANK } from "@bms/shared";
+import type { IngestionMetrics } from "../ingestion-metrics";
+import type { UsageHistoryState } from "../warranty/usage-history";
+import { buildFiring, firingOf } from "./firing-builder";
+import type { RuleSubject } from "./kinds/kind-module";
+import type { RuleBatch } from "./rule-batch";
+import type { ResolvedRules } from "./rule-book";
+import type { RuleLane, Slot } from "./rule-lane";
+import type { RuleStep, Trigger } from "./rule-step";
+import type { Dirt } from "./site-rules";
+
+/** Where a rule's step happened: the lane, and what a firing there needs. */
+export interface StepTarget {
+  subject: RuleSubject;
+  lane: RuleLane;
+  /** The pack's live lane: explainers are looked up there, and a backfill episode that ends does not clear a case it holds. */
+  live: RuleLane;
+  /** Null for the site's own rules. */
+  meta: PackMeta | null;
+  usage: UsageHistoryState | null;
+  resolved: ResolvedRules;
+  mark(dirt: Dirt): void;
+}
+
+export interface StepApplierDeps {
+  metrics: IngestionMetrics;
+  log: Logger;
+  /** A case resolved or closed within this before a new firing is reopened. */
+  reopenWithinMs: number;
+  /** For a clear that has no sample. */
+  now(): number;
+}
+
+/**
+ * Turns a rule's step into firings, escalations and clears, in the batch being built: a level that
+ * starts to hold opens an episode (a firing), a worse level of the same episode escalates it, and
+ * the episode's end clears the case's condition. A rule that opens no case, or whose firing is
+ * explained by one that opens none, is logged and counted only.
+ */
+export class StepApplier {
+  constructor(private readonly deps: StepApplierDeps) {}
+
+  apply(batch: RuleBatch, target: StepTarget, slot: Slot, step: RuleStep, sample: PackSample | null): void {
+    let dirt: Dirt = step.hard ? "hard" : "soft";
+    for (const trigger of step.triggers) {
+      if (!trigger.independent) continue;
+      slot.active = slot.active === null || SEVERITY_RANK[trigger.severity] > SEVERITY_RANK[slot.active] ? trigger.severity : slot.active;
+      slot.lastFiredAt = trigger.at;
+      this.fire(batch, target, slot, trigger, false, sample);
+    }
+    const worst = step.triggers.filter((t) => !t.independent).sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity])[0];
+    if (worst) {
+      if (slot.active === null) {
+        slot.active = worst.severity;
+        slot.since = worst.since;
+        slot.attachedTo = undefined;
+        slot.lastFiredAt = worst.at;
+        dirt = "hard";
+        this.fire(batch, target, slot, worst, false, sample);
+      } else if (SEVERITY_RANK[worst.severity] > SEVERITY_RANK[slot.active]) {
+        slot.active = worst.severity;
+        slot.lastFiredAt = worst.at;
+        dirt = "hard";
+        this.fire(batch, target, slot, worst, true, sample);
+      }
+    }
+    if (!step.active && slot.active !== null) {
+      slot.active = null;
+      slot.attachedTo = undefined;
+      dirt = "hard";
+      // A backlog episode that ended does not clear a case the live lane still holds.
+      const liveHolds = target.lane !== target.live && target.live.activeSeverity(slot.rule.id) !== null;
+      if (slot.rule.opensCase && !liveHolds) batch.clear(target.subject.siteId, target.subject.packId, slot.rule.id, sample?.ts ?? this.deps.now());
+    }
+    target.mark(dirt);
+  }
+
+  /** Records the firing on the lane, then hands it to the case store (unless the rule opens no case, or only a no-case rule explains it). */
+  private fire(batch: RuleBatch, target: StepTarget, slot: Slot, trigger: Trigger, escalation: boolean, sample: PackSample | null): void {
+    const { metrics, log } = this.deps;
+    const { rule } = slot;
+    const { siteId, packId } = target.subject;
+    const explainMs = target.resolved.settings.explainWindowS * 1000;
+    const firing = firingOf(rule, trigger, target.lane);
+    const context = target.lane.recent.filter((f) => f.at >= trigger.at - explainMs).map((f) => ({ ...f, role: "context" as const }));
+    target.lane.remember({ ...firing, role: "context" });
+    metrics.rulesFired.inc({ rule: rule.id, severity: trigger.severity });
+    if (!rule.opensCase) {
+      log.info({ siteId, packId, ruleId: rule.id, severity: trigger.severity }, `rule fired (opens no case): ${firing.detail}`);
+      return;
+    }
+    let attachTo = slot.attachedTo ?? [];
+    if (!escalation) {
+      const explainers = trigger.explainedBy ?? rule.explainedBy.filter((id) => target.live.firedRecently(id, trigger.at, explainMs));
+      const withCases = explainers.filter((id) => target.resolved.byId.get(id)?.opensCase !== false);
+      if (explainers.length > 0 && withCases.length === 0) {
+        metrics.firingsExplained.inc({ rule: rule.id });
+        log.debug({ siteId, packId, ruleId: rule.id, explainedBy: explainers }, "rule firing explained by a rule that opens no case");
+        return;
+      }
+      attachTo = withCases;
+      slot.attachedTo = withCases.length > 0 ? withCases : undefined;
+    }
+    const input = buildFiring({
+      rule,
+      subject: target.subject,
+      trigger,
+      firing,
+      context,
+      escalation,
+      sample,
+      lane: target.lane,
+      resolved: target.resolved,
+      meta: target.meta,
+      usage: target.usage,
+      attachTo,
+      reopenWithinMs: this.deps.reopenWithinMs,
+    });
+    batch.fire(input, target.lane);
+    // Collect the after-window from the next sample on; the store keeps it under the firing's key.
+    if (sample !== null) {
+      const settings = target.resolved.settings;
+      target.lane.frames.start({
+        firingKey: input.firingKey,
+        triggerTs: trigger.at,
+        until: trigger.at + settings.freezeFrameAfterS * 1000,
+        max: settings.freezeFrameMaxSamples,
+        samples: [],
+      });
+    }
+  }
+}
