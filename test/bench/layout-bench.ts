@@ -16,8 +16,8 @@ function legacyLines(siteId: string, packId: string, s: PackSample): string[] {
   const lines = [
     `pack,${tags} voltage=${s.packVoltage},current=${s.current},soc=${s.soc},seq=${s.seq},cell_voltage_min=${Math.min(...s.cellVoltages)},cell_voltage_max=${Math.max(...s.cellVoltages)},temperature_max=${Math.max(...s.cellTemperatures)} ${s.ts}`,
   ];
-  s.cellVoltages.forEach((v, i) => lines.push(`cell,${tags},cell=${i} voltage=${v} ${s.ts}`));
-  s.cellTemperatures.forEach((t, i) => lines.push(`sensor,${tags},sensor=${i} temperature=${t} ${s.ts}`));
+  for (const [i, v] of s.cellVoltages.entries()) lines.push(`cell,${tags},cell=${i} voltage=${v} ${s.ts}`);
+  for (const [i, t] of s.cellTemperatures.entries()) lines.push(`sensor,${tags},sensor=${i} temperature=${t} ${s.ts}`);
   return lines;
 }
 

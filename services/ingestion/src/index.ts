@@ -139,7 +139,12 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
   const rules = new RuleEngine({
     book,
     ledger: caseStore,
-    announce: createCaseAnnouncer((topic, payload) => publishCaseEvent(topic, payload), metrics, log, () => dispatcher.notify()),
+    announce: createCaseAnnouncer(
+      (topic, payload) => publishCaseEvent(topic, payload),
+      metrics,
+      log,
+      () => dispatcher.notify(),
+    ),
     metrics,
     log,
     reopenWithinMs: config.cases.reopenWithinDays * 86_400_000,
@@ -173,7 +178,11 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
       source.reconnect("a batch could not be made durable");
     }
   });
-  const source = startMqttSource(config.mqtt, (delivery) => batcher.take({ topic: delivery.topic, payload: delivery.payload, receivedAt: now(), delivery }), log);
+  const source = startMqttSource(
+    config.mqtt,
+    (delivery) => batcher.take({ topic: delivery.topic, payload: delivery.payload, receivedAt: now(), delivery }),
+    log,
+  );
   publishCaseEvent = (topic, payload) => source.publish(topic, payload);
   if (!(await source.waitReady(config.mqtt.connectTimeoutMs))) {
     log.warn({ url: config.mqtt.url }, "not subscribed to the MQTT broker yet; retrying in the background");

@@ -38,7 +38,11 @@ describe("hostile input and broken clocks cannot blind the rules or grow the ing
     future.ts = Date.UTC(2099, 0, 1);
     await publish(t.publisher, "bms/s1/p1/telemetry", future);
     await publish(t.publisher, "bms/s1/status", { state: "online", ts: Date.UTC(2099, 0, 1) } satisfies SiteStatus);
-    await waitFor(async () => (await metricValue(running, "bms_ingestion_dead_letters_total", { reason: "clock_ahead" })) === 2, 10_000, "2 clock-ahead letters");
+    await waitFor(
+      async () => (await metricValue(running, "bms_ingestion_dead_letters_total", { reason: "clock_ahead" })) === 2,
+      10_000,
+      "2 clock-ahead letters",
+    );
     // p1 heats up for real (2 °C/s to 80 °C, held): the over-temperature case opens as usual.
     for (let i = 6; i < 120; i++) {
       const temp = Math.min(80, 30 + 2 * (i - 6));
@@ -46,7 +50,11 @@ describe("hostile input and broken clocks cannot blind the rules or grow the ing
       // p2 goes silent after second 30 while p1 keeps reporting: no-data must still see it.
       if (i <= 30) await publish(t.publisher, "bms/s1/p2/telemetry", at(t0, i));
     }
-    await waitFor(async () => (await store.list({ siteId: "s1", packId: "p1" })).some((c) => c.ruleId === "over-temperature"), 15_000, "the over-temperature case");
+    await waitFor(
+      async () => (await store.list({ siteId: "s1", packId: "p1" })).some((c) => c.ruleId === "over-temperature"),
+      15_000,
+      "the over-temperature case",
+    );
     await waitFor(async () => (await store.list({ siteId: "s1", packId: "p2", ruleId: "no-data" })).length === 1, 15_000, "p2's no-data case");
     const noData = await store.list({ ruleId: "no-data" });
     expect(noData.map((c) => c.packId)).toEqual(["p2"]);

@@ -75,7 +75,8 @@ describe("group commit: PUBACKs wait for the batch", () => {
     const ingestion = t.ingestion;
     await waitFor(async () => (await metricValue(ingestion, "bms_ingestion_samples_accepted_total")) === 2000, 30_000, "2000 samples accepted");
     const histogram = await ingestion.registry.getSingleMetric("bms_ingestion_intake_batch_messages")?.get();
-    const part = (name: string) => histogram?.values.find((v) => v.metricName === `bms_ingestion_intake_batch_messages_${name}`)?.value ?? Number.NaN;
+    const part = (name: string) =>
+      histogram?.values.find((v) => "metricName" in v && v.metricName === `bms_ingestion_intake_batch_messages_${name}`)?.value ?? Number.NaN;
     const batches = part("count");
     expect(part("sum")).toBe(2000);
     expect(batches).toBeGreaterThan(0);

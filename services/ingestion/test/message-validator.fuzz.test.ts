@@ -34,7 +34,10 @@ const sampleShape = fc.record({
 
 describe("the payload validator under random and adversarial input", () => {
   it("never throws on random bytes", () => {
-    fc.assert(fc.property(fc.constantFrom(...TOPICS), fc.uint8Array({ maxLength: 2048 }), (topic, bytes) => check(topic, bytes)), { numRuns: 2000 });
+    fc.assert(
+      fc.property(fc.constantFrom(...TOPICS), fc.uint8Array({ maxLength: 2048 }), (topic, bytes) => check(topic, bytes)),
+      { numRuns: 2000 },
+    );
   });
 
   it("never throws on random JSON values, and any refusal is one readable line", () => {

@@ -40,6 +40,13 @@ export interface MessageLimits {
 }
 
 const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Control characters (a parser's quote of the payload may hold newlines) as spaces. */
+function oneLine(text: string): string {
+  let out = "";
+  for (const c of text) out += c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f ? " " : c;
+  return out.replace(/ {2,}/g, " ");
+}
 const MAX_ISSUES_IN_REASON = 3;
 
 function describeIssues(issues: readonly z.core.$ZodIssue[]): { category: RejectCategory; reason: string } {
@@ -62,7 +69,12 @@ export function validateMessage(topic: string, payload: Uint8Array, limits: Mess
   const topicParts = parseTopic(topic);
   const kind = topicParts === null || topicParts.kind === "case" ? "unknown" : topicParts.kind;
   // One line, whatever the parser quoted of the payload.
-  const reject = (category: RejectCategory, reason: string): ValidatedMessage => ({ ok: false, kind, category, reason: reason.replace(/[\u0000-\u001f\u007f]+/g, " ") });
+  const reject = (category: RejectCategory, reason: string): ValidatedMessage => ({
+    ok: false,
+    kind,
+    category,
+    reason: oneLine(reason),
+  });
   if (payload.byteLength > limits.maxPayloadBytes) {
     return reject("oversized", `payload of ${payload.byteLength} bytes exceeds the limit of ${limits.maxPayloadBytes} bytes`);
   }

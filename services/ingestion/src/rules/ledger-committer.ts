@@ -1,7 +1,7 @@
 import type { Logger } from "@bms/shared";
+import { Backoff } from "@bms/shared";
 import { type PackStateRow, type RuleCommand, type RuleCommandResult, type RuleLedger, StoreInputError } from "@bms/storage";
 import type { IngestionMetrics } from "../ingestion-metrics";
-import { Backoff } from "@bms/shared";
 
 /**
  * Commits a batch of rule changes, retrying a store that fails for a while (a locked or full
@@ -32,7 +32,10 @@ export class LedgerCommitter {
         if (err instanceof StoreInputError) return this.commitWithout(commands, states);
         if (this.stopping) throw err;
         const waitMs = this.backoff.next();
-        this.log.error({ err, commands: commands.length, states: states.length, retryInMs: waitMs }, "could not commit the rules' changes; retrying (intake waits)");
+        this.log.error(
+          { err, commands: commands.length, states: states.length, retryInMs: waitMs },
+          "could not commit the rules' changes; retrying (intake waits)",
+        );
         await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
     }

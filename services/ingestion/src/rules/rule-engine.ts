@@ -2,17 +2,17 @@ import { type Logger, type PackMeta, type PackSample, SITE_PACK_ID, type SiteSta
 import type { PackStateRow, RuleLedger } from "@bms/storage";
 import type { CaseAnnouncer } from "../case-announcer";
 import type { IngestionMetrics } from "../ingestion-metrics";
+import { LedgerCommitter } from "./ledger-committer";
+import { caughtUp, endBackfill, type Gap, recordLiveStep, routeLate } from "./pack-lanes";
 import { PackObservation } from "./pack-observation";
 import { PackRules } from "./pack-rules";
+import { plausibilityLimits } from "./plausibility-limits";
 import { RuleBatch } from "./rule-batch";
 import type { ResolvedRules, RuleBook } from "./rule-book";
-import { LedgerCommitter } from "./ledger-committer";
 import type { RuleLane } from "./rule-lane";
 import { PackState, SiteState } from "./rule-state";
 import { SiteRules } from "./site-rules";
 import { StepApplier, type StepTarget } from "./step-applier";
-import { caughtUp, endBackfill, type Gap, recordLiveStep, routeLate } from "./pack-lanes";
-import { plausibilityLimits } from "./plausibility-limits";
 
 export interface RuleEngineOptions {
   book: RuleBook;
@@ -389,12 +389,18 @@ export class RuleEngine {
     const report = (ruleId: string, problem: string) => this.invalidState(siteId, packId, ruleId, problem);
     if (packId === SITE_PACK_ID) {
       const parsed = SiteState.safeParse(row.state);
-      if (!parsed.success) return this.invalidState(siteId, packId, null, parsed.error.issues[0]?.message ?? "invalid");
+      if (!parsed.success) {
+        this.invalidState(siteId, packId, null, parsed.error.issues[0]?.message ?? "invalid");
+        return;
+      }
       this.sites.set(siteId, new SiteRules(siteId, parsed.data, this.now(), report));
       return;
     }
     const parsed = PackState.safeParse(row.state);
-    if (!parsed.success) return this.invalidState(siteId, packId, null, `${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success) {
+      this.invalidState(siteId, packId, null, `${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
+      return;
+    }
     const pack = new PackRules({ siteId, packId }, parsed.data, report);
     this.packs.set(packKey(siteId, packId), pack);
     const site = this.site(siteId);

@@ -19,7 +19,15 @@ function onTick(rule: RuleOf<"site-offline">, state: SiteOfflineState, site: Sit
       : `Nothing from site ${site.siteId} (no sample, no status) for ${seconds(silent)} (limit ${seconds(timeout)}).`;
   return {
     triggers: [
-      { severity: rule.severity, since: site.offlineSince ?? site.lastArrival, at: now, value: Math.max(silent, offline), threshold: timeout, index: null, detail },
+      {
+        severity: rule.severity,
+        since: site.offlineSince ?? site.lastArrival,
+        at: now,
+        value: Math.max(silent, offline),
+        threshold: timeout,
+        index: null,
+        detail,
+      },
     ],
     active: true,
     hard: true,

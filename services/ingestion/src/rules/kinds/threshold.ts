@@ -18,7 +18,6 @@ const LevelState = z.object({
   a: z.boolean(),
   c: z.boolean().optional(),
 });
-type LevelState = z.infer<typeof LevelState>;
 const ThresholdState = z.partialRecord(Severity, LevelState);
 type ThresholdState = z.infer<typeof ThresholdState>;
 
