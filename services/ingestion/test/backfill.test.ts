@@ -131,6 +131,8 @@ describe("late samples: the backlog an agent sends after an outage goes through 
     expect(frame?.after.map((s) => s.seq)).toEqual(range(252, 311));
     expect(events.events.map((e) => e.type)).toEqual(["opened", "cleared"]);
 
+    // The backlog's last samples may still be on their way in: every one of them is back-filled, none skipped.
+    await waitFor(async () => (await metricValue(running, "bms_ingestion_rule_samples_backfilled_total")) >= backlog.length, 10_000, "the whole backlog");
     expect(await metricValue(running, "bms_ingestion_rule_samples_backfilled_total")).toBe(backlog.length);
     expect(await metricValue(running, "bms_ingestion_rule_samples_skipped_total")).toBe(0);
     // Caught up at its last sample: the backfill lane's state is gone.
