@@ -1,3 +1,4 @@
+export * from "./access";
 export * from "./bms-alarms";
 export * from "./command-line";
 export * from "./config-loader";

@@ -72,6 +72,8 @@ export async function startHarness(configOverrides: Record<string, unknown> = {}
     dataDir: dir.path,
     engineerTokens: [TOKEN, { token: VIEWER_TOKEN, role: "viewer", name: "Vera" }, { token: ENGINEER_TOKEN, role: "engineer", name: "Ada" }],
     sampleTickMs: 50,
+    // Off here: every test talks from 127.0.0.1, and several send wrong tokens on purpose (login-throttle.test.ts tests it).
+    loginThrottleInitialMs: 0,
     ...configOverrides,
   });
   const live = await startLive(config, { caseStore });
