@@ -52,19 +52,36 @@ export const AccessToken = z
   .refine((t) => t.sites === undefined || t.customer === undefined, { message: "name either sites or a customer, not both", path: ["customer"] });
 export type AccessToken = z.infer<typeof AccessToken>;
 
-/** Duplicate token texts and customer IDs, and customers a token names that do not exist. */
-function checkReferences(file: { tokens: readonly AccessToken[]; customers: readonly Customer[] }, ctx: z.RefinementCtx): void {
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function entries(file: unknown, key: string): unknown[] {
+  const list = isRecord(file) ? file[key] : undefined;
+  return Array.isArray(list) ? list : [];
+}
+
+/**
+ * Duplicate token texts and customer IDs, and customers a token names that do not exist. Runs even
+ * when other fields failed (on what parsed), so a file's problems are all reported at once.
+ */
+function checkReferences(file: unknown, ctx: z.core.$RefinementCtx<unknown>): void {
   const customers = new Set<string>();
-  file.customers.forEach((customer, i) => {
-    if (customers.has(customer.id)) ctx.addIssue({ code: "custom", path: ["customers", i, "id"], message: `customer ${JSON.stringify(customer.id)} twice` });
-    customers.add(customer.id);
+  entries(file, "customers").forEach((customer, i) => {
+    const id = isRecord(customer) ? customer.id : undefined;
+    if (typeof id !== "string") return;
+    if (customers.has(id)) ctx.addIssue({ code: "custom", path: ["customers", i, "id"], message: "a customer ID used twice", input: id });
+    customers.add(id);
   });
   const tokens = new Set<string>();
-  file.tokens.forEach((token, i) => {
+  entries(file, "tokens").forEach((token, i) => {
+    if (!isRecord(token)) return;
     // The token's value is a secret: the message never repeats it.
-    if (tokens.has(token.token)) ctx.addIssue({ code: "custom", path: ["tokens", i, "token"], message: "the same token as an earlier entry" });
-    tokens.add(token.token);
-    if (token.customer !== undefined && !customers.has(token.customer)) {
+    if (typeof token.token === "string") {
+      if (tokens.has(token.token)) ctx.addIssue({ code: "custom", path: ["tokens", i, "token"], message: "the same token as an earlier entry" });
+      tokens.add(token.token);
+    }
+    if (typeof token.customer === "string" && !customers.has(token.customer)) {
       ctx.addIssue({ code: "custom", path: ["tokens", i, "customer"], message: `no customer ${JSON.stringify(token.customer)} in customers` });
     }
   });
@@ -81,5 +98,5 @@ export const TokensFile = z
     customers: z.array(Customer).max(100_000).default([]),
   })
   .strict()
-  .superRefine(checkReferences);
+  .check(z.superRefine(checkReferences, { when: () => true }));
 export type TokensFile = z.infer<typeof TokensFile>;

@@ -93,7 +93,7 @@ export const restApi: FastifyPluginAsyncZod<RestDeps> = async (app, deps) => {
       return reply
         .code(429)
         .header("retry-after", String(seconds))
-        .send({ error: `too many failed logins from this address; retry in ${seconds} s` });
+        .send({ error: `too many failed logins from this address; retry in ${seconds} s`, retryAfterMs: verdict.retryAfterMs });
     }
     const token = bearerToken(request.headers.authorization);
     const engineer = deps.identify(token);

@@ -13,6 +13,8 @@ export const TOKEN = "test-engineer-token-0123456789";
 /** A viewer named Vera and an engineer named Ada. */
 export const VIEWER_TOKEN = "test-viewer-token-0123456789";
 export const ENGINEER_TOKEN = "test-field-engineer-token-0123";
+/** An engineer named Sam who sees site-1 only. */
+export const SITE1_TOKEN = "test-site-1-engineer-token-0123";
 
 export interface Harness {
   live: RunningLive;
@@ -70,7 +72,12 @@ export async function startHarness(configOverrides: Record<string, unknown> = {}
     http: { host: "127.0.0.1", port: 0 },
     mqtt: { url: broker.url },
     dataDir: dir.path,
-    engineerTokens: [TOKEN, { token: VIEWER_TOKEN, role: "viewer", name: "Vera" }, { token: ENGINEER_TOKEN, role: "engineer", name: "Ada" }],
+    engineerTokens: [
+      TOKEN,
+      { token: VIEWER_TOKEN, role: "viewer", name: "Vera" },
+      { token: ENGINEER_TOKEN, role: "engineer", name: "Ada" },
+      { token: SITE1_TOKEN, role: "engineer", name: "Sam", sites: ["site-1"] },
+    ],
     sampleTickMs: 50,
     // Off here: every test talks from 127.0.0.1, and several send wrong tokens on purpose (login-throttle.test.ts tests it).
     loginThrottleInitialMs: 0,
