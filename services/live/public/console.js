@@ -109,7 +109,7 @@
   // ---- packs ---------------------------------------------------------------------------
   function packCells(p) {
     const s = p.sample;
-    const limits = (meta && meta.limits[p.meta?.chemistry || meta.defaultChemistry]) || {};
+    const limits = meta?.limits[p.meta?.chemistry || meta.defaultChemistry] || {};
     const cells = s ? s.cellVoltages : [];
     const temps = s ? s.cellTemperatures : [];
     const minCell = cells.length ? Math.min(...cells) : null;

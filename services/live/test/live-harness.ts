@@ -25,8 +25,8 @@ export interface Harness {
   /** The live service's data directory (its cases.db is `caseStore`'s file). */
   dataDir: string;
   publish(topic: string, payload: unknown): Promise<void>;
-  /** Opens a socket.io client on /live with `auth` (default: the engineer token); await `connected()`. */
-  socket(auth?: Record<string, unknown> | null): Socket;
+  /** Opens a socket.io client on /live with `auth` (default: the engineer token); await `connected()`. `from`: a local address to connect from. */
+  socket(auth?: Record<string, unknown> | null, from?: string): Socket;
   close(): Promise<void>;
 }
 
@@ -96,8 +96,10 @@ export async function startHarness(configOverrides: Record<string, unknown> = {}
     publish: async (topic, payload) => {
       await mqtt.publishAsync(topic, typeof payload === "string" || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload), { qos: 1 });
     },
-    socket: (auth = { token: TOKEN }) => {
-      const s = io(`${live.url}/live`, { ...(auth === null ? {} : { auth }), transports: ["websocket"], reconnection: false, forceNew: true });
+    socket: (auth = { token: TOKEN }, from) => {
+      // localAddress reaches the websocket (engine.io-client passes it on) but is not in its option types.
+      const local: object = from === undefined ? {} : { localAddress: from };
+      const s = io(`${live.url}/live`, { ...(auth === null ? {} : { auth }), transports: ["websocket"], reconnection: false, forceNew: true, ...local });
       sockets.push(s);
       return s;
     },
