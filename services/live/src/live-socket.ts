@@ -158,6 +158,18 @@ export function attachLiveSocket(httpServer: HttpServer, options: LiveSocketOpti
       socket.leave(SLOW_ROOM);
     });
 
+    /** A handler that throws must not take the process down (socket.io calls it from the websocket's own event). */
+    const guarded =
+      (handler: (...args: unknown[]) => void) =>
+      (...args: unknown[]) => {
+        try {
+          handler(...args);
+        } catch (err) {
+          log.error({ err, engineer: engineer.name }, "socket.io handler failed");
+          splitArgs(args).ack({ ok: false, error: "internal error; the service log has the details" });
+        }
+      };
+
     /** Rate limit and payload check shared by subscribe and unsubscribe; null when refused. */
     const accept = (args: unknown[]): { request: SubscribeRequest; room: string; ack: Ack } | null => {
       const { payload, ack } = splitArgs(args);
@@ -188,32 +200,38 @@ export function attachLiveSocket(httpServer: HttpServer, options: LiveSocketOpti
       return { request: request.data, room: packId === undefined ? siteRoom(siteId) : packRoom(siteId, packId), ack };
     };
 
-    socket.on(LIVE_EVENTS.subscribe, (...args: unknown[]) => {
-      const accepted = accept(args);
-      if (!accepted) return;
-      const { request, room, ack } = accepted;
-      if (socket.rooms.has(room)) return ack({ ok: true, room });
-      // socket.rooms holds the socket's own id (and maybe the slow room) as well.
-      const subscriptions = [...socket.rooms].filter((r) => r.startsWith("site:") || r.startsWith("pack:")).length;
-      if (subscriptions >= options.maxSubscriptionsPerSocket) {
-        metrics.socketMessagesRefused.inc({ reason: "limit" });
-        return ack({ ok: false, error: `at most ${options.maxSubscriptionsPerSocket} subscriptions per connection; unsubscribe first` });
-      }
-      socket.join(room);
-      ack({ ok: true, room });
-      // The snapshot counts in the socket's budget: a slow socket gets the rest as live samples.
-      for (const sample of state.latestSamples(request.siteId, request.packId)) {
-        if (guard.state !== "ok") break;
-        socket.emit(LIVE_EVENTS.sample, sample);
-      }
-    });
+    socket.on(
+      LIVE_EVENTS.subscribe,
+      guarded((...args: unknown[]) => {
+        const accepted = accept(args);
+        if (!accepted) return;
+        const { request, room, ack } = accepted;
+        if (socket.rooms.has(room)) return ack({ ok: true, room });
+        // socket.rooms holds the socket's own id (and maybe the slow room) as well.
+        const subscriptions = [...socket.rooms].filter((r) => r.startsWith("site:") || r.startsWith("pack:")).length;
+        if (subscriptions >= options.maxSubscriptionsPerSocket) {
+          metrics.socketMessagesRefused.inc({ reason: "limit" });
+          return ack({ ok: false, error: `at most ${options.maxSubscriptionsPerSocket} subscriptions per connection; unsubscribe first` });
+        }
+        socket.join(room);
+        ack({ ok: true, room });
+        // The snapshot counts in the socket's budget: a slow socket gets the rest as live samples.
+        for (const sample of state.latestSamples(request.siteId, request.packId)) {
+          if (guard.state !== "ok") break;
+          socket.emit(LIVE_EVENTS.sample, sample);
+        }
+      }),
+    );
 
-    socket.on(LIVE_EVENTS.unsubscribe, (...args: unknown[]) => {
-      const accepted = accept(args);
-      if (!accepted) return;
-      socket.leave(accepted.room);
-      accepted.ack({ ok: true, room: accepted.room });
-    });
+    socket.on(
+      LIVE_EVENTS.unsubscribe,
+      guarded((...args: unknown[]) => {
+        const accepted = accept(args);
+        if (!accepted) return;
+        socket.leave(accepted.room);
+        accepted.ack({ ok: true, room: accepted.room });
+      }),
+    );
   });
 
   const broadcast = (siteId: string, packId: string, sample: PackSample) => {
