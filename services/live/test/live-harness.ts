@@ -83,7 +83,16 @@ export async function startHarness(configOverrides: Record<string, unknown> = {}
     loginThrottleInitialMs: 0,
     ...configOverrides,
   });
-  const live = await startLive(config, { caseStore });
+  let live: RunningLive;
+  try {
+    live = await startLive(config, { caseStore });
+  } catch (err) {
+    // A config the service refuses: leave nothing running behind.
+    await caseStore.close();
+    await broker.stop();
+    dir.remove();
+    throw err;
+  }
   await waitFor(async () => (await fetch(`${live.url}/healthz`)).ok, 10_000, "the live service to subscribe to MQTT");
   const mqtt = await connectAsync(broker.url, { reconnectPeriod: 0 });
   const sockets: Socket[] = [];

@@ -15,6 +15,8 @@ export interface LiveProcess {
   pid: number;
   /** Resident memory of the live process, bytes (Linux /proc). */
   rssBytes(): number;
+  /** CPU time the live process used so far (user + system), seconds (Linux /proc). */
+  cpuSeconds(): number;
   /** The value of one metric line on /metrics (summed over its labels when `labels` is not given). */
   metric(name: string, labels?: string): Promise<number>;
   output(): string;
@@ -26,6 +28,14 @@ export function rssOf(pid: number): number {
   const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
   if (kb === undefined) throw new Error(`no VmRSS for process ${pid}`);
   return Number(kb) * 1024;
+}
+
+export function cpuSecondsOf(pid: number): number {
+  // Fields after the command name (which may hold spaces, hence the last ")"): utime and stime are the 12th and 13th.
+  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticksPerSecond = 100;
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
 export async function startLiveProcess(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<LiveProcess> {
@@ -68,6 +78,7 @@ export async function startLiveProcess(config: Record<string, unknown>, env: Nod
     broker,
     pid,
     rssBytes: () => rssOf(pid),
+    cpuSeconds: () => cpuSecondsOf(pid),
     async metric(name, labels) {
       const text = await (await fetch(`${url}/metrics`)).text();
       const lines = text
