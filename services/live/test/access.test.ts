@@ -3,8 +3,10 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { CaseEvent, PackView, SitePackSample, SubscribeAck, SupportCase } from "@bms/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { configProblems } from "../../../test/support/config-problems";
 import { waitFor } from "../../../test/support/free-port";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
+import { loadAccessList } from "../src/access-list";
 import { collectFeed, connected, emitWithAck, type Harness, openCase, sample, startHarness, TOKEN } from "./live-harness";
 import { startLiveProcess } from "./live-process";
 
@@ -143,6 +145,25 @@ describe("socket.io with a site-scoped token", () => {
     await waitFor(() => samples.some((s: SitePackSample) => s.soc === 12.5) && events.length >= 1, 5000, "the marker sample and case event");
     expect(samples.every((s) => s.siteId === "site-a1")).toBe(true);
     expect(events.map((e) => e.case.siteId)).toEqual(["site-a1"]);
+  });
+});
+
+describe("loadAccessList", () => {
+  it("resolves a config token's customer from TOKENS_FILE, and names a customer no file defines or a token given twice", () => {
+    const tokensFile = join(dir.path, "tokens.yaml");
+    const [entry] = loadAccessList({ engineerTokens: [{ token: "config-token-for-acme-01", role: "viewer", customer: "acme" }], tokensFile });
+    expect(entry?.engineer).toMatchObject({ role: "viewer", sites: new Set(["site-a1", "site-a2"]), customer: { id: "acme", name: "ACME Storage" } });
+    expect(
+      configProblems(() =>
+        loadAccessList({
+          engineerTokens: [{ token: "config-token-for-acme-01", role: "viewer", customer: "acme" }, B_ENGINEER],
+          tokensFile: undefined,
+        }),
+      ),
+    ).toEqual(['engineerTokens.0.customer: no customer "acme" (customers are listed in TOKENS_FILE)']);
+    expect(configProblems(() => loadAccessList({ engineerTokens: [B_ENGINEER], tokensFile }))).toEqual([
+      `${tokensFile}: tokens.1.token: the same token as an earlier entry (engineerTokens, ENGINEER_TOKEN or TOKENS_FILE)`,
+    ]);
   });
 });
 
