@@ -3,15 +3,16 @@ import { runInNewContext } from "node:vm";
 import { PackState } from "@bms/live/pack-state";
 import { LIVE_NAMESPACE, type PackSample, type SitePackSample, topics } from "@bms/shared";
 import mqtt, { type MqttClient } from "mqtt";
-import { io } from "socket.io-client";
 import { startLiveProcess } from "../../services/live/test/live-process";
 import { connectRawClient } from "../../services/live/test/raw-socket-client";
+import { runScript } from "../support/cli";
+import { waitFor } from "../support/free-port";
 import { percentile } from "./burst";
 
 /**
  * The live service in its own process (so that its memory is its own), with a fleet streaming:
  * PACKS packs (sites of 100) send a 16-cell sample a second each. An engineer's socket.io client
- * subscribes to one site; measured: sample → socket.io latency (published with `ts` = now, on one
+ * (test/bench/live-latency-probe.ts, a process of its own) subscribes to one site; measured: sample → socket.io latency (published with `ts` = now, on one
  * clock), and the live process's RSS after the warm-up and at the end of the run. Run at 1000 and
  * 10000 packs, the difference of the RSS is the memory per pack. Then the subscribe flood of
  * issue 8 (100 subscribes every 100 ms from a client that does not read): the RSS before and at
@@ -20,7 +21,7 @@ import { percentile } from "./burst";
 const SECONDS = Number(process.env.BENCH_LIVE_SECONDS ?? 40);
 const WARMUP_SECONDS = 10;
 const PACKS_PER_SITE = 100;
-const SLICES_PER_SECOND = 10;
+const SLICES_PER_SECOND = 50;
 const TOKEN = "bench-live-token-0123456789";
 const MiB = 2 ** 20;
 
@@ -55,17 +56,15 @@ export interface LiveStreamFigures {
 async function streamRun(packs: number): Promise<LiveStreamFigures> {
   const live = await startLiveProcess({ engineerTokens: [TOKEN], maxPacks: Math.max(10_000, packs) });
   const publishers: MqttClient[] = await Promise.all(Array.from({ length: 4 }, () => mqtt.connectAsync(live.broker.url)));
-  const latencies: number[] = [];
-  let measuring = false;
-  const socket = io(`${live.url}${LIVE_NAMESPACE}`, { auth: { token: TOKEN }, transports: ["websocket"] });
-  socket.on("sample", (s: SitePackSample) => {
-    if (measuring) latencies.push(Date.now() - s.ts);
+  // The engineer's client runs in its own process: its event loop is not the publishers'.
+  const probe = runScript("test/bench/live-latency-probe.ts", [live.url, TOKEN, "live-site-0", String(WARMUP_SECONDS), String(SECONDS)], {
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
   });
-  await socket.timeout(10_000).emitWithAck("subscribe", { siteId: "live-site-0" });
+  await waitFor(() => probe.stdout().includes("subscribed"), 30_000, "the latency probe to subscribe");
   let seq = 0;
   let slice = 0;
   const perSlice = Math.ceil(packs / SLICES_PER_SECOND);
-  // Each 100 ms, a tenth of the fleet reports: every pack once a second.
+  // Every 20 ms a fiftieth of the fleet reports: every pack once a second, spread over the second as a fleet is.
   const timer = setInterval(() => {
     const first = (slice % SLICES_PER_SECOND) * perSlice;
     slice++;
@@ -80,12 +79,11 @@ async function streamRun(packs: number): Promise<LiveStreamFigures> {
     const rssAfterWarmup = live.rssBytes();
     const cpuBefore = live.cpuSeconds();
     const received = await live.metric("bms_live_mqtt_messages_total", 'kind="telemetry"');
-    measuring = true;
     await new Promise((r) => setTimeout(r, SECONDS * 1000));
-    measuring = false;
     const rssEnd = live.rssBytes();
     const cpuPerSampleUs = ((live.cpuSeconds() - cpuBefore) * 1e6) / ((await live.metric("bms_live_mqtt_messages_total", 'kind="telemetry"')) - received);
-    latencies.sort((a, b) => a - b);
+    if ((await probe.exited) !== 0) throw new Error(`the latency probe failed: ${probe.output()}`);
+    const latencies = (JSON.parse(probe.stdout().trim().split("\n").pop() ?? "[]") as number[]).sort((a, b) => a - b);
     return {
       packs,
       samplesPerS: packs,
@@ -98,7 +96,7 @@ async function streamRun(packs: number): Promise<LiveStreamFigures> {
     };
   } finally {
     clearInterval(timer);
-    socket.close();
+    if (probe.child.exitCode === null) probe.child.kill();
     await Promise.all(publishers.map((p) => p.endAsync()));
     await live.stop();
   }
