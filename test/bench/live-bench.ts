@@ -1,7 +1,7 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { PackState } from "@bms/live/pack-state";
-import { LIVE_NAMESPACE, type PackSample, type SitePackSample, topics } from "@bms/shared";
+import { LIVE_NAMESPACE, type PackSample, topics } from "@bms/shared";
 import mqtt, { type MqttClient } from "mqtt";
 import { startLiveProcess } from "../../services/live/test/live-process";
 import { connectRawClient } from "../../services/live/test/raw-socket-client";
