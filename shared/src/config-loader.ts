@@ -21,7 +21,13 @@ export interface LoadConfigOptions {
 }
 
 function preview(value: unknown): string {
-  const text = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  let text: string;
+  try {
+    text = typeof value === "string" ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
+  } catch {
+    // A value nested deeper than JSON.stringify's stack (hostile input): say what it is, not what is in it.
+    text = Array.isArray(value) ? "an array nested too deep to show" : `a ${typeof value} nested too deep to show`;
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

@@ -1,3 +1,4 @@
+export * from "./access";
 export * from "./backoff";
 export * from "./bms-alarms";
 export * from "./clock";

@@ -74,7 +74,12 @@ beforeAll(async () => {
     ),
   );
   live = await startLive(
-    parseConfig(LiveConfig, { http: { host: "127.0.0.1", port: 0 }, mqtt: mqttService, dataDir: dir.path, engineerTokens: [TOKEN] }, "e2e"),
+    // Login throttling off: the refused-intruder test sends wrong tokens from the address every other test uses (services/live/test/login-throttle.test.ts covers it).
+    parseConfig(
+      LiveConfig,
+      { http: { host: "127.0.0.1", port: 0 }, mqtt: mqttService, dataDir: dir.path, engineerTokens: [TOKEN], loginThrottleInitialMs: 0 },
+      "e2e",
+    ),
   );
   agent = await startEdgeAgent(
     parseConfig(

@@ -5,38 +5,8 @@
   const TOKEN_KEY = "bms-engineer-token";
   const STALE_MS = 60_000;
   const PACK_REFRESH_MS = 10_000;
-  /** Cell voltage limits per chemistry, V: [alarm low, warn low, warn high, alarm high]. */
-  const CELL_LIMITS = {
-    LFP: [2.5, 2.9, 3.6, 3.65],
-    NMC: [3.0, 3.3, 4.15, 4.25],
-    NCA: [3.0, 3.3, 4.15, 4.25],
-    LCO: [3.0, 3.3, 4.15, 4.25],
-    LTO: [1.5, 1.8, 2.7, 2.85],
-  };
-  const TEMP_LIMITS = [-10, 0, 45, 55];
-  const SOC_WARN = 10;
-  const SOC_ALARM = 5;
-  /** The after-sales process (shared/src/support-case.ts CASE_TRANSITIONS): the buttons a case shows. */
-  const NEXT = {
-    open: [["acknowledged", "Acknowledge"]],
-    acknowledged: [
-      ["remote-diagnosis", "Diagnose remotely"],
-      ["resolved", "Resolved"],
-    ],
-    "remote-diagnosis": [
-      ["on-site-visit", "Dispatch on-site visit"],
-      ["resolved", "Resolved"],
-    ],
-    "on-site-visit": [
-      ["remote-diagnosis", "Back to remote diagnosis"],
-      ["resolved", "Resolved"],
-    ],
-    resolved: [
-      ["closed", "Close (customer confirmed)"],
-      ["remote-diagnosis", "Fix did not hold"],
-    ],
-    closed: [],
-  };
+  /** How a rule level's severity shows on a value. */
+  const SHOWN_AS = { warning: "warn", minor: "warn", major: "alarm", critical: "alarm" };
 
   const $ = (id) => document.getElementById(id);
   const packs = new Map(); // "site/pack" -> { siteId, packId, sample, meta, receivedAt }
@@ -45,6 +15,8 @@
   let socket = null;
   let token = null;
   let casesTimer = null;
+  /** GET /api/meta: the rules' limits per chemistry and the case moves, from the server. */
+  let meta = null;
 
   function el(tag, text, className) {
     const node = document.createElement(tag);
@@ -57,12 +29,17 @@
     return typeof value === "number" && Number.isFinite(value) ? value.toFixed(digits) : "–";
   }
 
-  function level(value, limits) {
-    if (typeof value !== "number" || !limits) return "";
-    const [alarmLow, warnLow, warnHigh, alarmHigh] = limits;
-    if (value < alarmLow || value > alarmHigh) return "alarm";
-    if (value < warnLow || value > warnHigh) return "warn";
-    return "";
+  /** "alarm", "warn" or "": the worst rule level the value is past. */
+  function level(value, levels) {
+    if (typeof value !== "number" || !Number.isFinite(value) || !levels) return "";
+    let shown = "";
+    for (const l of levels) {
+      const past = l.direction === "above" ? value > l.threshold : value < l.threshold;
+      if (!past) continue;
+      if (SHOWN_AS[l.severity] === "alarm") return "alarm";
+      shown = "warn";
+    }
+    return shown;
   }
 
   function ago(ms) {
@@ -92,7 +69,15 @@
     $("packs-section").hidden = true;
     $("cases-section").hidden = true;
     $("sign-out").hidden = true;
+    $("who").textContent = "";
     $("login-error").textContent = message || "";
+  }
+
+  /** Too many failed logins from this address: keep the token, say when to try again. */
+  function throttled(retryAfterMs) {
+    if (socket) socket.close();
+    socket = null;
+    showLogin(`Too many failed logins from this address; try again in ${Math.ceil((retryAfterMs || 1000) / 1000)} s.`);
   }
 
   function signOut(message) {
@@ -112,6 +97,10 @@
       signOut("That token was not accepted.");
       throw new Error("unauthorized");
     }
+    if (res.status === 429) {
+      throttled(Number(res.headers.get("retry-after")) * 1000);
+      throw new Error("unauthorized");
+    }
     const body = await res.json().catch(() => null);
     if (!res.ok) throw new Error(body?.error || `HTTP ${res.status}`);
     return body;
@@ -120,21 +109,22 @@
   // ---- packs ---------------------------------------------------------------------------
   function packCells(p) {
     const s = p.sample;
-    const limits = p.meta ? CELL_LIMITS[p.meta.chemistry] : undefined;
+    const limits = meta?.limits[p.meta?.chemistry || meta.defaultChemistry] || {};
     const cells = s ? s.cellVoltages : [];
     const temps = s ? s.cellTemperatures : [];
     const minCell = cells.length ? Math.min(...cells) : null;
     const maxCell = cells.length ? Math.max(...cells) : null;
     const maxTemp = temps.length ? Math.max(...temps) : null;
     const minTemp = temps.length ? Math.min(...temps) : null;
-    const socLevel = s && s.soc < SOC_ALARM ? "alarm" : s && s.soc < SOC_WARN ? "warn" : "";
-    const tempLevel = level(maxTemp, TEMP_LIMITS) || level(minTemp, TEMP_LIMITS);
+    const hot = level(maxTemp, limits["temperature-max"]);
+    const cold = level(minTemp, limits["temperature-min"]);
+    const tempLevel = hot === "alarm" || cold === "alarm" ? "alarm" : hot || cold;
     return [
-      { text: s ? fixed(s.soc, 1) : "–", cls: socLevel, key: "soc" },
+      { text: s ? fixed(s.soc, 1) : "–", cls: level(s?.soc, limits.soc), key: "soc" },
       { text: s ? fixed(s.packVoltage, 1) : "–", key: "voltage" },
       { text: s ? fixed(s.current, 1) : "–", key: "current" },
-      { text: fixed(minCell, 3), cls: level(minCell, limits), key: "min-cell" },
-      { text: fixed(maxCell, 3), cls: level(maxCell, limits), key: "max-cell" },
+      { text: fixed(minCell, 3), cls: level(minCell, limits["cell-voltage-min"]), key: "min-cell" },
+      { text: fixed(maxCell, 3), cls: level(maxCell, limits["cell-voltage-max"]), key: "max-cell" },
       { text: fixed(maxTemp, 1), cls: tempLevel, key: "max-temp" },
     ];
   }
@@ -279,7 +269,7 @@
       tr.append(el("td", ago(c.openedAt), "muted"), el("td", c.occurrences, "num"));
       const actions = el("td");
       const box = el("div", null, "actions");
-      for (const [status, label] of NEXT[c.status] || []) {
+      for (const { status, label } of meta?.caseActions[c.status] || []) {
         const button = el("button", label);
         button.type = "button";
         button.dataset.status = status;
@@ -332,16 +322,25 @@
     $("cases-section").hidden = false;
     $("sign-out").hidden = false;
     socket = io("/live", { auth: { token } });
-    socket.on("connect", () => {
+    socket.on("connect", async () => {
       setConnection(true, "live");
       // Rooms are per connection: subscribe again after a reconnect.
       subscribedSites.clear();
+      try {
+        meta = await api("/api/meta");
+        const me = await api("/api/me");
+        $("who").textContent =
+          `${me.name} · ${me.role}${me.customer ? ` · ${me.customer.name}` : me.sites ? ` · ${me.sites.length} site${me.sites.length === 1 ? "" : "s"}` : ""}`;
+      } catch {
+        return;
+      }
       refreshPacks().catch(() => {});
       refreshCases();
     });
     socket.on("disconnect", () => setConnection(false, "reconnecting…"));
     socket.on("connect_error", (err) => {
       if (err && err.message === "unauthorized") signOut("That token was not accepted.");
+      else if (err && err.message === "throttled") throttled(err.data?.retryAfterMs);
       else setConnection(false, "offline");
     });
     socket.on("sample", onSample);

@@ -44,6 +44,35 @@ export function createLiveMetrics() {
       help: "Case events broadcast to socket.io rooms",
       registers: [registry],
     }),
+    loginFailures: new Counter({
+      name: "bms_live_login_failures_total",
+      help: "Wrong tokens presented (REST and socket.io), by transport; each one lengthens its address's block",
+      labelNames: ["transport"] as const,
+      registers: [registry],
+    }),
+    loginThrottled: new Counter({
+      name: "bms_live_login_throttled_total",
+      help: "Requests and socket.io handshakes refused unread because their address is blocked after failed logins",
+      labelNames: ["transport"] as const,
+      registers: [registry],
+    }),
+    loginBlockedAddresses: new Gauge({
+      name: "bms_live_login_blocked_addresses",
+      help: "Addresses (IPv4, or IPv6 /64) blocked now after failed logins",
+      registers: [registry],
+    }),
+    socketMessagesRefused: new Counter({
+      name: "bms_live_socket_messages_refused_total",
+      help: "socket.io subscribe/unsubscribe messages refused, by reason (rate, invalid, scope, limit)",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    socketsDropped: new Counter({
+      name: "bms_live_sockets_dropped_total",
+      help: "socket.io clients disconnected by the server, by reason (buffer: too much waiting to be sent; rate: kept sending after refusals)",
+      labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
     httpUnauthorized: new Counter({
       name: "bms_live_http_unauthorized_total",
       help: "REST requests refused for a missing or wrong token",

@@ -4,13 +4,16 @@ import { LIVE_DEFAULTS, type LiveConfig } from "@bms/shared/config/live-config";
 import { type CaseStore, openSqliteCaseStore, openSqliteWebhookOutbox, type WebhookOutbox } from "@bms/storage";
 import Fastify, { type FastifyError } from "fastify";
 import { Registry } from "prom-client";
+import { loadAccessList } from "./access-list";
 import { consoleRoutes } from "./console-assets";
+import { consoleMeta } from "./console-meta";
 import { createTokenChecker } from "./engineer-auth";
 import { createLiveMetrics } from "./live-metrics";
 import { attachLiveSocket } from "./live-socket";
+import { clientAddressResolver, LoginThrottle } from "./login-throttle";
 import { startMqttFeed } from "./mqtt-feed";
 import { PackState } from "./pack-state";
-import { restRoutes } from "./rest-routes";
+import { restApi } from "./rest-api";
 
 export interface RunningLive {
   /** http://127.0.0.1:PORT */
@@ -49,8 +52,15 @@ function caseEventKey(event: CaseEvent): string {
 export async function startLive(config: LiveConfig, options: StartLiveOptions = {}): Promise<RunningLive> {
   const log = options.log ?? createLogger("live");
   const metrics = createLiveMetrics();
+  // Access and rules first: a bad TOKENS_FILE or rule file stops the start (exit 2) before anything listens.
+  const identify = createTokenChecker(loadAccessList(config));
+  const meta = consoleMeta(config.rulesFile);
+  const clientAddress = clientAddressResolver(config.http.trustProxy);
+  const throttle = new LoginThrottle({
+    initialDelayMs: config.loginThrottleInitialMs ?? LIVE_DEFAULTS.loginThrottleInitialMs,
+    maxDelayMs: config.loginThrottleMaxMs ?? LIVE_DEFAULTS.loginThrottleMaxMs,
+  });
   const state = new PackState({ historyPerPack: config.historyPerPack, maxPacks: config.maxPacks ?? LIVE_DEFAULTS.maxPacks });
-  const identify = createTokenChecker(config.engineerTokens);
   const ownsStore = options.caseStore === undefined;
   const caseStore = options.caseStore ?? openSqliteCaseStore(join(config.dataDir, "cases.db"));
   const ownsOutbox = options.webhookOutbox === undefined;
@@ -70,12 +80,18 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   app.setNotFoundHandler((request, reply) => reply.code(404).send({ error: `no route ${request.method} ${request.url.slice(0, 200)}` }));
 
   const socket = attachLiveSocket(app.server, {
-    checkToken: (token) => identify(token) !== null,
+    identify,
+    throttle,
+    clientAddress,
     state,
     metrics,
     log,
     sampleTickMs: config.sampleTickMs ?? LIVE_DEFAULTS.sampleTickMs,
     maxSubscriptionsPerSocket: config.maxSubscriptionsPerSocket ?? LIVE_DEFAULTS.maxSubscriptionsPerSocket,
+    subscribeBurst: config.subscribeBurst ?? LIVE_DEFAULTS.subscribeBurst,
+    subscribesPerSecond: config.subscribesPerSecond ?? LIVE_DEFAULTS.subscribesPerSecond,
+    slowSocketBytes: config.slowSocketBytes ?? LIVE_DEFAULTS.slowSocketBytes,
+    maxSocketBufferBytes: config.maxSocketBufferBytes ?? LIVE_DEFAULTS.maxSocketBufferBytes,
   });
 
   const recentEvents = new Set<string>();
@@ -118,13 +134,14 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   });
 
   app.get("/metrics", async (_request, reply) => {
+    metrics.loginBlockedAddresses.set(throttle.blockedCount(Date.now()));
     // Merged per request so that metrics other services register later are included.
     const merged = Registry.merge([metrics.registry, ...(options.extraRegistries ?? [])]);
     return reply.type(merged.contentType).send(await merged.metrics());
   });
 
   consoleRoutes(app);
-  await app.register(restRoutes, { prefix: "/api", caseStore, webhookOutbox, state, identify, metrics, log, announceCaseEvent });
+  await app.register(restApi, { prefix: "/api", caseStore, webhookOutbox, state, identify, throttle, clientAddress, meta, metrics, log, announceCaseEvent });
 
   const shutdown = async () => {
     await socket.close();

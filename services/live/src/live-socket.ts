@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from "node:http";
+import type { Server as HttpServer, IncomingMessage } from "node:http";
 import {
   type CaseEvent,
   formatIssues,
@@ -7,46 +7,57 @@ import {
   LiveAuth,
   type Logger,
   type PackSample,
-  type SitePackSample,
   type SubscribeAck,
   SubscribeRequest,
 } from "@bms/shared";
-import { Server } from "socket.io";
+import { type DefaultEventsMap, Server, type Socket } from "socket.io";
+import { canSee, type Engineer } from "./engineer-auth";
 import type { LiveMetrics } from "./live-metrics";
+import type { LoginThrottle } from "./login-throttle";
 import type { PackState } from "./pack-state";
+import { SocketGuard } from "./socket-guard";
 
 export interface LiveSocketOptions {
-  checkToken: (token: string | undefined) => boolean;
+  identify: (token: string | undefined) => Engineer | null;
+  throttle: LoginThrottle;
+  clientAddress: (request: IncomingMessage) => string;
   state: PackState;
   metrics: LiveMetrics;
   log: Logger;
-  /** Coalescing tick, ms. */
+  /** A pack's samples go out at once, then at most one per tick (the newest), ms. */
   sampleTickMs: number;
   maxSubscriptionsPerSocket: number;
+  subscribeBurst: number;
+  subscribesPerSecond: number;
+  slowSocketBytes: number;
+  maxSocketBufferBytes: number;
 }
 
 export interface LiveSocket {
-  /** Queues a pack's latest sample; sent on the next tick (only the newest per pack). */
+  /** A pack's new latest sample: sent at once, or with the next tick when the pack was sent this tick. */
   queueSample(siteId: string, packId: string, sample: PackSample): void;
   emitCaseEvent(event: CaseEvent): void;
   close(): Promise<void>;
 }
 
-/**
- * A socket with more packets waiting in its engine.io write buffer than this is "slow": it skips
- * samples until its buffer flushes. Bounds the server's memory per engineer to about this many
- * samples, without dropping anything for clients that keep up. (socket.io's volatile emits are no
- * use here: they drop every packet after the first while a websocket frame is in flight.)
- */
-const SLOW_SOCKET_BACKLOG = 500;
+/** Sockets over their slow-client budget: broadcasts of samples skip them. */
 const SLOW_ROOM = "slow-clients";
 
 /** Largest socket.io message accepted from a client: subscriptions are tiny. */
 const MAX_CLIENT_MESSAGE_BYTES = 16 * 1024;
 
+/** What one queued packet costs besides its payload (the packet object, its frame). */
+const PACKET_OVERHEAD_BYTES = 64;
+
 export const siteRoom = (siteId: string) => `site:${siteId}`;
 export const packRoom = (siteId: string, packId: string) => `pack:${siteId}/${packId}`;
 
+type LiveServerSocket = Socket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, SocketData>;
+interface SocketData {
+  engineer: Engineer;
+  /** The client's address (the throttle's key). */
+  address: string;
+}
 type Ack = (reply: SubscribeAck) => void;
 
 /** socket.io passes the ack callback last; a client may send none, or send it without a payload. */
@@ -59,84 +70,204 @@ function splitArgs(args: unknown[]): { payload: unknown; ack: Ack } {
   return { payload: args[0], ack: () => {} };
 }
 
+function packetBytes(packet: { data?: unknown }): number {
+  const data = packet.data;
+  const size = typeof data === "string" ? data.length : data instanceof ArrayBuffer || ArrayBuffer.isView(data) ? data.byteLength : 0;
+  return size + PACKET_OVERHEAD_BYTES;
+}
+
+/** The connect_error a client gets; `data` reaches the client as the error's `data`. */
+function connectError(message: string, data?: Record<string, unknown>): Error {
+  return Object.assign(new Error(message), data === undefined ? {} : { data });
+}
+
 /**
- * The `/live` namespace: token auth in the handshake, rooms per site and per pack, samples
- * coalesced per pack per tick and skipped for a slow client (it misses intermediate samples instead
- * of growing the server's write buffers), case events sent reliably.
+ * The `/live` namespace: token auth in the handshake (failed logins throttled per address), rooms
+ * per site and per pack limited to the token's sites, samples sent at once and then coalesced per
+ * pack per tick, case events sent reliably. Each socket has a budget of bytes waiting for it: past
+ * `slowSocketBytes` it misses samples and snapshots, past `maxSocketBufferBytes` it is dropped; its
+ * subscribes are rate-limited, and a socket that keeps sending after being refused is dropped.
  */
 export function attachLiveSocket(httpServer: HttpServer, options: LiveSocketOptions): LiveSocket {
-  const { state, metrics, log } = options;
-  const io = new Server(httpServer, { serveClient: true, maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES, cors: { origin: false } });
+  const { state, metrics, log, throttle } = options;
+  const io = new Server<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, SocketData>(httpServer, {
+    serveClient: true,
+    maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
+    cors: { origin: false },
+  });
   // Nothing lives on the main namespace: refuse it rather than keep idle sockets around.
   io.use((_socket, next) => next(new Error(`use the ${LIVE_NAMESPACE} namespace`)));
   const live = io.of(LIVE_NAMESPACE);
 
   live.use((socket, next) => {
+    const address = options.clientAddress(socket.request);
+    const now = Date.now();
+    const verdict = throttle.check(address, now);
+    if (!verdict.allowed) {
+      metrics.loginThrottled.inc({ transport: "socket.io" });
+      return next(connectError("throttled", { retryAfterMs: verdict.retryAfterMs }));
+    }
     const auth = LiveAuth.safeParse(socket.handshake.auth);
-    if (auth.success && options.checkToken(auth.data.token)) return next();
+    const engineer = auth.success ? options.identify(auth.data.token) : null;
+    if (engineer) {
+      socket.data.engineer = engineer;
+      socket.data.address = address;
+      return next();
+    }
     metrics.socketsRefused.inc();
-    next(new Error("unauthorized"));
+    // A handshake without any token guesses nothing: only a wrong token counts as a failed login.
+    const presented = typeof socket.handshake.auth === "object" && socket.handshake.auth !== null && "token" in socket.handshake.auth;
+    if (presented) {
+      const delayMs = throttle.failed(address, now);
+      metrics.loginFailures.inc({ transport: "socket.io" });
+      log.info({ address, delayMs }, "socket.io login failed");
+    }
+    next(connectError("unauthorized"));
   });
 
-  live.on("connection", (socket) => {
+  /** Drops a socket once, after the packet being handled (closing inside engine.io's own event would re-enter it). */
+  const drop = (socket: LiveServerSocket, reason: "buffer" | "rate", guard: SocketGuard) => {
+    if (guard.dropped) return;
+    guard.dropped = true;
+    metrics.socketsDropped.inc({ reason });
+    log.warn({ engineer: socket.data.engineer.name, address: socket.data.address, reason, queuedBytes: guard.bytes }, "dropped a socket.io client");
+    setImmediate(() => socket.disconnect(true));
+  };
+
+  live.on("connection", (socket: LiveServerSocket) => {
+    const engineer = socket.data.engineer;
+    const guard = new SocketGuard(
+      {
+        slowBytes: options.slowSocketBytes,
+        maxBytes: options.maxSocketBufferBytes,
+        perSecond: options.subscribesPerSecond,
+        burst: options.subscribeBurst,
+      },
+      Date.now(),
+    );
     metrics.sockets.inc();
     socket.on("disconnect", () => metrics.sockets.dec());
-    // Packets queued since the engine last flushed to the transport.
-    let backlog = 0;
-    socket.conn.on("packetCreate", () => {
-      if (++backlog === SLOW_SOCKET_BACKLOG) socket.join(SLOW_ROOM);
+    // Everything the server sends this socket passes here, snapshots and acks included.
+    socket.conn.on("packetCreate", (packet: { data?: unknown }) => {
+      const budget = guard.queued(packetBytes(packet));
+      if (budget !== "ok" && !socket.rooms.has(SLOW_ROOM)) socket.join(SLOW_ROOM);
+      if (budget === "over") drop(socket, "buffer", guard);
     });
     socket.conn.on("flush", () => {
-      backlog = 0;
+      guard.flushed();
       socket.leave(SLOW_ROOM);
     });
 
-    socket.on(LIVE_EVENTS.subscribe, (...args: unknown[]) => {
-      const { payload, ack } = splitArgs(args);
-      const request = SubscribeRequest.safeParse(payload, { reportInput: true });
-      if (!request.success) return ack({ ok: false, error: formatIssues(request.error.issues).join("; ") });
-      const { siteId, packId } = request.data;
-      const room = packId === undefined ? siteRoom(siteId) : packRoom(siteId, packId);
-      // socket.rooms holds the socket's own id as well.
-      const subscriptions = [...socket.rooms].filter((r) => r.startsWith("site:") || r.startsWith("pack:")).length;
-      if (!socket.rooms.has(room) && subscriptions >= options.maxSubscriptionsPerSocket) {
-        return ack({ ok: false, error: `at most ${options.maxSubscriptionsPerSocket} subscriptions per connection; unsubscribe first` });
-      }
-      socket.join(room);
-      ack({ ok: true, room });
-      for (const sample of state.latestSamples(siteId, packId)) socket.emit(LIVE_EVENTS.sample, sample);
-    });
+    /** A handler that throws must not take the process down (socket.io calls it from the websocket's own event). */
+    const guarded =
+      (handler: (...args: unknown[]) => void) =>
+      (...args: unknown[]) => {
+        try {
+          handler(...args);
+        } catch (err) {
+          log.error({ err, engineer: engineer.name }, "socket.io handler failed");
+          splitArgs(args).ack({ ok: false, error: "internal error; the service log has the details" });
+        }
+      };
 
-    socket.on(LIVE_EVENTS.unsubscribe, (...args: unknown[]) => {
+    /** Rate limit and payload check shared by subscribe and unsubscribe; null when refused. */
+    const accept = (args: unknown[]): { request: SubscribeRequest; room: string; ack: Ack } | null => {
       const { payload, ack } = splitArgs(args);
+      if (!guard.take(Date.now())) {
+        metrics.socketMessagesRefused.inc({ reason: "rate" });
+        // A client that ignores its refusals would only keep the server busy.
+        if (guard.refusedInARow >= options.subscribeBurst) drop(socket, "rate", guard);
+        else
+          ack({
+            ok: false,
+            error: `too many subscribe/unsubscribe messages: at most ${options.subscribesPerSecond} a second after a burst of ${options.subscribeBurst}`,
+          });
+        return null;
+      }
       const request = SubscribeRequest.safeParse(payload, { reportInput: true });
-      if (!request.success) return ack({ ok: false, error: formatIssues(request.error.issues).join("; ") });
+      if (!request.success) {
+        metrics.socketMessagesRefused.inc({ reason: "invalid" });
+        ack({ ok: false, error: formatIssues(request.error.issues).join("; ") });
+        return null;
+      }
       const { siteId, packId } = request.data;
-      const room = packId === undefined ? siteRoom(siteId) : packRoom(siteId, packId);
-      socket.leave(room);
-      ack({ ok: true, room });
-    });
+      if (!canSee(engineer, siteId)) {
+        // The same answer whether the site exists or not: a token learns nothing of other sites.
+        metrics.socketMessagesRefused.inc({ reason: "scope" });
+        ack({ ok: false, error: `no site ${siteId} for this token` });
+        return null;
+      }
+      return { request: request.data, room: packId === undefined ? siteRoom(siteId) : packRoom(siteId, packId), ack };
+    };
+
+    socket.on(
+      LIVE_EVENTS.subscribe,
+      guarded((...args: unknown[]) => {
+        const accepted = accept(args);
+        if (!accepted) return;
+        const { request, room, ack } = accepted;
+        if (socket.rooms.has(room)) return ack({ ok: true, room });
+        // socket.rooms holds the socket's own id (and maybe the slow room) as well.
+        const subscriptions = [...socket.rooms].filter((r) => r.startsWith("site:") || r.startsWith("pack:")).length;
+        if (subscriptions >= options.maxSubscriptionsPerSocket) {
+          metrics.socketMessagesRefused.inc({ reason: "limit" });
+          return ack({ ok: false, error: `at most ${options.maxSubscriptionsPerSocket} subscriptions per connection; unsubscribe first` });
+        }
+        socket.join(room);
+        ack({ ok: true, room });
+        // The snapshot counts in the socket's budget: a slow socket gets the rest as live samples.
+        for (const sample of state.latestSamples(request.siteId, request.packId)) {
+          if (guard.state !== "ok") break;
+          socket.emit(LIVE_EVENTS.sample, sample);
+        }
+      }),
+    );
+
+    socket.on(
+      LIVE_EVENTS.unsubscribe,
+      guarded((...args: unknown[]) => {
+        const accepted = accept(args);
+        if (!accepted) return;
+        socket.leave(accepted.room);
+        accepted.ack({ ok: true, room: accepted.room });
+      }),
+    );
   });
 
-  // Latest sample per pack since the last tick; bounded by the number of packs.
-  let pending = new Map<string, SitePackSample>();
+  const broadcast = (siteId: string, packId: string, sample: PackSample) => {
+    live
+      .to([siteRoom(siteId), packRoom(siteId, packId)])
+      .except(SLOW_ROOM)
+      .emit(LIVE_EVENTS.sample, { ...sample, siteId, packId });
+    metrics.samplesSent.inc();
+  };
+  const rooms = live.adapter.rooms;
+  // Packs sent during the current tick, and the newest sample of each that came after.
+  let sentThisTick = new Set<string>();
+  let pending = new Map<string, { siteId: string; packId: string; sample: PackSample }>();
   const timer = setInterval(() => {
+    sentThisTick = new Set();
     if (pending.size === 0) return;
     const batch = pending;
     pending = new Map();
-    for (const sample of batch.values()) {
-      live
-        .to([siteRoom(sample.siteId), packRoom(sample.siteId, sample.packId)])
-        .except(SLOW_ROOM)
-        .emit(LIVE_EVENTS.sample, sample);
-      metrics.samplesSent.inc();
+    for (const [key, { siteId, packId, sample }] of batch) {
+      sentThisTick.add(key);
+      broadcast(siteId, packId, sample);
     }
   }, options.sampleTickMs);
   timer.unref();
 
   return {
     queueSample(siteId, packId, sample) {
-      pending.set(`${siteId}/${packId}`, { ...sample, siteId, packId });
+      // Nobody listening: nothing to send (a later subscriber gets the snapshot).
+      if (!rooms.has(siteRoom(siteId)) && !rooms.has(packRoom(siteId, packId))) return;
+      const key = `${siteId}/${packId}`;
+      if (sentThisTick.has(key)) {
+        pending.set(key, { siteId, packId, sample });
+        return;
+      }
+      sentThisTick.add(key);
+      broadcast(siteId, packId, sample);
     },
     emitCaseEvent(event) {
       live.to([siteRoom(event.case.siteId), packRoom(event.case.siteId, event.case.packId)]).emit(LIVE_EVENTS.case, event);

@@ -21,6 +21,7 @@ runMain(async () => {
       HTTP_PORT: { path: ["http", "port"], type: "int" },
       MQTT_URL: { path: ["mqtt", "url"] },
       DATA_DIR: { path: ["dataDir"] },
+      TOKENS_FILE: { path: ["tokensFile"] },
     },
     overrides: { engineerTokens },
   });

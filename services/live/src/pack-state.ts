@@ -1,4 +1,5 @@
-import type { PackMeta, PackSample, PackView, SitePackSample, SiteStatus } from "@bms/shared";
+import type { PackHistoryPoint, PackMeta, PackSample, PackView, SitePackSample, SiteStatus } from "@bms/shared";
+import { PackHistory } from "./pack-history";
 
 interface PackEntry {
   siteId: string;
@@ -6,8 +7,8 @@ interface PackEntry {
   latest: PackSample | null;
   receivedAt: number | null;
   meta: PackMeta | null;
-  /** Oldest first, by `ts`; at most `historyPerPack` samples. */
-  history: PackSample[];
+  /** Created with the pack's first sample. */
+  history: PackHistory | null;
 }
 
 export interface PackStateOptions {
@@ -23,12 +24,14 @@ function packKey(siteId: string, packId: string): string {
 }
 
 /**
- * The latest sample, identity and a bounded history per pack, in memory. Samples an agent replays
- * from its outbox after a reconnect arrive late: they go into the history in time order but never
- * replace a newer latest sample.
+ * The latest sample, identity and a bounded, compact history per pack, in memory. Samples an agent
+ * replays from its outbox after a reconnect arrive late: they go into the history in time order but
+ * never replace a newer latest sample.
  */
 export class PackState {
   private readonly packs = new Map<string, PackEntry>();
+  /** siteId → its packs, so that a site's snapshot does not scan every pack. */
+  private readonly bySite = new Map<string, Map<string, PackEntry>>();
   private readonly siteStatus = new Map<string, SiteStatus>();
 
   constructor(private readonly options: PackStateOptions) {}
@@ -42,22 +45,19 @@ export class PackState {
     const found = this.packs.get(key);
     if (found) return found;
     if (this.packs.size >= this.options.maxPacks) return null;
-    const created: PackEntry = { siteId, packId, latest: null, receivedAt: null, meta: null, history: [] };
+    const created: PackEntry = { siteId, packId, latest: null, receivedAt: null, meta: null, history: null };
     this.packs.set(key, created);
+    const site = this.bySite.get(siteId) ?? new Map<string, PackEntry>();
+    site.set(packId, created);
+    this.bySite.set(siteId, site);
     return created;
   }
 
   addSample(siteId: string, packId: string, sample: PackSample, receivedAt: number): AddSampleResult {
     const pack = this.entry(siteId, packId);
     if (!pack) return "pack-limit";
-    const history = pack.history;
-    // Insert in time order; scanning from the end is O(1) for the usual in-order sample.
-    let at = history.length;
-    while (at > 0 && (history[at - 1]?.ts ?? 0) > sample.ts) at--;
-    const previous = history[at - 1];
-    if (previous && previous.ts === sample.ts && previous.seq === sample.seq) return "duplicate";
-    history.splice(at, 0, sample);
-    if (history.length > this.options.historyPerPack) history.splice(0, history.length - this.options.historyPerPack);
+    pack.history ??= new PackHistory(this.options.historyPerPack);
+    if (pack.history.insert(sample) === "duplicate") return "duplicate";
     if (pack.latest === null || sample.ts >= pack.latest.ts) {
       pack.latest = sample;
       pack.receivedAt = receivedAt;
@@ -81,30 +81,36 @@ export class PackState {
   }
 
   /** Latest samples of one site (or one pack of it), for a new subscriber. */
-  latestSamples(siteId: string, packId?: string): SitePackSample[] {
-    const out: SitePackSample[] = [];
-    for (const pack of this.packs.values()) {
-      if (pack.siteId !== siteId || (packId !== undefined && pack.packId !== packId) || !pack.latest) continue;
-      out.push({ ...pack.latest, siteId: pack.siteId, packId: pack.packId });
-    }
-    return out;
+  *latestSamples(siteId: string, packId?: string): Generator<SitePackSample> {
+    const site = this.bySite.get(siteId);
+    if (!site) return;
+    const packs = packId === undefined ? site.values() : [site.get(packId)];
+    for (const pack of packs) if (pack?.latest) yield { ...pack.latest, siteId: pack.siteId, packId: pack.packId };
   }
 
-  history(siteId: string, packId: string): PackSample[] | null {
+  /** The pack's points with from ≤ ts ≤ to, oldest first; null for a pack this service does not know. */
+  history(siteId: string, packId: string, from: number, to: number): PackHistoryPoint[] | null {
     const pack = this.packs.get(packKey(siteId, packId));
-    return pack ? [...pack.history] : null;
+    if (!pack) return null;
+    return pack.history?.points(from, to) ?? [];
   }
 
-  views(): PackView[] {
-    return [...this.packs.values()]
-      .map((pack) => ({
-        siteId: pack.siteId,
-        packId: pack.packId,
-        sample: pack.latest,
-        meta: pack.meta,
-        siteStatus: this.siteStatus.get(pack.siteId) ?? null,
-        receivedAt: pack.receivedAt,
-      }))
-      .sort((a, b) => a.siteId.localeCompare(b.siteId) || a.packId.localeCompare(b.packId));
+  /** Every pack `visible` lets through, by site then pack. */
+  views(visible: (siteId: string) => boolean = () => true): PackView[] {
+    const out: PackView[] = [];
+    for (const [siteId, site] of this.bySite) {
+      if (!visible(siteId)) continue;
+      for (const pack of site.values()) {
+        out.push({
+          siteId: pack.siteId,
+          packId: pack.packId,
+          sample: pack.latest,
+          meta: pack.meta,
+          siteStatus: this.siteStatus.get(pack.siteId) ?? null,
+          receivedAt: pack.receivedAt,
+        });
+      }
+    }
+    return out.sort((a, b) => a.siteId.localeCompare(b.siteId) || a.packId.localeCompare(b.packId));
   }
 }

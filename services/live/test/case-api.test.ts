@@ -136,7 +136,7 @@ describe("roles", () => {
   it("lets a viewer read but not change a case", async () => {
     const c = await openCase(h.caseStore, "site-v", "pack-1");
     expect((await get(`/api/cases/${c.id}`, VIEWER_TOKEN)).status).toBe(200);
-    expect(await json(await get("/api/me", VIEWER_TOKEN))).toEqual({ name: "Vera", role: "viewer" });
+    expect(await json(await get("/api/me", VIEWER_TOKEN))).toEqual({ name: "Vera", role: "viewer", sites: null, customer: null });
     for (const [path, body] of [
       [`/api/cases/${c.id}/acknowledge`, {}],
       [`/api/cases/${c.id}/status`, { status: "acknowledged" }],

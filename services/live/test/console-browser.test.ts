@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireBinary } from "../../../test/support/binaries";
-import { closeCase, type Harness, meta, openCase, sample, startHarness, TOKEN } from "./live-harness";
+import { closeCase, type Harness, meta, openCase, SITE1_TOKEN, sample, startHarness, TOKEN } from "./live-harness";
 
 const SCREENSHOT = join(process.cwd(), ".tmp", "console.png");
 
@@ -94,6 +94,46 @@ describe("engineer console", () => {
     await expect.poll(() => caseRow.count(), { timeout: 10_000 }).toBe(0);
 
     expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("highlights with the limits of the rules the ingestion runs, per chemistry (from GET /api/meta)", async () => {
+    // 4.22 V is past the NMC major level of the rules (4.2 V) and past no LFP limit the console had copied (4.25 V).
+    await h.publish("bms/site-3/nmc-1/meta", meta({ chemistry: "NMC", serial: "SN-NMC" }));
+    await h.publish("bms/site-3/nmc-1/telemetry", sample({ seq: 1, cellVoltages: [4.1, 4.22], cellTemperatures: [25, 57] }));
+    // LFP at 3.6 V: past the warning level (3.55 V), short of the major one (3.65 V).
+    await h.publish("bms/site-3/lfp-1/meta", meta({ chemistry: "LFP", serial: "SN-LFP" }));
+    await h.publish("bms/site-3/lfp-1/telemetry", sample({ seq: 1, cellVoltages: [3.3, 3.6], cellTemperatures: [25, 57] }));
+    const page = await browser.newPage();
+    await page.goto(`${h.live.url}/?token=${encodeURIComponent(TOKEN)}`);
+    const cell = (pack: string, field: string) => page.locator(`tr[data-pack="site-3/${pack}"] td[data-field="${field}"]`);
+    await expect.poll(() => cell("nmc-1", "max-cell").textContent(), { timeout: 10_000 }).toBe("4.220");
+    await expect.poll(() => cell("nmc-1", "max-cell").getAttribute("class"), { timeout: 10_000 }).toContain("alarm");
+    await expect.poll(() => cell("lfp-1", "max-cell").getAttribute("class"), { timeout: 10_000 }).toContain("warn");
+    // 57 °C: major for NMC (55 °C), critical for LFP (55 °C): both alarms; nothing low.
+    expect(await cell("nmc-1", "max-temp").getAttribute("class")).toContain("alarm");
+    expect(await cell("lfp-1", "min-cell").getAttribute("class")).not.toMatch(/warn|alarm/);
+    await page.close();
+  });
+
+  it("shows a site-scoped token its own sites only", async () => {
+    await h.publish("bms/site-1/pack-9/telemetry", sample({ seq: 1, soc: 42 }));
+    await h.publish("bms/site-2/pack-9/telemetry", sample({ seq: 1, soc: 43 }));
+    const mine = await openCase(h.caseStore, "site-1", "pack-9", "low-soh", { title: "Mine to see" });
+    const theirs = await openCase(h.caseStore, "site-2", "pack-9", "low-soh", { title: "Not mine to see" });
+    const page = await browser.newPage();
+    await page.goto(`${h.live.url}/?token=${encodeURIComponent(SITE1_TOKEN)}`);
+    await expect.poll(() => page.locator('tr[data-pack="site-1/pack-9"] td[data-field="soc"]').textContent(), { timeout: 10_000 }).toBe("42.0");
+    await expect.poll(() => page.locator(`tr[data-case-id="${mine.id}"]`).count(), { timeout: 10_000 }).toBe(1);
+    expect(await page.locator("#who").textContent()).toContain("Sam");
+    // A live sample of the other site, then one of its own: only its own shows.
+    await h.publish("bms/site-2/pack-9/telemetry", sample({ seq: 2, soc: 44 }));
+    await h.publish("bms/site-1/pack-9/telemetry", sample({ seq: 2, soc: 45 }));
+    await expect.poll(() => page.locator('tr[data-pack="site-1/pack-9"] td[data-field="soc"]').textContent(), { timeout: 10_000 }).toBe("45.0");
+    const packRows = await page.locator("#packs tbody tr").evaluateAll((rows) => rows.map((r) => (r as HTMLElement).dataset.pack));
+    expect(packRows.every((key) => key?.startsWith("site-1/"))).toBe(true);
+    expect(await page.locator(`tr[data-case-id="${theirs.id}"]`).count()).toBe(0);
+    expect(await page.locator("#cases").textContent()).not.toContain("Not mine to see");
     await page.close();
   });
 

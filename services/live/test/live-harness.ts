@@ -13,6 +13,8 @@ export const TOKEN = "test-engineer-token-0123456789";
 /** A viewer named Vera and an engineer named Ada. */
 export const VIEWER_TOKEN = "test-viewer-token-0123456789";
 export const ENGINEER_TOKEN = "test-field-engineer-token-0123";
+/** An engineer named Sam who sees site-1 only. */
+export const SITE1_TOKEN = "test-site-1-engineer-token-0123";
 
 export interface Harness {
   live: RunningLive;
@@ -23,8 +25,8 @@ export interface Harness {
   /** The live service's data directory (its cases.db is `caseStore`'s file). */
   dataDir: string;
   publish(topic: string, payload: unknown): Promise<void>;
-  /** Opens a socket.io client on /live with `auth` (default: the engineer token); await `connected()`. */
-  socket(auth?: Record<string, unknown> | null): Socket;
+  /** Opens a socket.io client on /live with `auth` (default: the engineer token); await `connected()`. `from`: a local address to connect from. */
+  socket(auth?: Record<string, unknown> | null, from?: string): Socket;
   close(): Promise<void>;
 }
 
@@ -70,11 +72,27 @@ export async function startHarness(configOverrides: Record<string, unknown> = {}
     http: { host: "127.0.0.1", port: 0 },
     mqtt: { url: broker.url },
     dataDir: dir.path,
-    engineerTokens: [TOKEN, { token: VIEWER_TOKEN, role: "viewer", name: "Vera" }, { token: ENGINEER_TOKEN, role: "engineer", name: "Ada" }],
+    engineerTokens: [
+      TOKEN,
+      { token: VIEWER_TOKEN, role: "viewer", name: "Vera" },
+      { token: ENGINEER_TOKEN, role: "engineer", name: "Ada" },
+      { token: SITE1_TOKEN, role: "engineer", name: "Sam", sites: ["site-1"] },
+    ],
     sampleTickMs: 50,
+    // Off here: every test talks from 127.0.0.1, and several send wrong tokens on purpose (login-throttle.test.ts tests it).
+    loginThrottleInitialMs: 0,
     ...configOverrides,
   });
-  const live = await startLive(config, { caseStore });
+  let live: RunningLive;
+  try {
+    live = await startLive(config, { caseStore });
+  } catch (err) {
+    // A config the service refuses: leave nothing running behind.
+    await caseStore.close();
+    await broker.stop();
+    dir.remove();
+    throw err;
+  }
   await waitFor(async () => (await fetch(`${live.url}/healthz`)).ok, 10_000, "the live service to subscribe to MQTT");
   const mqtt = await connectAsync(broker.url, { reconnectPeriod: 0 });
   const sockets: Socket[] = [];
@@ -87,8 +105,10 @@ export async function startHarness(configOverrides: Record<string, unknown> = {}
     publish: async (topic, payload) => {
       await mqtt.publishAsync(topic, typeof payload === "string" || Buffer.isBuffer(payload) ? payload : JSON.stringify(payload), { qos: 1 });
     },
-    socket: (auth = { token: TOKEN }) => {
-      const s = io(`${live.url}/live`, { ...(auth === null ? {} : { auth }), transports: ["websocket"], reconnection: false, forceNew: true });
+    socket: (auth = { token: TOKEN }, from) => {
+      // localAddress reaches the websocket (engine.io-client passes it on) but is not in its option types.
+      const local: object = from === undefined ? {} : { localAddress: from };
+      const s = io(`${live.url}/live`, { ...(auth === null ? {} : { auth }), transports: ["websocket"], reconnection: false, forceNew: true, ...local });
       sockets.push(s);
       return s;
     },

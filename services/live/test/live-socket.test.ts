@@ -1,7 +1,8 @@
 import type { CaseEvent, SitePackSample, SubscribeAck } from "@bms/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../../test/support/free-port";
-import { collectFeed, connected, emitWithAck, type Harness, openCase, sample, startHarness } from "./live-harness";
+import { collectFeed, connected, emitWithAck, type Harness, openCase, sample, startHarness, TOKEN } from "./live-harness";
+import { connectRawClient } from "./raw-socket-client";
 
 let h: Harness;
 
@@ -134,6 +135,7 @@ describe("subscribe", () => {
     ["extra keys", [{ siteId: "site-1", admin: true }]],
     ["a huge string", [{ siteId: "s".repeat(10_000) }]],
     ["a prototype-pollution attempt", [JSON.parse('{"siteId":"site-1","__proto__":{"x":1}}')]],
+    ["unicode and control characters", [{ siteId: "s\u0000\u202e😀" }]],
   ])("answers a subscribe with %s with { ok: false, error } and keeps working", async (_what, args) => {
     const socket = h.socket();
     await connected(socket);
@@ -141,6 +143,17 @@ describe("subscribe", () => {
     expect(reply).toEqual({ ok: false, error: expect.any(String) });
     if (!reply.ok) expect(reply.error.length).toBeLessThan(1000);
     expect(await emitWithAck<SubscribeAck>(socket, "subscribe", { siteId: "site-1" })).toEqual({ ok: true, room: "site:site-1" });
+  });
+
+  it("answers a payload nested deeper than JSON.stringify's stack (sent as raw frames) and keeps serving", async () => {
+    const raw = await connectRawClient(h.live.url, "/live", { token: TOKEN }, { paused: false });
+    for (const [ackId, payload] of [`{"siteId":${"[".repeat(6000)}${"]".repeat(6000)}}`, `${"[".repeat(7000)}${"]".repeat(7000)}`].entries()) {
+      raw.emitRaw("subscribe", payload, ackId);
+      expect(await raw.ack(ackId)).toEqual([{ ok: false, error: expect.any(String) }]);
+    }
+    raw.emit("subscribe", { siteId: "site-1" }, 9);
+    expect(await raw.ack(9)).toEqual([{ ok: true, room: "site:site-1" }]);
+    raw.close();
   });
 
   it("copes with a subscribe without an ack callback, and with a message over the size limit", async () => {
@@ -176,6 +189,40 @@ describe("subscribe", () => {
     expect(refused).toEqual({ ok: false, error: expect.stringContaining("at most 3") });
     await emitWithAck(socket, "unsubscribe", { siteId: "a1" });
     expect(await emitWithAck<SubscribeAck>(socket, "subscribe", { siteId: "a4" })).toEqual({ ok: true, room: "site:a4" });
+  });
+});
+
+describe("limits per socket", () => {
+  it("sends a room's snapshot once: a repeated subscribe is acknowledged without one", async () => {
+    const socket = h.socket();
+    await connected(socket);
+    const { samples } = collectFeed(socket);
+    expect(await emitWithAck<SubscribeAck>(socket, "subscribe", { siteId: "site-1" })).toEqual({ ok: true, room: "site:site-1" });
+    await waitFor(() => samples.length >= 2, 5000, "the snapshot");
+    const snapshot = samples.length;
+    for (let i = 0; i < 3; i++) expect(await emitWithAck<SubscribeAck>(socket, "subscribe", { siteId: "site-1" })).toEqual({ ok: true, room: "site:site-1" });
+    await h.publish("bms/site-1/pack-a/telemetry", sample({ seq: 99, soc: 9.5 }));
+    await waitFor(() => samples.some((s) => s.soc === 9.5), 5000, "the marker");
+    expect(samples.length).toBe(snapshot + 1);
+  });
+
+  it("rate-limits subscribe and unsubscribe: refused in the ack past the burst, dropped when the client keeps on", async () => {
+    const own = await startHarness({ subscribeBurst: 4, subscribesPerSecond: 0.1 });
+    try {
+      const socket = own.socket();
+      await connected(socket);
+      for (let i = 0; i < 4; i++) expect(await emitWithAck<SubscribeAck>(socket, "subscribe", { siteId: `r${i}` })).toMatchObject({ ok: true });
+      const refused = await emitWithAck<SubscribeAck>(socket, "unsubscribe", { siteId: "r0" });
+      expect(refused).toEqual({ ok: false, error: "too many subscribe/unsubscribe messages: at most 0.1 a second after a burst of 4" });
+      const reason = new Promise<string>((resolve) => socket.once("disconnect", resolve));
+      for (let i = 0; i < 3; i++) socket.emit("subscribe", { siteId: "r9" });
+      expect(await reason).toBe("io server disconnect");
+      const metrics = await (await fetch(`${own.live.url}/metrics`)).text();
+      expect(metrics).toContain('bms_live_sockets_dropped_total{reason="rate"} 1');
+      expect(metrics).toContain('bms_live_socket_messages_refused_total{reason="rate"} 4');
+    } finally {
+      await own.close();
+    }
   });
 });
 

@@ -1,4 +1,4 @@
-import type { CaseEvent, SupportCase } from "@bms/shared";
+import type { CaseEvent, PackHistory, SupportCase } from "@bms/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { waitFor } from "../../../test/support/free-port";
 import { connected, emitWithAck, type Harness, meta, openCase, sample, startHarness, TOKEN } from "./live-harness";
@@ -222,8 +222,9 @@ describe("GET /api/packs", () => {
       5000,
       "the pack in /api/packs",
     );
-    const history = (await (await get("/api/packs/site-p/pack-1/history")).json()) as Array<{ seq: number }>;
-    expect(history.map((s) => s.seq)).toEqual([1, 2]);
+    const history = (await (await get("/api/packs/site-p/pack-1/history")).json()) as PackHistory;
+    expect(history).toMatchObject({ siteId: "site-p", packId: "pack-1" });
+    expect(history.points.map((p) => p.soc)).toEqual([40, 41]);
     expect((await get("/api/packs/site-p/nope/history")).status).toBe(404);
     expect((await get("/api/packs/site-p/pack-1/history", {})).status).toBe(401);
   });

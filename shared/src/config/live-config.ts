@@ -1,28 +1,16 @@
 import { z } from "zod";
+import { AccessToken, EngineerRole, TokenText } from "../access";
 import { DEFAULT_PORTS } from "../defaults";
 import { MqttConnectionConfig } from "./mqtt-connection";
 
-export const EngineerRole = z.enum(["viewer", "engineer", "admin"]);
-export type EngineerRole = z.infer<typeof EngineerRole>;
+export { EngineerRole };
 
-const TokenText = z.string().min(16, "at least 16 characters").max(512);
-
-export const EngineerToken = z.union([
-  TokenText,
-  z
-    .object({
-      token: TokenText,
-      role: EngineerRole,
-      /** Who this is, in the case timeline. */
-      name: z
-        .string()
-        .min(1)
-        .max(64)
-        .regex(/^[\p{L}\p{N}\p{P}\p{Zs}]+$/u, "letters, digits, punctuation and spaces"),
-    })
-    .strict(),
-]);
+/** A plain string is an admin of every site named `admin` (ENGINEER_TOKEN); an object is a TOKENS_FILE entry. */
+export const EngineerToken = z.union([TokenText, AccessToken]);
 export type EngineerToken = z.infer<typeof EngineerToken>;
+
+/** An address or CIDR range (`10.0.0.0/8`, `::1`) of a reverse proxy whose X-Forwarded-For is believed. */
+const ProxyAddress = z.string().regex(/^[0-9A-Fa-f:.]{2,45}(\/\d{1,3})?$/, "an IP address or CIDR range, e.g. 10.0.0.1 or 10.0.0.0/8");
 
 export const LiveConfig = z
   .object({
@@ -32,29 +20,67 @@ export const LiveConfig = z
         host: z.string().default("0.0.0.0"),
         /** env HTTP_PORT; 0 picks a free one. @default 8080 */
         port: z.number().int().min(0).max(65535).default(DEFAULT_PORTS.http),
+        /**
+         * Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client: the
+         * address failed logins are throttled by. Empty: the TCP peer is the client. @default []
+         */
+        trustProxy: z.array(ProxyAddress).max(100).default([]),
       })
       .strict()
-      .default({ host: "0.0.0.0", port: DEFAULT_PORTS.http }),
+      .default({ host: "0.0.0.0", port: DEFAULT_PORTS.http, trustProxy: [] }),
     mqtt: MqttConnectionConfig.default({ url: "mqtt://127.0.0.1:1883", reconnectPeriodMs: 1000, connectTimeoutMs: 10_000 }),
     /** Where the case store (SQLite) lives (env DATA_DIR). @default "./data" */
     dataDir: z.string().min(1).default("./data"),
     /**
-     * Bearer tokens of engineers (env ENGINEER_TOKEN adds one, an admin). A plain string is an admin
-     * token named `admin`; `{ token, role, name }` gives a role (viewer: read only; engineer: work
-     * cases; admin: also the webhook log) and the name the case timeline records. At least one.
+     * Bearer tokens of engineers (env ENGINEER_TOKEN adds one, an admin of every site). A plain
+     * string is an admin of every site named `admin`; an object has the form of a TOKENS_FILE
+     * entry (`{ token, role, name?, sites?, customer? }`). With `tokensFile`, at least one token
+     * in all. @default []
      */
-    engineerTokens: z.array(EngineerToken).min(1, "at least one engineer token (set ENGINEER_TOKEN)"),
-    /** Samples kept in memory per pack for the console's charts. @default 600 */
+    engineerTokens: z.array(EngineerToken).max(100_000).default([]),
+    /** A TOKENS_FILE (YAML or JSON: `{ tokens, customers? }`), read at start (env TOKENS_FILE). @default none */
+    tokensFile: z.string().min(1).optional(),
+    /**
+     * A rule file layered over the ingestion's shipped rules, as the ingestion's `rulesFile`: the
+     * console highlights values with the limits the rules use. @default none (the shipped rules)
+     */
+    rulesFile: z.string().min(1).optional(),
+    /** Samples kept in memory per pack (compactly: the fields of GET /api/packs/:siteId/:packId/history). @default 600 */
     historyPerPack: z.number().int().min(1).max(100_000).default(600),
     /**
      * Packs tracked in memory; samples of further packs are not kept (counted as rejected), so a
      * misbehaving publisher cannot grow the service's memory. @default 10000
      */
     maxPacks: z.number().int().min(1).max(1_000_000).optional(),
-    /** Live samples are coalesced per pack and sent at most once per tick, ms. @default 200 */
+    /** A pack's live samples go out at once, then at most one per this many ms (the newest). @default 200 */
     sampleTickMs: z.number().int().min(20).max(10_000).optional(),
     /** Rooms (site or site+pack) one socket may subscribe to. @default 100 */
     maxSubscriptionsPerSocket: z.number().int().min(1).max(10_000).optional(),
+    /**
+     * `subscribe`/`unsubscribe` messages one socket may send at once (a console subscribes to each
+     * of its sites when it connects); past it, `subscribesPerSecond`. @default 100
+     */
+    subscribeBurst: z.number().int().min(1).max(10_000).optional(),
+    /** `subscribe`/`unsubscribe` messages per second one socket may send after its burst; a socket refused `subscribeBurst` times in a row is dropped. @default 10 */
+    subscribesPerSecond: z.number().min(0.1).max(1000).optional(),
+    /** Bytes waiting to be sent to a socket past which it is slow: it misses samples and snapshots until it catches up. @default 1048576 */
+    slowSocketBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1 << 30)
+      .optional(),
+    /** Bytes waiting to be sent to a socket past which it is disconnected. @default 8388608 */
+    maxSocketBufferBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(1 << 30)
+      .optional(),
+    /** Failed logins from one address: the first blocks the address this long, each next one twice as long. @default 500 */
+    loginThrottleInitialMs: z.number().int().min(0).max(3_600_000).optional(),
+    /** The longest block after failed logins. @default 30000 */
+    loginThrottleMaxMs: z.number().int().min(0).max(86_400_000).optional(),
   })
   .strict();
 export type LiveConfig = z.infer<typeof LiveConfig>;
@@ -64,4 +90,10 @@ export const LIVE_DEFAULTS = {
   maxPacks: 10_000,
   sampleTickMs: 200,
   maxSubscriptionsPerSocket: 100,
+  subscribeBurst: 100,
+  subscribesPerSecond: 10,
+  slowSocketBytes: 1 << 20,
+  maxSocketBufferBytes: 8 << 20,
+  loginThrottleInitialMs: 500,
+  loginThrottleMaxMs: 30_000,
 } as const;

@@ -1,0 +1,68 @@
+/** What a socket's guard says about the next outgoing packet. */
+export type BufferState = "ok" | "slow" | "over";
+
+export interface SocketGuardOptions {
+  /** Bytes waiting past which the socket is slow (misses samples and snapshots). */
+  slowBytes: number;
+  /** Bytes waiting past which the socket is dropped. */
+  maxBytes: number;
+  /** Subscribe/unsubscribe messages per second, after the burst. */
+  perSecond: number;
+  /** Messages the socket may send at once. */
+  burst: number;
+}
+
+/**
+ * One socket's limits: the bytes queued for it since its transport last took them (the server's
+ * memory spent on this client), and a token bucket for its subscribe/unsubscribe messages.
+ */
+export class SocketGuard {
+  private queuedBytes = 0;
+  private tokens: number;
+  private refilledAt: number;
+  /** Messages refused in a row: a client that ignores its refusals is dropped. */
+  refusedInARow = 0;
+  /** Set once the socket is being dropped. */
+  dropped = false;
+
+  constructor(
+    private readonly options: SocketGuardOptions,
+    now: number,
+  ) {
+    this.tokens = options.burst;
+    this.refilledAt = now;
+  }
+
+  /** A packet of `bytes` was queued for the socket. */
+  queued(bytes: number): BufferState {
+    this.queuedBytes += bytes;
+    return this.state;
+  }
+
+  /** The transport took everything queued. */
+  flushed(): void {
+    this.queuedBytes = 0;
+  }
+
+  get state(): BufferState {
+    if (this.queuedBytes > this.options.maxBytes) return "over";
+    return this.queuedBytes > this.options.slowBytes ? "slow" : "ok";
+  }
+
+  get bytes(): number {
+    return this.queuedBytes;
+  }
+
+  /** Takes one message from the bucket; false when the socket is over its rate. */
+  take(now: number): boolean {
+    this.tokens = Math.min(this.options.burst, this.tokens + ((now - this.refilledAt) / 1000) * this.options.perSecond);
+    this.refilledAt = now;
+    if (this.tokens < 1) {
+      this.refusedInARow++;
+      return false;
+    }
+    this.tokens--;
+    this.refusedInARow = 0;
+    return true;
+  }
+}
