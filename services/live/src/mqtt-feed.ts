@@ -1,5 +1,5 @@
 import { randomBytes } from "node:crypto";
-import { CaseEvent, type Logger, PackMeta, PackSample, parseTopic, SiteStatus, TOPIC_FILTERS, topics } from "@bms/shared";
+import { CaseEvent, clockAheadReason, type Logger, PackMeta, PackSample, parseTopic, SiteStatus, TOPIC_FILTERS, topics } from "@bms/shared";
 import type { MqttConnectionConfig } from "@bms/shared/config/mqtt-connection";
 import { connect, type MqttClient } from "mqtt";
 import type { LiveMetrics } from "./live-metrics";
@@ -9,7 +9,7 @@ import type { PackState } from "./pack-state";
 export const LIVE_TOPIC_FILTERS = [TOPIC_FILTERS.allTelemetry, "bms/+/+/meta", "bms/+/status", TOPIC_FILTERS.allCaseEvents] as const;
 
 /** Why a message was ignored; the metric label. */
-export type RejectReason = "unknown-topic" | "invalid-json" | "invalid-payload" | "topic-mismatch" | "pack-limit";
+export type RejectReason = "unknown-topic" | "invalid-json" | "invalid-payload" | "clock-ahead" | "topic-mismatch" | "pack-limit";
 
 export interface MqttFeedHandlers {
   /** A sample that became its pack's latest. */
@@ -90,6 +90,9 @@ export function startMqttFeed(config: MqttConnectionConfig, state: PackState, ha
       case "telemetry": {
         const sample = PackSample.safeParse(json.value);
         if (!sample.success) return reject("invalid-payload", topic, sample.error.issues[0]?.message);
+        // A clock far ahead would freeze the pack's live view on that sample (the ingestion dead-letters it).
+        const ahead = clockAheadReason(sample.data.ts, Date.now());
+        if (ahead) return reject("clock-ahead", topic, ahead);
         const result = state.addSample(parsed.siteId, parsed.packId, sample.data, Date.now());
         if (result === "pack-limit") return reject("pack-limit", topic);
         metrics.mqttMessages.inc({ kind: "telemetry" });
@@ -109,6 +112,8 @@ export function startMqttFeed(config: MqttConnectionConfig, state: PackState, ha
       case "status": {
         const status = SiteStatus.safeParse(json.value);
         if (!status.success) return reject("invalid-payload", topic, status.error.issues[0]?.message);
+        const ahead = clockAheadReason(status.data.ts, Date.now());
+        if (ahead) return reject("clock-ahead", topic, ahead);
         state.setSiteStatus(parsed.siteId, status.data);
         metrics.mqttMessages.inc({ kind: "status" });
         return;

@@ -283,3 +283,19 @@ describe("MQTT input", () => {
     await waitFor(() => packs.size === 40, 5000, `samples of all 40 packs (got ${packs.size})`);
   });
 });
+
+describe("a broken clock", () => {
+  it("a sample dated 2099 is ignored: the pack's live view goes on with the samples after it", async () => {
+    await h.publish("bms/clock-site/pack-a/telemetry", sample({ seq: 1, soc: 40 }));
+    await h.publish("bms/clock-site/pack-a/telemetry", sample({ seq: 2, soc: 99, ts: Date.UTC(2099, 0, 1) }));
+    await waitForMetric("bms_live_mqtt_rejected_total", 'reason="clock-ahead"', 1);
+    await h.publish("bms/clock-site/pack-a/telemetry", sample({ seq: 3, soc: 42 }));
+    const latest = async () => {
+      const res = await fetch(`${h.live.url}/api/packs`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const packs = (await res.json()) as { siteId: string; packId: string; sample: SitePackSample | null }[];
+      return packs.find((p) => p.siteId === "clock-site" && p.packId === "pack-a")?.sample;
+    };
+    await waitFor(async () => (await latest())?.seq === 3, 5000, "the sample after the 2099 one to be the latest");
+    expect((await latest())?.soc).toBe(42);
+  });
+});
