@@ -2,9 +2,10 @@ import type { PackSample, SupportCase } from "@bms/shared";
 import type Database from "better-sqlite3";
 import { type EncodedPackState, encodeStates, type ParsedCommand, type ParsedFiring, parseCommand } from "./case-inputs";
 import { firingReads, planClear, planFiring, planFreezeFrameAppend } from "./case-policy";
+import { type CaseRow, caseFromRow, parseJson } from "./case-rows";
 import type { FiringResult, OpenFreezeFrame } from "./case-store";
 import type { LegacyRuleStates, PackStateRow, RuleCommand, RuleCommandResult, RuleLedger } from "./rule-ledger";
-import { type CaseRow, type CaseWriter, caseFromRow, parseJson } from "./sqlite-case-rows";
+import type { CaseWriter } from "./sqlite-case-rows";
 import { legacyRuleState } from "./sqlite-rule-state-store";
 import { StoreCorruptError, StoreInputError } from "./storage-errors";
 
