@@ -8,11 +8,12 @@ export type {
   FiringResult,
   OpenFreezeFrame,
 } from "./case-store";
+export { MAX_CASE_LIST_LIMIT } from "./case-store-core";
 export type { DeadLetter, DeadLetterStore } from "./dead-letter-store";
 export type { DurableQueue, QueuedMessage } from "./durable-queue";
 export type { LegacyRuleStates, PackStateRow, RuleCommand, RuleCommandResult, RuleLedger } from "./rule-ledger";
 export type { RuleStateRow, RuleStateStore } from "./rule-state-store";
-export { MAX_CASE_LIST_LIMIT, openSqliteCaseStore, type SqliteCaseStore } from "./sqlite-case-store";
+export { openSqliteCaseStore, type SqliteCaseStore } from "./sqlite-case-store";
 export { SCHEMA_VERSION, type SchemaStep, type StoreSchema } from "./sqlite-database";
 export {
   DEFAULT_MAX_DEAD_LETTER_PAYLOAD_CHARS,
