@@ -1,5 +1,6 @@
 import { CaseStatus, FreezeFrame, Severity, SupportCase, type TimelineEntry, TimelineKind } from "@bms/shared";
 import { type CaseChanges, costTotals } from "./case-policy";
+import type { PackStateRow } from "./rule-ledger";
 import { StoreCorruptError } from "./storage-errors";
 
 // How cases, timeline entries and freeze frames are rows, both ways: the same columns in SQLite and
@@ -56,6 +57,11 @@ export function parseJson(text: string, what: string): unknown {
   } catch {
     throw new StoreCorruptError(`${what} is not JSON`);
   }
+}
+
+/** A saved pack state as the rule engine gets it back. */
+export function packStateFromRow(row: { site_id: string; pack_id: string; state: string }): PackStateRow {
+  return { siteId: row.site_id, packId: row.pack_id, state: parseJson(row.state, `pack state of ${row.site_id}/${row.pack_id}`) };
 }
 
 /** A case row as a SupportCase (without details), checked against the schema. */
