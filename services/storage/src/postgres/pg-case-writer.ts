@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { CasePlan, NewFreezeFrame, TimelineDraft } from "../case-policy";
 import { CASE_COLUMNS, caseValues, changedColumns } from "../case-rows";
 import { StoreCorruptError } from "../storage-errors";
@@ -40,8 +41,10 @@ export class PgCaseWriter {
       if (pairs.length > 0) {
         const columns = pairs.map(([c]) => c);
         const text = `UPDATE support_cases SET ${columns.map((c, i) => `${c} = $${i + 1}`).join(", ")} WHERE id = $${pairs.length + 1}`;
-        // One prepared statement per set of changed columns; plans change a handful of distinct sets.
-        await this.sql.query(text, [...pairs.map(([, v]) => v), plan.case.id], `update-case:${columns.join(",")}`);
+        // One prepared statement per set of changed columns (plans change a handful of distinct sets),
+        // named by a hash: PostgreSQL keeps 63 characters of a name.
+        const name = `update-case-${createHash("sha1").update(text).digest("hex").slice(0, 16)}`;
+        await this.sql.query(text, [...pairs.map(([, v]) => v), plan.case.id], name);
       }
     }
     this.timeline.push(...plan.timeline);

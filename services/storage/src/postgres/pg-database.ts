@@ -175,6 +175,12 @@ export async function connectPostgres(databaseUrl: string, options: PostgresOpti
         throw fail(err);
       }
       let broken: unknown;
+      // A lent connection that breaks emits "error": without a listener that would crash the process.
+      // The query in flight fails too, and that failure is what the caller gets.
+      const onError = (err: Error) => {
+        broken = err;
+      };
+      client.on("error", onError);
       try {
         await client.query("BEGIN");
         const result = await work(sqlOn(client));
@@ -190,7 +196,8 @@ export async function connectPostgres(databaseUrl: string, options: PostgresOpti
         }
         throw fail(err);
       } finally {
-        // A connection whose ROLLBACK failed is broken: the pool closes it rather than lend it again.
+        // A broken connection (its ROLLBACK failed, or it emitted an error) is closed, not lent again.
+        client.off("error", onError);
         client.release(broken === undefined ? undefined : true);
       }
     }
