@@ -46,9 +46,10 @@ host all all 127.0.0.1/32 scram-sha-256
 /**
  * Starts Debian's PostgreSQL 15 in a temporary directory on a free port of 127.0.0.1 (no Unix socket),
  * as the `postgres` user when the tests run as root, with fsync off (test data need not survive a
- * power cut). A test file starts one server and gives each suite its own database.
+ * power cut) unless `durable` (the benchmark measures both). A test file starts one server and gives
+ * each suite its own database.
  */
-export async function startPostgres(): Promise<PostgresServer> {
+export async function startPostgres(options: { durable?: boolean } = {}): Promise<PostgresServer> {
   const initdb = requireBinary("initdb", DEBIAN_PACKAGE, [POSTGRES_BIN]);
   const postgres = requireBinary("postgres", DEBIAN_PACKAGE, [POSTGRES_BIN]);
   const user: { uid?: number; gid?: number } = process.getuid?.() === 0 ? postgresUser() : {};
@@ -68,7 +69,8 @@ export async function startPostgres(): Promise<PostgresServer> {
   writeFileSync(join(data, "pg_hba.conf"), PG_HBA);
 
   const port = await freePort();
-  const settings = ["fsync=off", "synchronous_commit=off", "full_page_writes=off", "max_connections=200", "log_min_messages=warning"];
+  const durability = options.durable === true ? [] : ["fsync=off", "synchronous_commit=off", "full_page_writes=off"];
+  const settings = [...durability, "max_connections=200", "log_min_messages=warning"];
   const proc = startProcess(postgres, ["-D", data, "-h", "127.0.0.1", "-p", String(port), "-k", "", ...settings.flatMap((s) => ["-c", s])], {
     ...user,
     stopSignal: "SIGINT", // fast shutdown: ends open sessions instead of waiting for them

@@ -55,6 +55,8 @@ const RETRY_CODES = new Set(["40001", "40P01"]);
 /** Node's errors of a socket that cannot connect or broke. */
 const SOCKET_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "ETIMEDOUT", "EAI_AGAIN", "EPIPE"]);
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** ms a transaction may sit idle (its process stopped mid-way) before the server rolls it back. */
+const IDLE_IN_TRANSACTION_MS = 60_000;
 
 /** The URL as it may be shown: without its password. */
 function parseUrl(databaseUrl: string): { url: URL; target: string } {
@@ -136,7 +138,9 @@ export async function connectPostgres(databaseUrl: string, options: PostgresOpti
     max: positiveInt(options.poolSize ?? DEFAULT_POOL_SIZE, "poolSize"),
     connectionTimeoutMillis: positiveInt(options.connectTimeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS, "connectTimeoutMs"),
     application_name: options.applicationName ?? "bms-telemetry",
-    options: `-c search_path=${schema}`,
+    // A transaction left open by a frozen process would hold its packs' locks: the server ends it.
+    options: `-c search_path=${schema} -c idle_in_transaction_session_timeout=${IDLE_IN_TRANSACTION_MS}`,
+    keepAlive: true,
     types: { getTypeParser: (id, format) => (id === types.builtins.INT8 ? Number : types.getTypeParser(id, format)) },
   });
   // Without a listener, a connection that breaks while idle would crash the process.
