@@ -1,5 +1,6 @@
 import { CaseStatus, FreezeFrame, Severity, SupportCase, type TimelineEntry, TimelineKind } from "@bms/shared";
 import { type CaseChanges, costTotals } from "./case-policy";
+import type { OpenFreezeFrame } from "./case-store";
 import type { PackStateRow } from "./rule-ledger";
 import { StoreCorruptError } from "./storage-errors";
 
@@ -57,6 +58,20 @@ export function parseJson(text: string, what: string): unknown {
   } catch {
     throw new StoreCorruptError(`${what} is not JSON`);
   }
+}
+
+/** A freeze frame still collecting, with its case's pack (the query's columns). */
+export interface OpenFrameRow {
+  case_id: string;
+  site_id: string;
+  pack_id: string;
+  trigger_ts: number;
+  firing_key: string;
+  after_count: number;
+}
+
+export function openFrameFromRow(r: OpenFrameRow): OpenFreezeFrame {
+  return { caseId: r.case_id, siteId: r.site_id, packId: r.pack_id, triggerTs: r.trigger_ts, after: r.after_count, firingKey: r.firing_key };
 }
 
 /** A saved pack state as the rule engine gets it back. */

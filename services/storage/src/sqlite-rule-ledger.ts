@@ -2,8 +2,8 @@ import type { PackSample, SupportCase } from "@bms/shared";
 import type Database from "better-sqlite3";
 import { checkPackList, type EncodedPackState, encodeStates, type ParsedCommand, type ParsedFiring, parseBatch } from "./case-inputs";
 import { firingReads, planClear, planFiring, planFreezeFrameAppend } from "./case-policy";
-import { type CaseRow, caseFromRow, packStateFromRow } from "./case-rows";
-import type { FiringResult, OpenFreezeFrame } from "./case-store";
+import { type CaseRow, caseFromRow, type OpenFrameRow, openFrameFromRow, packStateFromRow } from "./case-rows";
+import type { FiringResult } from "./case-store";
 import type { LegacyRuleStates, RuleCommand, RuleCommandResult, RuleLedger } from "./rule-ledger";
 import type { CaseWriter } from "./sqlite-case-rows";
 import { legacyRuleState } from "./sqlite-rule-state-store";
@@ -51,7 +51,7 @@ export function createSqliteRuleLedger(db: Database.Database, writer: CaseWriter
        ELSE substr(after, 1, length(after) - 1) || ',' || substr(@samples, 2) END
      WHERE firing_key = @key`,
   );
-  const selectOpenFrames = db.prepare<[], { case_id: string; site_id: string; pack_id: string; trigger_ts: number; firing_key: string; after_count: number }>(
+  const selectOpenFrames = db.prepare<[], OpenFrameRow>(
     `SELECT f.case_id, c.site_id, c.pack_id, f.trigger_ts, f.firing_key, json_array_length(f.after) AS after_count
      FROM case_freeze_frames f JOIN support_cases c ON c.id = f.case_id WHERE f.complete = 0 ORDER BY f.trigger_ts, f.case_id`,
   );
@@ -162,15 +162,8 @@ export function createSqliteRuleLedger(db: Database.Database, writer: CaseWriter
         return row ? [packStateFromRow(row)] : [];
       });
     },
-    async openFreezeFrames(): Promise<(OpenFreezeFrame & { firingKey: string })[]> {
-      return selectOpenFrames.all().map((r) => ({
-        caseId: r.case_id,
-        siteId: r.site_id,
-        packId: r.pack_id,
-        triggerTs: r.trigger_ts,
-        after: r.after_count,
-        firingKey: r.firing_key,
-      }));
+    async openFreezeFrames() {
+      return selectOpenFrames.all().map(openFrameFromRow);
     },
     async loadLegacyRuleStates() {
       return legacyRows();

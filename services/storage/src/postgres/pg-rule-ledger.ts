@@ -1,8 +1,8 @@
 import type { PackSample, SupportCase } from "@bms/shared";
 import { checkPackList, type EncodedPackState, type ParsedCommand, type ParsedFiring, parseBatch } from "../case-inputs";
 import { firingReads, planClear, planFiring, planFreezeFrameAppend } from "../case-policy";
-import { type CaseRow, caseFromRow, packStateFromRow } from "../case-rows";
-import type { FiringResult, OpenFreezeFrame } from "../case-store";
+import { type CaseRow, caseFromRow, type OpenFrameRow, openFrameFromRow, packStateFromRow } from "../case-rows";
+import type { FiringResult } from "../case-store";
 import type { RuleCommandResult, RuleLedger } from "../rule-ledger";
 import { StoreCorruptError } from "../storage-errors";
 import { lockPacks, PgCaseWriter } from "./pg-case-writer";
@@ -184,19 +184,12 @@ export function createPgRuleLedger(db: PgDatabase, newId: () => string): PgRuleL
       const rows = await db.query<StateRow>(SELECT_STATES_OF, [asked.map((p) => p.siteId), asked.map((p) => p.packId)]);
       return rows.map(packStateFromRow);
     },
-    async openFreezeFrames(): Promise<OpenFreezeFrame[]> {
-      const rows = await db.query<{ case_id: string; site_id: string; pack_id: string; trigger_ts: number; firing_key: string; after_count: number }>(
+    async openFreezeFrames() {
+      const rows = await db.query<OpenFrameRow>(
         `SELECT f.case_id, c.site_id, c.pack_id, f.trigger_ts, f.firing_key, f.after_count
          FROM case_freeze_frames f JOIN support_cases c ON c.id = f.case_id WHERE NOT f.complete ORDER BY f.trigger_ts, f.case_id`,
       );
-      return rows.map((r) => ({
-        caseId: r.case_id,
-        siteId: r.site_id,
-        packId: r.pack_id,
-        triggerTs: r.trigger_ts,
-        after: r.after_count,
-        firingKey: r.firing_key,
-      }));
+      return rows.map(openFrameFromRow);
     },
   };
 }
