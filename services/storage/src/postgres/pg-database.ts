@@ -185,10 +185,11 @@ export async function connectPostgres(databaseUrl: string, options: PostgresOpti
         broken = err;
       };
       client.on("error", onError);
+      const sql = sqlOn(client);
       try {
-        await client.query("BEGIN");
-        const result = await work(sqlOn(client));
-        await client.query("COMMIT");
+        await sql.run("BEGIN");
+        const result = await work(sql);
+        await sql.run("COMMIT");
         return result;
       } catch (err) {
         await client.query("ROLLBACK").catch((rollbackErr: unknown) => {
@@ -198,7 +199,8 @@ export async function connectPostgres(databaseUrl: string, options: PostgresOpti
           await sleep(Math.random() * 5 * 2 ** attempt);
           continue;
         }
-        throw fail(err);
+        // Driver errors were explained where they happened (sqlOn); the policy's own errors pass as they are.
+        throw err;
       } finally {
         // A broken connection (its ROLLBACK failed, or it emitted an error) is closed, not lent again.
         client.off("error", onError);

@@ -47,8 +47,9 @@ const SELECT_STATES_OF = `SELECT s.site_id, s.pack_id, s.state FROM unnest($1::t
   JOIN pack_state s ON s.site_id = p.site_id AND s.pack_id = p.pack_id ORDER BY p.i`;
 
 /**
- * Unique violations that only a race can cause (the pack locks keep writers of one pack apart; a
- * firing key reused on another pack is not): the transaction runs again and reads the winner's row.
+ * Unique violations only a race causes: the same firing key recorded on two packs at once (each
+ * under its own pack lock), or a second open case by a writer that took no lock. The transaction
+ * runs again and reads the winner's row.
  */
 const RACE_CONSTRAINTS: ReadonlySet<string> = new Set(["support_cases_one_current", "case_firings_pkey"]);
 
