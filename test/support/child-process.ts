@@ -7,9 +7,18 @@ export interface RunningProcess {
   stop(): Promise<void>;
 }
 
+export interface StartProcessOptions {
+  /** Run as this user and group (the tests run as root; some servers refuse to). */
+  uid?: number;
+  gid?: number;
+  /** The signal `stop()` sends first. @default "SIGTERM" */
+  stopSignal?: NodeJS.Signals;
+}
+
 /** Starts a server binary; its output is kept for the failure message if it dies early. */
-export function startProcess(binary: string, args: string[]): RunningProcess {
-  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"] });
+export function startProcess(binary: string, args: string[], options: StartProcessOptions = {}): RunningProcess {
+  const { stopSignal = "SIGTERM", ...ids } = options;
+  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], ...ids });
   let output = "";
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);
@@ -27,7 +36,7 @@ export function startProcess(binary: string, args: string[]): RunningProcess {
           clearTimeout(timer);
           resolve();
         });
-        child.kill("SIGTERM");
+        child.kill(stopSignal);
       }),
   };
 }

@@ -1,13 +1,16 @@
-// `npx tsx services/storage/bench/rule-ledger-bench.ts`: RuleLedger.commit on a SQLite file, the
-// rule engine's batch of 500 pack states (~2 KB of JSON each) with 0, 5 or 50 firings, against
-// what the same work cost before (one recordFiring transaction per firing, then
-// RuleStateStore.save of the states), measured in the same run. Prints one JSON line per scenario.
-// BENCH_LEDGER_BATCHES (200) sets the batches per scenario.
+// `npx tsx services/storage/bench/rule-ledger-bench.ts`: RuleLedger.commit, the rule engine's batch
+// of 500 pack states (~2 KB of JSON each) with 0, 5 or 50 firings, on a SQLite file against what the
+// same work cost before (one recordFiring transaction per firing, then RuleStateStore.save of the
+// states), and the same commit() on PostgreSQL 15 (Debian's, started here on a free port: once with
+// fsync and synchronous_commit on, as a deployment runs it, once with both off), all in the same
+// run. Prints one JSON line per scenario. BENCH_LEDGER_BATCHES (200) sets the batches per scenario.
 import { performance } from "node:perf_hooks";
 import type { PackSample } from "@bms/shared";
+import { type PostgresServer, startPostgres } from "../../../test/support/postgres";
 import { makeTempDir } from "../../../test/support/temp-dir";
 import type { FiringInput } from "../src/case-store";
-import type { PackStateRow, RuleCommand } from "../src/rule-ledger";
+import { openPostgresStores } from "../src/postgres/postgres-stores";
+import type { PackStateRow, RuleCommand, RuleLedger } from "../src/rule-ledger";
 import { openSqliteCaseStore } from "../src/sqlite-case-store";
 import { openSqliteRuleStateStore } from "../src/sqlite-rule-state-store";
 
@@ -86,59 +89,110 @@ function firingOf(batch: number, i: number, before: readonly PackSample[]): Firi
   };
 }
 
-/** Seconds for BATCHES batches, once through commit() and once as before, on fresh files. */
-async function round(firings: number, dir: string, n: number): Promise<{ commitS: number; beforeS: number }> {
+type Batches = { commands: RuleCommand[]; states: PackStateRow[] }[];
+
+function batchesOf(firings: number): Batches {
   const states = [0, 1].map((variant) => Array.from({ length: PACKS }, (_, p) => packState(p, variant)));
   const before = Array.from({ length: 60 }, (_, s) => sample(T0 - (60 - s) * 1000));
-  const batches = Array.from({ length: BATCHES }, (_, b) => Array.from({ length: firings }, (_, i) => firingOf(b, i, before)));
-
-  const store = openSqliteCaseStore(`${dir}/cases-${n}.db`);
-  let t0 = performance.now();
-  for (const [b, batch] of batches.entries()) {
-    await store.commit(
-      batch.map((firing): RuleCommand => ({ kind: "fire", firing })),
-      states[b % 2] ?? [],
-    );
-  }
-  const commitS = (performance.now() - t0) / 1000;
-  await store.close();
-
-  // Before: a transaction per firing, then the states in one RuleStateStore.save.
-  const old = openSqliteCaseStore(`${dir}/old-${n}.db`);
-  const oldStates = openSqliteRuleStateStore(`${dir}/old-${n}.db`);
-  const oldRows = states.map((rows) => rows.map((r) => ({ ...r, ruleId: "_pack" })));
-  t0 = performance.now();
-  for (const [b, batch] of batches.entries()) {
-    for (const firing of batch) await old.recordFiring(firing);
-    await oldStates.save(oldRows[b % 2] ?? []);
-  }
-  const beforeS = (performance.now() - t0) / 1000;
-  await old.close();
-  await oldStates.close();
-  return { commitS, beforeS };
+  return Array.from({ length: BATCHES }, (_, b) => ({
+    commands: Array.from({ length: firings }, (_, i): RuleCommand => ({ kind: "fire", firing: firingOf(b, i, before) })),
+    states: states[b % 2] ?? [],
+  }));
 }
 
-async function scenario(firings: number): Promise<Record<string, number>> {
+/** Seconds for the batches through `ledger.commit`, one after the other. */
+async function commitAll(ledger: RuleLedger, batches: Batches): Promise<number> {
+  const t0 = performance.now();
+  for (const batch of batches) await ledger.commit(batch.commands, batch.states);
+  return (performance.now() - t0) / 1000;
+}
+
+/** Seconds for the batches as before: a transaction per firing, then the states in one RuleStateStore.save. */
+async function beforeAll(file: string, batches: Batches): Promise<number> {
+  const old = openSqliteCaseStore(file);
+  const oldStates = openSqliteRuleStateStore(file);
+  const t0 = performance.now();
+  for (const batch of batches) {
+    for (const command of batch.commands) if (command.kind === "fire") await old.recordFiring(command.firing);
+    await oldStates.save(batch.states.map((r) => ({ ...r, ruleId: "_pack" })));
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  await old.close();
+  await oldStates.close();
+  return seconds;
+}
+
+/** Seconds on a fresh PostgreSQL schema. */
+async function onPostgres(server: PostgresServer, url: string, schema: string, batches: Batches): Promise<number> {
+  const stores = await openPostgresStores(url, { schema });
+  try {
+    return await commitAll(stores.cases, batches);
+  } finally {
+    await stores.close();
+    await server.admin(`DROP SCHEMA ${schema} CASCADE`, new URL(url).pathname.slice(1));
+  }
+}
+
+interface Servers {
+  durable: { server: PostgresServer; url: string };
+  noFsync: { server: PostgresServer; url: string };
+}
+
+/** Seconds of one round: commit() on SQLite, as before on SQLite, commit() on PostgreSQL with and without fsync. */
+interface Round {
+  commitS: number;
+  beforeS: number;
+  pgS: number;
+  pgNoFsyncS: number;
+}
+
+/** One round of each, on fresh files and schemas. */
+async function round(firings: number, dir: string, n: number, pg: Servers): Promise<Round> {
+  const batches = batchesOf(firings);
+  const store = openSqliteCaseStore(`${dir}/cases-${n}.db`);
+  const commitS = await commitAll(store, batches);
+  await store.close();
+  const beforeS = await beforeAll(`${dir}/old-${n}.db`, batches);
+  const pgS = await onPostgres(pg.durable.server, pg.durable.url, `bench_${firings}_${n}`, batches);
+  const pgNoFsyncS = await onPostgres(pg.noFsync.server, pg.noFsync.url, `bench_${firings}_${n}`, batches);
+  return { commitS, beforeS, pgS, pgNoFsyncS };
+}
+
+async function scenario(firings: number, pg: Servers): Promise<Record<string, number>> {
   const dir = makeTempDir("bms-ledger-bench-");
   try {
     // Best of three: the machine is shared, the best run is the least disturbed one.
-    const rounds = [];
-    for (let n = 0; n < 3; n++) rounds.push(await round(firings, dir.path, n));
-    const commitS = Math.min(...rounds.map((r) => r.commitS));
-    const beforeS = Math.min(...rounds.map((r) => r.beforeS));
+    const rounds: Round[] = [];
+    for (let n = 0; n < 3; n++) rounds.push(await round(firings, dir.path, n, pg));
+    const best = (key: keyof Round) => Math.min(...rounds.map((r) => r[key]));
+    const perS = (seconds: number) => Math.round(BATCHES / seconds);
     return {
       firingsPerBatch: firings,
       statesPerBatch: PACKS,
       stateJsonBytes: JSON.stringify(packState(0, 0).state).length,
-      batchesPerS: Math.round(BATCHES / commitS),
-      stateRowsPerS: Math.round((BATCHES * PACKS) / commitS),
-      firingsPerS: Math.round((BATCHES * firings) / commitS),
-      beforeBatchesPerS: Math.round(BATCHES / beforeS),
-      speedup: Math.round((beforeS / commitS) * 100) / 100,
+      batchesPerS: perS(best("commitS")),
+      stateRowsPerS: Math.round((BATCHES * PACKS) / best("commitS")),
+      firingsPerS: Math.round((BATCHES * firings) / best("commitS")),
+      beforeBatchesPerS: perS(best("beforeS")),
+      speedup: Math.round((best("beforeS") / best("commitS")) * 100) / 100,
+      postgresBatchesPerS: perS(best("pgS")),
+      postgresVsSqlite: Math.round((best("commitS") / best("pgS")) * 100) / 100,
+      postgresNoFsyncBatchesPerS: perS(best("pgNoFsyncS")),
     };
   } finally {
     dir.remove();
   }
 }
 
-for (const firings of [0, 5, 50]) process.stdout.write(`rule ledger: ${JSON.stringify(await scenario(firings))}\n`);
+const durable = await startPostgres({ durable: true });
+const noFsync = await startPostgres();
+try {
+  const pg: Servers = {
+    durable: { server: durable, url: await durable.createDatabase() },
+    noFsync: { server: noFsync, url: await noFsync.createDatabase() },
+  };
+  for (const firings of [0, 5, 50]) process.stdout.write(`rule ledger: ${JSON.stringify(await scenario(firings, pg))}\n`);
+} finally {
+  await durable.stop();
+  await noFsync.stop();
+}

@@ -91,6 +91,21 @@ export function parseCommand(command: RuleCommand, where: string): ParsedCommand
   }
 }
 
+/** A commit's commands and pack states, checked (and the states turned into JSON) before any transaction opens. */
+export function parseBatch(commands: readonly RuleCommand[], states: readonly PackStateRow[]): { commands: ParsedCommand[]; states: EncodedPackState[] } {
+  if (!Array.isArray(commands) || !Array.isArray(states)) throw new StoreInputError("commit needs an array of commands and an array of pack states");
+  return { commands: commands.map((c, i) => parseCommand(c, `commands[${i}]`)), states: encodeStates(states) };
+}
+
+/** The packs a worker asks the states of (loadStates). */
+export function checkPackList(packs: unknown): readonly { siteId: string; packId: string }[] {
+  if (!Array.isArray(packs)) throw new StoreInputError("loadStates: packs must be an array of { siteId, packId }");
+  for (const p of packs) {
+    if (typeof p?.siteId !== "string" || typeof p?.packId !== "string") throw new StoreInputError("loadStates: each pack needs a string siteId and packId");
+  }
+  return packs;
+}
+
 /** Checks pack states and turns each into JSON once; null or undefined deletes. */
 export function encodeStates(states: readonly PackStateRow[]): EncodedPackState[] {
   return states.map((row, i) => {

@@ -8,20 +8,27 @@ export type {
   FiringResult,
   OpenFreezeFrame,
 } from "./case-store";
+export { MAX_CASE_LIST_LIMIT } from "./case-store-core";
 export type { DeadLetter, DeadLetterStore } from "./dead-letter-store";
 export type { DurableQueue, QueuedMessage } from "./durable-queue";
+export type { PostgresCaseStore } from "./postgres/pg-case-store";
+export type { PostgresOptions } from "./postgres/pg-database";
+export { openPostgresStores, type PostgresStores, type PostgresStoresOptions } from "./postgres/postgres-stores";
 export type { LegacyRuleStates, PackStateRow, RuleCommand, RuleCommandResult, RuleLedger } from "./rule-ledger";
 export type { RuleStateRow, RuleStateStore } from "./rule-state-store";
-export { MAX_CASE_LIST_LIMIT, openSqliteCaseStore, type SqliteCaseStore } from "./sqlite-case-store";
+export { openSqliteCaseStore, type SqliteCaseStore } from "./sqlite-case-store";
 export { SCHEMA_VERSION, type SchemaStep, type StoreSchema } from "./sqlite-database";
-export {
-  DEFAULT_MAX_DEAD_LETTER_PAYLOAD_CHARS,
-  DEFAULT_MAX_DEAD_LETTERS,
-  openSqliteDeadLetterStore,
-  type SqliteDeadLetterStoreOptions,
-} from "./sqlite-dead-letter-store";
+export { openSqliteDeadLetterStore, type SqliteDeadLetterStoreOptions } from "./sqlite-dead-letter-store";
 export { DEFAULT_MAX_QUEUED_MESSAGES, openSqliteDurableQueue, type SqliteDurableQueueOptions } from "./sqlite-durable-queue";
 export { openSqliteRuleStateStore } from "./sqlite-rule-state-store";
 export { openSqliteWebhookOutbox } from "./sqlite-webhook-outbox";
-export { CaseTransitionError, StoreCorruptError, StoreInputError, StoreSchemaError } from "./storage-errors";
+export {
+  CaseTransitionError,
+  DatabaseConnectionError,
+  type DatabaseProblem,
+  StoreCorruptError,
+  StoreInputError,
+  StoreSchemaError,
+} from "./storage-errors";
+export { DEFAULT_MAX_DEAD_LETTER_PAYLOAD_CHARS, DEFAULT_MAX_DEAD_LETTERS, type DeadLetterLimits } from "./store-inputs";
 export type { NewWebhookDelivery, WebhookDelivery, WebhookOutbox } from "./webhook-outbox";

@@ -10,6 +10,8 @@ export interface RuleStateRow {
 /**
  * Where the ingestion keeps rule state across restarts. Async so that a PostgreSQL store fits;
  * every implementation runs test/rule-state-store.conformance.ts.
+ * @deprecated Pack states are saved with their batch by RuleLedger.commit (rule-ledger.ts); the old
+ * rows convert once with LegacyRuleStates.adoptLegacyRuleStates.
  */
 export interface RuleStateStore {
   /** Every saved state. */

@@ -40,7 +40,7 @@ function checkSteps(schema: StoreSchema): void {
 }
 
 /** The version of each store's tables in a file (0 for a store that never opened it). */
-export function storeVersions(db: Database.Database): Map<string, number> {
+function storeVersions(db: Database.Database): Map<string, number> {
   const table = db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'").get();
   if (!table) return new Map();
   const rows = db.prepare<[], { store: string; version: number }>("SELECT store, max(version) AS version FROM schema_migrations GROUP BY store").all();

@@ -1,10 +1,11 @@
 import type { PackSample, SupportCase } from "@bms/shared";
 import type Database from "better-sqlite3";
-import { type EncodedPackState, encodeStates, type ParsedCommand, type ParsedFiring, parseCommand } from "./case-inputs";
+import { checkPackList, type EncodedPackState, encodeStates, type ParsedCommand, type ParsedFiring, parseBatch } from "./case-inputs";
 import { firingReads, planClear, planFiring, planFreezeFrameAppend } from "./case-policy";
-import type { FiringResult, OpenFreezeFrame } from "./case-store";
-import type { LegacyRuleStates, PackStateRow, RuleCommand, RuleCommandResult, RuleLedger } from "./rule-ledger";
-import { type CaseRow, type CaseWriter, caseFromRow, parseJson } from "./sqlite-case-rows";
+import { type CaseRow, caseFromRow, type OpenFrameRow, openFrameFromRow, packStateFromRow } from "./case-rows";
+import type { FiringResult } from "./case-store";
+import type { LegacyRuleStates, RuleCommand, RuleCommandResult, RuleLedger } from "./rule-ledger";
+import type { CaseWriter } from "./sqlite-case-rows";
 import { legacyRuleState } from "./sqlite-rule-state-store";
 import { StoreCorruptError, StoreInputError } from "./storage-errors";
 
@@ -50,7 +51,7 @@ export function createSqliteRuleLedger(db: Database.Database, writer: CaseWriter
        ELSE substr(after, 1, length(after) - 1) || ',' || substr(@samples, 2) END
      WHERE firing_key = @key`,
   );
-  const selectOpenFrames = db.prepare<[], { case_id: string; site_id: string; pack_id: string; trigger_ts: number; firing_key: string; after_count: number }>(
+  const selectOpenFrames = db.prepare<[], OpenFrameRow>(
     `SELECT f.case_id, c.site_id, c.pack_id, f.trigger_ts, f.firing_key, json_array_length(f.after) AS after_count
      FROM case_freeze_frames f JOIN support_cases c ON c.id = f.case_id WHERE f.complete = 0 ORDER BY f.trigger_ts, f.case_id`,
   );
@@ -129,12 +130,6 @@ export function createSqliteRuleLedger(db: Database.Database, writer: CaseWriter
     return results;
   });
 
-  const decodeState = (row: { site_id: string; pack_id: string; state: string }): PackStateRow => ({
-    siteId: row.site_id,
-    packId: row.pack_id,
-    state: parseJson(row.state, `pack state of ${row.site_id}/${row.pack_id}`),
-  });
-
   const legacyRows = () =>
     hasLegacyTable.get() ? db.prepare<[], Parameters<typeof legacyRuleState>[0]>("SELECT * FROM rule_state").all().map(legacyRuleState) : [];
 
@@ -148,13 +143,11 @@ export function createSqliteRuleLedger(db: Database.Database, writer: CaseWriter
 
   return {
     async commit(commands: readonly RuleCommand[], states: readonly { siteId: string; packId: string; state: unknown }[]) {
-      if (!Array.isArray(commands) || !Array.isArray(states)) throw new StoreInputError("commit needs an array of commands and an array of pack states");
       // Everything is checked before the transaction opens: a bad command or state writes nothing.
-      const parsed = commands.map((c, i) => parseCommand(c, `commands[${i}]`));
-      const encoded = encodeStates(states);
-      if (parsed.length === 0 && encoded.length === 0) return [];
+      const batch = parseBatch(commands, states);
+      if (batch.commands.length === 0 && batch.states.length === 0) return [];
       // IMMEDIATE takes the write lock before reading, so two processes cannot both see "no case".
-      return commitTx.immediate(parsed, encoded);
+      return commitTx.immediate(batch.commands, batch.states);
     },
     commitParsed(commands) {
       return commitTx.immediate(commands, []);
@@ -163,23 +156,14 @@ export function createSqliteRuleLedger(db: Database.Database, writer: CaseWriter
       return selectFrameKey.get(caseId, triggerTs)?.firing_key ?? null;
     },
     async loadStates(packs) {
-      if (packs === undefined) return selectStates.all().map(decodeState);
-      if (!Array.isArray(packs)) throw new StoreInputError("loadStates: packs must be an array of { siteId, packId }");
-      return packs.flatMap((p) => {
-        if (typeof p?.siteId !== "string" || typeof p?.packId !== "string") throw new StoreInputError("loadStates: each pack needs a string siteId and packId");
+      if (packs === undefined) return selectStates.all().map(packStateFromRow);
+      return checkPackList(packs).flatMap((p) => {
         const row = selectState.get(p.siteId, p.packId);
-        return row ? [decodeState(row)] : [];
+        return row ? [packStateFromRow(row)] : [];
       });
     },
-    async openFreezeFrames(): Promise<(OpenFreezeFrame & { firingKey: string })[]> {
-      return selectOpenFrames.all().map((r) => ({
-        caseId: r.case_id,
-        siteId: r.site_id,
-        packId: r.pack_id,
-        triggerTs: r.trigger_ts,
-        after: r.after_count,
-        firingKey: r.firing_key,
-      }));
+    async openFreezeFrames() {
+      return selectOpenFrames.all().map(openFrameFromRow);
     },
     async loadLegacyRuleStates() {
       return legacyRows();

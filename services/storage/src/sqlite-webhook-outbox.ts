@@ -1,21 +1,7 @@
+import { type DeliveryRow, deliveryFromRow } from "./outbox-rows";
 import { openSqliteDatabase, type StoreSchema } from "./sqlite-database";
-import { StoreInputError } from "./storage-errors";
-import type { NewWebhookDelivery, WebhookDelivery, WebhookOutbox } from "./webhook-outbox";
-
-interface DeliveryRow {
-  id: number;
-  key: string;
-  url: string;
-  body: string;
-  created_at: number;
-  attempts: number;
-  next_attempt_at: number;
-  state: WebhookDelivery["state"];
-  last_result: string | null;
-  delivered_at: number | null;
-}
-
-const MAX_RESULT_CHARS = 1000;
+import { checkCursor, checkDeliveries, checkListLimit, MAX_RESULT_CHARS } from "./store-inputs";
+import type { NewWebhookDelivery, WebhookOutbox } from "./webhook-outbox";
 
 /** The outbox's tables, version by version. */
 const WEBHOOK_SCHEMA: StoreSchema = {
@@ -49,27 +35,6 @@ const WEBHOOK_SCHEMA: StoreSchema = {
   ],
 };
 
-function fromRow(row: DeliveryRow): WebhookDelivery {
-  return {
-    id: row.id,
-    key: row.key,
-    url: row.url,
-    body: row.body,
-    createdAt: row.created_at,
-    attempts: row.attempts,
-    nextAttemptAt: row.next_attempt_at,
-    state: row.state,
-    lastResult: row.last_result,
-    deliveredAt: row.delivered_at,
-  };
-}
-
-function checkLimit(limit: number): number {
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > 10_000)
-    throw new StoreInputError(`limit must be a whole number from 1 to 10000, got ${String(limit)}`);
-  return limit;
-}
-
 /** The webhook outbox and delivery log in a SQLite file (the ingestion's cases.db). */
 export function openSqliteWebhookOutbox(file: string): WebhookOutbox {
   const db = openSqliteDatabase(file, WEBHOOK_SCHEMA);
@@ -100,15 +65,11 @@ export function openSqliteWebhookOutbox(file: string): WebhookOutbox {
   });
   return {
     async enqueue(deliveries) {
-      for (const d of deliveries) {
-        if (typeof d.key !== "string" || d.key === "" || typeof d.url !== "string" || typeof d.body !== "string" || !Number.isFinite(d.createdAt)) {
-          throw new StoreInputError("a webhook delivery needs a key, a url, a body and a createdAt time");
-        }
-      }
+      checkDeliveries(deliveries);
       return deliveries.length === 0 ? 0 : enqueueAll.immediate(deliveries);
     },
     async due(now, limit) {
-      return selectDue.all(now, checkLimit(limit)).map(fromRow);
+      return selectDue.all(now, checkListLimit(limit)).map(deliveryFromRow);
     },
     async nextDueAt() {
       return selectNext.get()?.at ?? null;
@@ -120,19 +81,18 @@ export function openSqliteWebhookOutbox(file: string): WebhookOutbox {
       failed.run(nextAttemptAt === null ? "failed" : "pending", nextAttemptAt ?? at, result.slice(0, MAX_RESULT_CHARS), id);
     },
     async list(options = {}) {
-      const limit = checkLimit(options.limit ?? 100);
+      const limit = checkListLimit(options.limit ?? 100);
       const rows =
         options.state === undefined
           ? db.prepare<[number], DeliveryRow>("SELECT * FROM webhook_deliveries ORDER BY id DESC LIMIT ?").all(limit)
           : db.prepare<[string, number], DeliveryRow>("SELECT * FROM webhook_deliveries WHERE state = ? ORDER BY id DESC LIMIT ?").all(options.state, limit);
-      return rows.map(fromRow);
+      return rows.map(deliveryFromRow);
     },
     async getCursor(name) {
       return getCursor.get(name)?.value ?? 0;
     },
     async setCursor(name, value) {
-      if (!Number.isSafeInteger(value) || value < 0) throw new StoreInputError(`cursor must be a whole number >= 0, got ${String(value)}`);
-      setCursor.run(name, value);
+      setCursor.run(name, checkCursor(value));
     },
     async close() {
       if (db.open) db.close();

@@ -1,6 +1,7 @@
 /**
- * A store file written by newer software: refuse rather than guess at its tables. `store` names the
- * store whose tables are newer; without it, the file's format (PRAGMA user_version) is.
+ * A store written by newer software: refuse rather than guess at its tables. `file` names the SQLite
+ * file or the PostgreSQL database; `store` the store whose tables are newer (without it, the file's
+ * format, PRAGMA user_version); `setting` the setting that points at another one.
  */
 export class StoreSchemaError extends Error {
   override readonly name = "StoreSchemaError";
@@ -9,11 +10,34 @@ export class StoreSchemaError extends Error {
     readonly found: number,
     readonly supported: number,
     readonly store?: string,
+    setting = "point DATA_DIR at another directory",
   ) {
     super(
       `${file}${store ? `: its ${store} tables have` : " has"} schema version ${found}, this software supports up to ${supported}: ` +
-        "upgrade this software, or point DATA_DIR at another directory",
+        `upgrade this software, or ${setting}`,
     );
+  }
+}
+
+/**
+ * What keeps the PostgreSQL stores from the database: a malformed URL, a server that cannot be
+ * reached (or went away), credentials refused, a database that does not exist, a role that may not
+ * create the tables.
+ */
+export type DatabaseProblem = "bad-url" | "unreachable" | "credentials" | "no-database" | "privileges";
+
+/** The database named by DATABASE_URL cannot be used; `target` is that URL without its password. */
+export class DatabaseConnectionError extends Error {
+  override readonly name = "DatabaseConnectionError";
+  /** The setting to check. */
+  readonly setting = "DATABASE_URL";
+  constructor(
+    readonly problem: DatabaseProblem,
+    readonly target: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`DATABASE_URL ${target}: ${detail}`, options);
   }
 }
 

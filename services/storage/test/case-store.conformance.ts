@@ -14,22 +14,22 @@ async function resolve(store: CaseStore, id: string, at = T0 + 10): Promise<void
 }
 
 /** The behaviour every CaseStore implementation must have; call it from the implementation's test file. */
-export function describeCaseStore(name: string, open: (file: string) => CaseStore): void {
+export function describeCaseStore(name: string, open: (file: string) => CaseStore | Promise<CaseStore>): void {
   describe(`CaseStore conformance: ${name}`, () => {
     let dir: TempDir;
     let file: string;
     const opened: CaseStore[] = [];
-    const openStore = () => {
-      const s = open(file);
+    const openStore = async () => {
+      const s = await open(file);
       opened.push(s);
       return s;
     };
     let store: CaseStore;
 
-    beforeEach(() => {
+    beforeEach(async () => {
       dir = makeTempDir("bms-cases-");
       file = join(dir.path, "data", "cases.db");
-      store = openStore();
+      store = await openStore();
     });
     afterEach(async () => {
       for (const s of opened.splice(0)) await s.close();
@@ -129,7 +129,7 @@ export function describeCaseStore(name: string, open: (file: string) => CaseStor
       });
 
       it("makes one case from concurrent calls, also through two connections to one file", async () => {
-        const other = openStore();
+        const other = await openStore();
         const results = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? store : other).recordFiring(firing({ at: T0 + i }))));
         expect(results.filter((r) => r.outcome === "opened")).toHaveLength(1);
         expect(new Set(results.map((r) => r.case.id)).size).toBe(1);
@@ -440,7 +440,7 @@ export function describeCaseStore(name: string, open: (file: string) => CaseStor
         }
         const big = await store.recordFiring(firing({ packId: "big", evidence: evidence(ONE_MB, { rulesFired: [] }) }));
         await store.close();
-        const again = openStore();
+        const again = await openStore();
         for (const [i, s] of HOSTILE_STRINGS.entries()) {
           const c = await again.get(made[i] ?? "", { details: true });
           expect(c?.title).toBe(s);

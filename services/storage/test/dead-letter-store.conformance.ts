@@ -4,7 +4,7 @@ import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
 import type { DeadLetterStore } from "../src/dead-letter-store";
 import { HOSTILE_STRINGS, ONE_MB } from "./hostile-strings";
 
-export type OpenDeadLetterStore = (file: string, options?: { maxEntries?: number }) => DeadLetterStore;
+export type OpenDeadLetterStore = (file: string, options?: { maxEntries?: number }) => DeadLetterStore | Promise<DeadLetterStore>;
 
 const T0 = 1_750_000_000_000;
 
@@ -14,13 +14,13 @@ export function describeDeadLetterStore(name: string, open: OpenDeadLetterStore)
     let dir: TempDir;
     let file: string;
     const opened: DeadLetterStore[] = [];
-    const openStore = (options?: { maxEntries?: number }) => {
-      const s = open(file, options);
+    const openStore = async (options?: { maxEntries?: number }) => {
+      const s = await open(file, options);
       opened.push(s);
       return s;
     };
 
-    beforeEach(() => {
+    beforeEach(async () => {
       dir = makeTempDir("bms-dead-");
       file = join(dir.path, "a", "dead-letters.db");
     });
@@ -30,7 +30,7 @@ export function describeDeadLetterStore(name: string, open: OpenDeadLetterStore)
     });
 
     it("adds and lists newest first, with a limit", async () => {
-      const s = openStore();
+      const s = await openStore();
       expect(await s.count()).toBe(0);
       expect(await s.list()).toEqual([]);
       for (let i = 0; i < 5; i++) await s.add({ receivedAt: T0 + i, topic: `bms/s/p${i}/telemetry`, payload: `{"n":${i}}`, reason: `reason ${i}` });
@@ -43,25 +43,25 @@ export function describeDeadLetterStore(name: string, open: OpenDeadLetterStore)
     });
 
     it("lists at most 100 by default and rejects a nonsense limit", async () => {
-      const s = openStore();
+      const s = await openStore();
       for (let i = 0; i < 120; i++) await s.add({ receivedAt: T0 + i, topic: "t", payload: "", reason: "r" });
       expect(await s.list()).toHaveLength(100);
       for (const limit of [0, -3, 2.5, Number.NaN]) await expect(s.list(limit)).rejects.toThrow(/limit/);
     });
 
     it("is bounded: keeps only the newest entries", async () => {
-      const s = openStore({ maxEntries: 10 });
+      const s = await openStore({ maxEntries: 10 });
       for (let i = 0; i < 25; i++) await s.add({ receivedAt: T0 + i, topic: "t", payload: String(i), reason: "flood" });
       expect(await s.count()).toBe(10);
       expect((await s.list(50)).map((d) => d.payload)).toEqual(["24", "23", "22", "21", "20", "19", "18", "17", "16", "15"]);
     });
 
     it("survives close and reopen", async () => {
-      const s = openStore();
+      const s = await openStore();
       await s.add({ receivedAt: T0, topic: "bms/x", payload: "not json", reason: "payload is not JSON" });
       const before = await s.list();
       await s.close();
-      const again = openStore();
+      const again = await openStore();
       expect(await again.list()).toEqual(before);
       await again.add({ receivedAt: T0 + 1, topic: "bms/y", payload: "", reason: "empty" });
       const ids = (await again.list()).map((d) => d.id);
@@ -69,7 +69,7 @@ export function describeDeadLetterStore(name: string, open: OpenDeadLetterStore)
     });
 
     it("stores hostile strings and a 1 MB payload intact", async () => {
-      const s = openStore();
+      const s = await openStore();
       for (const h of HOSTILE_STRINGS) await s.add({ receivedAt: T0, topic: h, payload: h, reason: h });
       await s.add({ receivedAt: T0, topic: "big", payload: ONE_MB, reason: "too big" });
       const all = (await s.list()).reverse();

@@ -5,6 +5,8 @@ export const HOSTILE_STRINGS: readonly string[] = [
   "Robert'); DELETE FROM cases WHERE ('1'='1",
   "%_\\%",
   "\u0000nul\u0000inside",
+  // U+0001 is the PostgreSQL stores' escape character for U+0000: it and what follows it must survive too.
+  "\u0001 escape \u00010 \u0001\u0001 \u0001",
   "emoji 🔋⚡ and ünïcödé 電池",
   "\u202Eright-to-left override",
   "line\nbreak\r\ntab\t",

@@ -33,22 +33,22 @@ const packState = (packId: string, tag: string, kb = 1): PackStateRow => ({
 const byPack = (rows: PackStateRow[]) => [...rows].sort((a, b) => a.packId.localeCompare(b.packId));
 
 /** The behaviour every RuleLedger implementation (a case store's batch commit) must have. */
-export function describeRuleLedger(name: string, open: (file: string) => Store): void {
+export function describeRuleLedger(name: string, open: (file: string) => Store | Promise<Store>): void {
   describe(`RuleLedger conformance: ${name}`, () => {
     let dir: TempDir;
     let file: string;
     const opened: Store[] = [];
-    const openStore = () => {
-      const s = open(file);
+    const openStore = async () => {
+      const s = await open(file);
       opened.push(s);
       return s;
     };
     let store: Store;
 
-    beforeEach(() => {
+    beforeEach(async () => {
       dir = makeTempDir("bms-ledger-");
       file = join(dir.path, "cases.db");
-      store = openStore();
+      store = await openStore();
     });
     afterEach(async () => {
       for (const s of opened.splice(0)) await s.close();
@@ -194,7 +194,7 @@ export function describeRuleLedger(name: string, open: (file: string) => Store):
       await store.commit([], [packState("pack-1", "a"), packState("pack-2", "a"), { siteId: "site-1", packId: "_site", state: { lastArrival: T0 } }]);
       await store.commit([], [packState("pack-2", "b"), { siteId: "site-1", packId: "_site", state: null }, { siteId: "site-9", packId: "gone", state: null }]);
       await store.close();
-      const again = openStore();
+      const again = await openStore();
       expect(byPack(await again.loadStates())).toEqual([packState("pack-1", "a"), packState("pack-2", "b")]);
       expect(
         await again.loadStates([
@@ -240,7 +240,7 @@ export function describeRuleLedger(name: string, open: (file: string) => Store):
     });
 
     it("keeps one case per (site, pack, rule) when two connections commit at once", async () => {
-      const other = openStore();
+      const other = await openStore();
       const batches = Array.from({ length: 10 }, (_, i) => [fire({ at: T0 + i }), fire({ at: T0 + i, ruleId: "over-temperature" })]);
       const results = await Promise.all(batches.map((b, i) => (i % 2 === 0 ? store : other).commit(b, [packState("pack-1", `${i}`)])));
       const outcomes = results.flat().map((r) => (r.kind === "fire" ? r.result.outcome : r.kind));

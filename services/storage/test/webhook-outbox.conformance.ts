@@ -6,18 +6,18 @@ import type { WebhookOutbox } from "../src/webhook-outbox";
 const T0 = 1_750_000_000_000;
 
 /** The behaviour every WebhookOutbox implementation must have. */
-export function describeWebhookOutbox(name: string, open: (file: string) => WebhookOutbox): void {
+export function describeWebhookOutbox(name: string, open: (file: string) => WebhookOutbox | Promise<WebhookOutbox>): void {
   describe(`WebhookOutbox conformance: ${name}`, () => {
     let dir: TempDir;
     let file: string;
     const opened: WebhookOutbox[] = [];
-    const openStore = () => {
-      const s = open(file);
+    const openStore = async () => {
+      const s = await open(file);
       opened.push(s);
       return s;
     };
 
-    beforeEach(() => {
+    beforeEach(async () => {
       dir = makeTempDir("bms-webhooks-");
       file = join(dir.path, "cases.db");
     });
@@ -27,7 +27,7 @@ export function describeWebhookOutbox(name: string, open: (file: string) => Webh
     });
 
     it("queues each key once and hands out due deliveries oldest first", async () => {
-      const outbox = openStore();
+      const outbox = await openStore();
       expect(await outbox.enqueue([{ key: "a", url: "http://x/1", body: "{}", createdAt: T0 + 1 }])).toBe(1);
       expect(
         await outbox.enqueue([
@@ -41,7 +41,7 @@ export function describeWebhookOutbox(name: string, open: (file: string) => Webh
     });
 
     it("keeps one endpoint's deliveries in order: a later one waits for the earlier one's retries", async () => {
-      const outbox = openStore();
+      const outbox = await openStore();
       await outbox.enqueue([
         { key: "first", url: "http://x/same", body: "{}", createdAt: T0 },
         { key: "second", url: "http://x/same", body: "{}", createdAt: T0 + 1 },
@@ -56,7 +56,7 @@ export function describeWebhookOutbox(name: string, open: (file: string) => Webh
     });
 
     it("records attempts: retries later, gives up, or delivers; and keeps the log across a reopen", async () => {
-      const outbox = openStore();
+      const outbox = await openStore();
       await outbox.enqueue([
         { key: "a", url: "http://x/1", body: "{}", createdAt: T0 },
         { key: "b", url: "http://x/2", body: "{}", createdAt: T0 },
@@ -69,7 +69,7 @@ export function describeWebhookOutbox(name: string, open: (file: string) => Webh
       expect(retry.map((d) => [d.key, d.attempts, d.lastResult])).toEqual([["a", 1, "HTTP 503"]]);
       await outbox.markDelivered(a!.id, T0 + 1001, "HTTP 200");
       await outbox.close();
-      const again = openStore();
+      const again = await openStore();
       expect(await again.due(T0 + 10_000, 10)).toEqual([]);
       expect(await again.nextDueAt()).toBeNull();
       const log = await again.list();
@@ -82,7 +82,7 @@ export function describeWebhookOutbox(name: string, open: (file: string) => Webh
     });
 
     it("keeps named cursors", async () => {
-      const outbox = openStore();
+      const outbox = await openStore();
       expect(await outbox.getCursor("timeline")).toBe(0);
       await outbox.setCursor("timeline", 42);
       expect(await outbox.getCursor("timeline")).toBe(42);
@@ -90,7 +90,7 @@ export function describeWebhookOutbox(name: string, open: (file: string) => Webh
     });
 
     it("refuses a malformed delivery", async () => {
-      const outbox = openStore();
+      const outbox = await openStore();
       await expect(outbox.enqueue([{ key: "", url: "http://x", body: "{}", createdAt: T0 }])).rejects.toThrow(/key/);
       await expect(outbox.enqueue([{ key: "k", url: "http://x", body: "{}", createdAt: Number.NaN }])).rejects.toThrow();
     });
