@@ -120,6 +120,7 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
           mqtt: withCredentials(mqttUrl, useAccounts ? accounts.live : undefined),
           dataDir: config.dataDir,
           engineerTokens: [engineerToken],
+          ...(config.tokensFile === undefined ? {} : { tokensFile: config.tokensFile }),
         },
         "stack live",
       ),
