@@ -1,4 +1,4 @@
-import type { ByteOrder, RegisterType } from "./device-profile";
+import type { ByteOrder, RegisterType } from "./register-types";
 
 /**
  * Encoding and decoding of one profile value (device-profile.ts): the simulator encodes with it,
