@@ -105,6 +105,8 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
   const client = mqtt.connect(config.mqtt.url, {
     clientId: config.mqtt.clientId ?? `edge-${siteId}`,
     clean: true,
+    // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers (about 6 MB of heap) to write numbers.
+    writeCache: false,
     reconnectPeriod: config.mqtt.reconnectPeriodMs,
     connectTimeout: config.mqtt.connectTimeoutMs,
     ...mqttSecrets,

@@ -1,4 +1,5 @@
 export * from "./bms-alarms";
+export * from "./broker-time";
 export * from "./command-line";
 export * from "./config-loader";
 export * from "./defaults";
