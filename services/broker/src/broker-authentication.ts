@@ -8,9 +8,9 @@ import { createClientIdPolicy } from "./client-id-policy";
 import { AccountConnections } from "./connection-limits";
 import { LoginThrottle } from "./login-throttle";
 
-/** Keeps a hostile 1 MB username or client ID out of the logs. */
-export function preview(text: string | undefined, max = 128): string | undefined {
-  if (text === undefined) return undefined;
+/** Keeps a hostile 1 MB username or client ID out of the logs; null (a client before its CONNECT) is left out. */
+export function preview(text: string | null | undefined, max = 128): string | undefined {
+  if (text === undefined || text === null) return undefined;
   return text.length > max ? `${text.slice(0, max)}... (${text.length} characters)` : text;
 }
 

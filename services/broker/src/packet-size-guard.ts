@@ -1,4 +1,5 @@
-import type { Duplex } from "node:stream";
+import type { Socket } from "node:net";
+import { Duplex } from "node:stream";
 
 /**
  * aedes 1.x has no maximum packet size (its issue #831): mqtt-packet's parser buffers a packet
@@ -61,20 +62,60 @@ export class PacketSizeScanner {
 }
 
 /**
- * Watches what aedes reads from `conn` and destroys the connection at the first packet over
- * `maxPacketSize` (or with a malformed length). aedes reads with `read()` on 'readable'; with a
- * 'readable' listener present, Node emits 'data' for each chunk `read()` returns without switching
- * the stream to flowing mode, so this sees every byte, in order, as aedes gets it. Call it after
- * `aedes.handle(conn)`.
+ * The connection aedes gets: the socket's bytes pass through only once the scanner has seen them,
+ * so a packet over `maxPacketSize` (or with a malformed length) never reaches aedes' parser, not
+ * even a small one that fits in one read. At the first such packet the connection is destroyed,
+ * with the chunk that announced it. Writes go straight to the socket, with its backpressure.
  */
-export function guardPacketSize(conn: Duplex, maxPacketSize: number, onProblem: (problem: PacketSizeProblem) => void): void {
-  const scanner = new PacketSizeScanner(maxPacketSize);
-  const onData = (chunk: Buffer | string) => {
-    const problem = scanner.scan(typeof chunk === "string" ? Buffer.from(chunk) : chunk);
-    if (problem === undefined) return;
-    conn.off("data", onData);
-    onProblem(problem);
-    conn.destroy();
-  };
-  conn.on("data", onData);
+export class PacketSizeLimitedConnection extends Duplex {
+  private readonly scanner: PacketSizeScanner;
+
+  constructor(
+    readonly socket: Socket,
+    maxPacketSize: number,
+    onProblem: (problem: PacketSizeProblem) => void,
+  ) {
+    super({ allowHalfOpen: false });
+    this.scanner = new PacketSizeScanner(maxPacketSize);
+    socket.on("data", (chunk: Buffer) => {
+      const problem = this.scanner.scan(chunk);
+      if (problem !== undefined) {
+        onProblem(problem);
+        this.destroy();
+      } else if (!this.push(chunk)) {
+        socket.pause();
+      }
+    });
+    socket.on("end", () => this.push(null));
+    socket.on("error", (err) => this.destroy(err));
+    socket.on("close", () => this.destroy());
+  }
+
+  /** The peer's address, as on the socket (for logs and the login throttle). */
+  get remoteAddress(): string | undefined {
+    return this.socket.remoteAddress;
+  }
+
+  override _read(): void {
+    this.socket.resume();
+  }
+
+  override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    if (this.socket.write(chunk)) callback();
+    else this.socket.once("drain", () => callback());
+  }
+
+  /** What aedes writes corked (mqtt-packet writes a packet in pieces) goes out in one socket write, as it would unwrapped. */
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, callback: (error?: Error | null) => void): void {
+    this._write(Buffer.concat(chunks.map((c) => c.chunk)), "binary", callback);
+  }
+
+  override _final(callback: (error?: Error | null) => void): void {
+    this.socket.end(() => callback());
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.socket.destroy();
+    callback(err);
+  }
 }

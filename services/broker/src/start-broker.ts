@@ -13,7 +13,7 @@ import { createBrokerMetrics } from "./broker-metrics";
 import { openBrokerPersistence } from "./broker-persistence";
 import { InflightCounter } from "./connection-limits";
 import { type MetricsServer, serveMetrics } from "./metrics-server";
-import { guardPacketSize } from "./packet-size-guard";
+import { PacketSizeLimitedConnection } from "./packet-size-guard";
 
 export interface RunningBroker {
   port: number;
@@ -109,11 +109,11 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   const server = createListener(config.tls, (conn) => {
     connections.add(conn);
     conn.once("close", () => connections.delete(conn));
-    broker.handle(conn);
-    guardPacketSize(conn, config.maxPacketSize, (problem) => {
+    const limited = new PacketSizeLimitedConnection(conn, config.maxPacketSize, (problem) => {
       metrics.connectionsRefused.inc({ reason: problem.kind === "too-large" ? "packet-too-large" : "malformed-length" });
       log.warn({ remoteAddress: conn.remoteAddress, ...problem }, "packet refused before it was read; connection closed");
     });
+    broker.handle(limited);
   });
   server.maxConnections = config.maxConnections;
   server.on("drop", () => metrics.connectionsRefused.inc({ reason: "server-limit" }));
