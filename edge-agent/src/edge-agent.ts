@@ -15,12 +15,11 @@ import {
 import type { DeviceConfig, EdgeAgentConfig } from "@bms/shared/config/edge-agent-config";
 import type { DeviceProfile } from "@bms/shared/device-profile";
 import { type DurableQueue, openSqliteDurableQueue } from "@bms/storage";
-import mqtt from "mqtt";
 import { agentStatusOf, StatusReporter, statusPayload } from "./agent-status";
 import { ClockCheck } from "./clock-check";
 import { type DeviceHealth, DevicePoller } from "./device-poller";
 import { loadDeviceProfiles } from "./device-profiles";
-import { mqttTlsAndCredentials } from "./mqtt-options";
+import { connectToBroker, mqttTlsAndCredentials } from "./mqtt-options";
 import { OutboxPublisher } from "./outbox-publisher";
 import { CanDeviceReader } from "./readers/can-device-reader";
 import type { DeviceReader } from "./readers/device-reader";
@@ -127,7 +126,7 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
   clock.report();
 
   const statusTopic = topics.status(siteId);
-  const client = mqtt.connect(config.mqtt.url, {
+  const client = connectToBroker(config.mqtt.url, {
     clientId: config.mqtt.clientId ?? `edge-${siteId}`,
     clean: true,
     // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers (about 6 MB of heap) to write numbers.
