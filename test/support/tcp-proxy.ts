@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { createServer, connect, type Socket } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 
 export interface TcpProxy {
   port: number;
