@@ -20,27 +20,54 @@ export interface BrokerPersistence {
 /** How long close() waits for writes still in progress. */
 const SETTLE_TIMEOUT_MS = 5000;
 
+/** Stores of a publish that must finish in the order they were called (below). */
+const IN_ORDER = new Set(["outgoingEnqueue", "outgoingEnqueueCombi"]);
+/** Stores a publish need not wait for: queued in order, answered at once. */
+const WRITE_BEHIND = new Set(["storeRetained"]);
+
 /**
- * Counts the persistence calls in progress, so that close() lets the last stores of a closing
- * broker finish (aedes acknowledges a QoS 1 PUBLISH before its copies for offline sessions are
- * written) instead of closing the database under them.
+ * Wraps the persistence for two things aedes needs of it:
+ * - Order. aedes drops a message for a client as a duplicate when one with a higher broker counter
+ *   reached that client first (its `dedupe`), and for a persistent session it then deletes it from
+ *   the queue: lost. With an in-memory persistence the publishes of one client reach subscribers in
+ *   order; on disk, two stores of queued copies can finish out of order (aedes issue #955, the same
+ *   with aedes-persistence-mongodb issue #27). So the stores a publish waits for (queued copies for
+ *   offline sessions) run one at a time, in call order, and the retained copy is written behind,
+ *   in order, without holding the publish up.
+ * - A clean close: calls in progress are counted, so close() lets the last stores of a closing
+ *   broker finish (aedes acknowledges a QoS 1 PUBLISH before its copies are stored) instead of
+ *   closing the database under them.
+ * Streams (outgoingStream, createRetainedStream...) pass through.
  */
-function trackPending<T extends object>(target: T): { tracked: T; settled(timeoutMs: number): Promise<void> } {
+function orderAndTrack<T extends object>(target: T, onError: (err: unknown) => void): { wrapped: T; settled(timeoutMs: number): Promise<void> } {
   let pending = 0;
-  const tracked = new Proxy(target, {
+  let chain: Promise<unknown> = Promise.resolve();
+  const inOrder = (run: () => Promise<unknown>) => {
+    const done = chain.then(run);
+    chain = done.catch(() => undefined);
+    return done;
+  };
+  const wrapped = new Proxy(target, {
     get(obj, key) {
       const value: unknown = Reflect.get(obj, key, obj);
       if (typeof value !== "function") return value;
-      // Streams (outgoingStream, createRetainedStream...) pass through; async methods are counted,
-      // and stay async functions (aedes checks that `setup` is one).
+      // aedes checks that `setup` is an async function: async methods stay async functions.
       if (value.constructor.name !== "AsyncFunction") return value.bind(obj);
+      const name = String(key);
       return async (...args: unknown[]) => {
         pending += 1;
-        try {
-          return await value.apply(obj, args);
-        } finally {
-          pending -= 1;
+        const run = async () => {
+          try {
+            return await value.apply(obj, args);
+          } finally {
+            pending -= 1;
+          }
+        };
+        if (WRITE_BEHIND.has(name)) {
+          inOrder(run).catch(onError);
+          return undefined;
         }
+        return IN_ORDER.has(name) ? inOrder(run) : run();
       };
     },
   });
@@ -48,7 +75,7 @@ function trackPending<T extends object>(target: T): { tracked: T; settled(timeou
     const deadline = Date.now() + timeoutMs;
     while (pending > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   };
-  return { tracked, settled };
+  return { wrapped, settled };
 }
 
 function isLocked(err: unknown): boolean {
@@ -61,7 +88,10 @@ function isLocked(err: unknown): boolean {
  * sessions, subscriptions, QoS 1 messages queued for offline sessions, retained messages and wills
  * survive a restart. A directory another broker holds is a ConfigError naming DATA_DIR.
  */
-export async function openBrokerPersistence(config: Pick<BrokerConfig, "persistence" | "dataDir">): Promise<BrokerPersistence> {
+export async function openBrokerPersistence(
+  config: Pick<BrokerConfig, "persistence" | "dataDir">,
+  onError: (err: unknown) => void,
+): Promise<BrokerPersistence> {
   if (config.persistence === "memory") return { persistence: undefined, location: "memory", close: async () => {} };
   const location = join(config.dataDir, BROKER_DB_DIR);
   mkdirSync(location, { recursive: true });
@@ -72,10 +102,10 @@ export async function openBrokerPersistence(config: Pick<BrokerConfig, "persiste
     if (isLocked(err)) throw new ConfigError("broker", [`dataDir: ${location} is held by another broker process: give each broker its own DATA_DIR`]);
     throw err;
   }
-  const { tracked, settled } = trackPending(new AsyncLevelPersistence(db));
+  const { wrapped, settled } = orderAndTrack(new AsyncLevelPersistence(db), onError);
   let closing: Promise<void> | undefined;
   return {
-    persistence: tracked,
+    persistence: wrapped,
     location,
     close() {
       closing ??= (async () => {
