@@ -1,6 +1,7 @@
 export * from "./access";
 export * from "./backoff";
 export * from "./bms-alarms";
+export * from "./broker-time";
 export * from "./clock";
 export * from "./command-line";
 export * from "./config-loader";

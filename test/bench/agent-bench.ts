@@ -12,6 +12,7 @@ import {
   startModbusTcpServer,
 } from "@bms/simulators";
 import ModbusRTU from "modbus-serial";
+import { AGENT_NODE_FLAGS } from "../../edge-agent/src/node-flags";
 import { PlausibilityFilter } from "../../edge-agent/src/plausibility-filter";
 import type { DeviceReader } from "../../edge-agent/src/readers/device-reader";
 import { ProfileDeviceReader } from "../../edge-agent/src/readers/profile-device-reader";
@@ -29,7 +30,7 @@ import { makeTempDir } from "../support/temp-dir";
  *     filter and validation; packs read one after the other, as a poller round does) against a bare
  *     modbus-serial client reading exactly the same requests on the same server (the baseline);
  *     for SunSpec (16 packs) and for the vendor profile;
- *  2. the agent as a command (`npm run agent`) with 16 packs at 1 Hz: CPU and memory of its process.
+ *  2. the agent as a command (`npm run agent`, with its shipped Node flags) with 16 packs at 1 Hz: CPU and memory of its process.
  * AGENT_BENCH_SECONDS (default 5) sets each throughput run, AGENT_BENCH_CPU_SECONDS (default 30) the CPU window.
  */
 const RUN_S = Number(process.env.AGENT_BENCH_SECONDS ?? 5);
@@ -153,8 +154,10 @@ async function agentAt1Hz(): Promise<Record<string, number>> {
       })),
     }),
   );
+  // As shipped: with the agent's runtime flags (npm run agent, docker-compose.yml).
   const agent = runScript("edge-agent/src/main.ts", ["--config", config], {
     env: { ...process.env, MQTT_URL: broker.url, DATA_DIR: join(dir.path, "data"), LOG_LEVEL: "warn" },
+    nodeFlags: AGENT_NODE_FLAGS,
   });
   try {
     const pid = agent.child.pid;
@@ -202,7 +205,7 @@ export async function benchAgent(): Promise<Record<string, number>> {
       `bench: edge agent against the simulator over Modbus TCP (${PACKS} packs, ${RUN_S} s a run, one run)`,
       `  SunSpec (802 + 805, 16 cells): agent ${f(results.agentSunSpecRegistersPerS)} registers/s, bare modbus-serial client ${f(results.bareSunSpecRegistersPerS)} registers/s (same requests), ratio ${f(results.agentToBareSunSpecRatio, 2)}`,
       `  vendor profile (3 requests):   agent ${f(results.agentVendorRegistersPerS)} registers/s, bare modbus-serial client ${f(results.bareVendorRegistersPerS)} registers/s (same requests), ratio ${f(results.agentToBareVendorRatio, 2)}`,
-      `  npm run agent, ${PACKS} packs at 1 Hz over ${CPU_S} s: CPU ${f(results.agentCpuPct16Packs1Hz, 1)} % of one core, RSS ${f(results.agentRssMiB16Packs1Hz, 0)} MiB (peak ${f(results.agentPeakRssMiB16Packs1Hz, 0)} MiB), ${f(results.agentSamplesPerS16Packs1Hz, 1)} samples/s published`,
+      `  npm run agent (node ${AGENT_NODE_FLAGS.join(" ")}), ${PACKS} packs at 1 Hz over ${CPU_S} s: CPU ${f(results.agentCpuPct16Packs1Hz, 1)} % of one core, RSS ${f(results.agentRssMiB16Packs1Hz, 0)} MiB (peak ${f(results.agentPeakRssMiB16Packs1Hz, 0)} MiB), ${f(results.agentSamplesPerS16Packs1Hz, 1)} samples/s published`,
       "",
     ].join("\n"),
   );

@@ -53,7 +53,8 @@ async function main(): Promise<void> {
   process.env.LOG_LEVEL ??= "warn";
   const dir = makeTempDir("bms-bench-");
   const vm = await startVictoriaMetrics();
-  const broker = await startBroker(parseConfig(BrokerConfig, { host: "127.0.0.1", port: 0, allowAnonymous: true }, "bench"));
+  // The embedded broker as shipped: its persistence on disk.
+  const broker = await startBroker(parseConfig(BrokerConfig, { host: "127.0.0.1", port: 0, allowAnonymous: true, dataDir: dir.path }, "bench"));
   const publisher = await mqtt.connectAsync(broker.url, { clientId: "bench-publisher" });
   const results: Record<string, number> = {};
 

@@ -19,6 +19,8 @@ export interface RunScriptOptions {
   env: NodeJS.ProcessEnv;
   /** Working directory; the repository root when not given. */
   cwd?: string;
+  /** Node.js flags before the entry (the `node` launcher only), e.g. a part's shipped runtime flags. */
+  nodeFlags?: readonly string[];
 }
 
 export interface RunningScript {
@@ -44,7 +46,10 @@ function launcher(via: Launcher): [string, string[]] {
 
 /** Runs a TypeScript entry point of this repository as a command and collects what it prints. */
 export function runScript(entry: string, args: string[], options: RunScriptOptions): RunningScript {
-  const [command, prefix] = launcher(options.via ?? "node");
+  const via = options.via ?? "node";
+  if (options.nodeFlags?.length && via !== "node") throw new Error("nodeFlags need the node launcher");
+  const [command, launcherArgs] = launcher(via);
+  const prefix = [...(options.nodeFlags ?? []), ...launcherArgs];
   const child = spawn(command, [...prefix, entry, ...args], { cwd: options.cwd ?? REPO_ROOT, env: options.env, stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";

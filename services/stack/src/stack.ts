@@ -81,6 +81,7 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
           {
             host: "127.0.0.1",
             port: config.mqttPort,
+            dataDir: config.dataDir,
             users: [
               { ...accounts.agent, role: "agent", siteId: config.siteId },
               { ...accounts.ingestion, role: "service" },
@@ -126,7 +127,7 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
       ),
       {
         log: log.child({ part: "live" }),
-        extraRegistries: [ingestion.registry],
+        extraRegistries: broker ? [ingestion.registry, broker.registry] : [ingestion.registry],
         extraHealth: {
           ingestion: () => {
             const health = ingestion.health();
