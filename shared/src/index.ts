@@ -10,6 +10,7 @@ export * from "./errors";
 export * from "./ids";
 export * from "./live-protocol";
 export * from "./logger";
+export * from "./modbus-crc";
 export * from "./pack-meta";
 export * from "./pack-sample";
 export * from "./pylontech-can";
