@@ -27,7 +27,20 @@ export async function startRedis(): Promise<RedisServer> {
   const binary = requireBinary("redis-server", "redis-server");
   const dir = makeTempDir("bms-redis-");
   const port = await freePort();
-  const proc = startProcess(binary, ["--port", String(port), "--bind", "127.0.0.1", "--dir", dir.path, "--save", "", "--appendonly", "no", "--loglevel", "warning"]);
+  const proc = startProcess(binary, [
+    "--port",
+    String(port),
+    "--bind",
+    "127.0.0.1",
+    "--dir",
+    dir.path,
+    "--save",
+    "",
+    "--appendonly",
+    "no",
+    "--loglevel",
+    "warning",
+  ]);
   const stop = async () => {
     await proc.stop();
     dir.remove();

@@ -20,7 +20,12 @@ export interface BrokerContext {
  * as without partitions. Nothing here is acknowledged late: a lost status is replaced by the
  * agent's next one (every 10 s by default) and the retained one.
  */
-export function startBrokerContext(config: MqttConnectionConfig, workerId: string, onMessage: (topic: string, payload: Buffer) => void, log: Logger): BrokerContext {
+export function startBrokerContext(
+  config: MqttConnectionConfig,
+  workerId: string,
+  onMessage: (topic: string, payload: Buffer) => void,
+  log: Logger,
+): BrokerContext {
   let ready = false;
   const client = connect(config.url, {
     clientId: `bms-ingestion-${workerId}`.replace(/[^A-Za-z0-9_-]/g, "-").slice(0, 64),

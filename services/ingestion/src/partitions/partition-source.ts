@@ -154,7 +154,10 @@ export class PartitionSource {
         try {
           lease.channel.ack(message, true);
         } catch (err) {
-          this.log.warn({ partition: lease.partition, err: (err as Error).message }, "could not acknowledge (the channel closed): RabbitMQ delivers those messages again");
+          this.log.warn(
+            { partition: lease.partition, err: (err as Error).message },
+            "could not acknowledge (the channel closed): RabbitMQ delivers those messages again",
+          );
         }
       }
       if (lease.outstanding <= 0) lease.drained?.();
@@ -185,7 +188,10 @@ export class PartitionSource {
         await this.group.attach(connection);
         this.connected = true;
         this.backoff.reset();
-        this.log.info({ url: redactUrl(this.config.url), worker: this.workerId, partitions: this.config.partitions }, "consuming the partitions (active on some, standing by for the others)");
+        this.log.info(
+          { url: redactUrl(this.config.url), worker: this.workerId, partitions: this.config.partitions },
+          "consuming the partitions (active on some, standing by for the others)",
+        );
         first();
       } catch (err) {
         this.log.warn({ err: (err as Error).message, url: redactUrl(this.config.url) }, "could not set up the partitioned intake on RabbitMQ; retrying");
