@@ -53,7 +53,9 @@ async function takenByRules(databaseUrl: string): Promise<number> {
   const client = new Client(databaseUrl);
   await client.connect();
   try {
-    const { rows } = await client.query<{ n: string | null }>("SELECT sum((state::json->'lanes'->>'liveCount')::int) AS n FROM pack_state WHERE pack_id <> '_site'");
+    const { rows } = await client.query<{ n: string | null }>(
+      "SELECT sum((state::json->'lanes'->>'liveCount')::int) AS n FROM pack_state WHERE pack_id <> '_site'",
+    );
     return Number(rows[0]?.n ?? 0);
   } finally {
     await client.end();
@@ -62,8 +64,13 @@ async function takenByRules(databaseUrl: string): Promise<number> {
 
 function startWorker(dir: TempDir, name: string, env: Record<string, string>): RunningScript {
   const config = join(dir.path, `${name}.json`);
-  writeFileSync(config, JSON.stringify({ amqp: { partitions: PARTITIONS, workerId: name, presenceIntervalMs: 500 }, intake: { maxBatch: 1000, maxPending: 10_000 } }));
-  return runScript("services/ingestion/src/main.ts", ["--config", config], { env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", DATA_DIR: join(dir.path, name), ...env } });
+  writeFileSync(
+    config,
+    JSON.stringify({ amqp: { partitions: PARTITIONS, workerId: name, presenceIntervalMs: 500 }, intake: { maxBatch: 1000, maxPending: 10_000 } }),
+  );
+  return runScript("services/ingestion/src/main.ts", ["--config", config], {
+    env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", DATA_DIR: join(dir.path, name), ...env },
+  });
 }
 
 /** `consuming a partition` / `no longer consuming a partition` lines of a worker's log. */
@@ -88,11 +95,19 @@ async function workersRun(pg: PostgresServer, amqpUrl: string, mqttUrl: string, 
   const databaseUrl = await pg.createDatabase();
   await publishOverMqtt(mqttUrl, burstFor(run));
   const env = { AMQP_URL: amqpUrl, MQTT_URL: mqttUrl, DATABASE_URL: databaseUrl };
-  const t0 = performance.now();
   const procs = Array.from({ length: workers }, (_, i) => startWorker(dir, `${run}-w${i}`, env));
   try {
-    await waitFor(async () => (await takenByRules(databaseUrl)) >= BURST, 600_000, `${workers} worker(s) to take the burst`);
-    return BURST / ((performance.now() - t0) / 1000);
+    // Polled twice a second: the sum reads every pack's state, work the database would otherwise do for the workers.
+    const deadline = Date.now() + 600_000;
+    // (0 until the first worker created the tables.)
+    while ((await takenByRules(databaseUrl).catch(() => 0)) < BURST) {
+      if (Date.now() > deadline) throw new Error(`${workers} worker(s) did not take the burst in time`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const done = Date.now();
+    // From the first partition consumed (the processes' start-up, mostly compiling TypeScript, left out).
+    const first = Math.min(...procs.flatMap((p) => partitionEvents(p).map((e) => e.time)));
+    return BURST / ((done - first) / 1000);
   } finally {
     for (const p of procs) p.child.kill("SIGTERM");
     await Promise.all(procs.map((p) => p.exited));
@@ -158,7 +173,11 @@ export async function benchScaleOut(): Promise<ScaleOutFigures> {
     })();
     try {
       // Both consume (placement has spread the partitions) before the kill.
-      await waitFor(() => activeAt(a).size > 0 && activeAt(b).size > 0 && activeAt(a).size + activeAt(b).size === PARTITIONS, 120_000, "both workers to consume");
+      await waitFor(
+        () => activeAt(a).size > 0 && activeAt(b).size > 0 && activeAt(a).size + activeAt(b).size === PARTITIONS,
+        120_000,
+        "both workers to consume",
+      );
       const orphaned = activeAt(a);
       const killedAt = Date.now();
       a.child.kill("SIGKILL");
@@ -168,7 +187,15 @@ export async function benchScaleOut(): Promise<ScaleOutFigures> {
         60_000,
         "worker B to consume the orphaned partitions",
       );
-      const takenAt = Math.max(...[...orphaned].map((p) => Math.min(...partitionEvents(b).filter((e) => e.taken && e.partition === p && e.time >= killedAt).map((e) => e.time))));
+      const takenAt = Math.max(
+        ...[...orphaned].map((p) =>
+          Math.min(
+            ...partitionEvents(b)
+              .filter((e) => e.taken && e.partition === p && e.time >= killedAt)
+              .map((e) => e.time),
+          ),
+        ),
+      );
       return { bareConsumerMsgPerS, oneWorkerMsgPerS, twoWorkersMsgPerS, failoverMs: takenAt - killedAt, orphanedPartitions: orphaned.size };
     } finally {
       streaming = false;
