@@ -1,25 +1,14 @@
 import { writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
 import { join } from "node:path";
 import { requireBinary } from "./binaries";
 import { startProcess } from "./child-process";
-import { freePort, waitFor } from "./free-port";
+import { canConnect, freePort, waitFor } from "./free-port";
 import { makeTempDir } from "./temp-dir";
 
 export interface MosquittoServer {
   url: string;
   port: number;
   stop(): Promise<void>;
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: "127.0.0.1" }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on("error", () => resolve(false));
-  });
 }
 
 /** Starts Mosquitto 2 (Debian package `mosquitto`) on a free port, anonymous, in-memory. */

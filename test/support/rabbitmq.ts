@@ -1,11 +1,10 @@
 import { execFile } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
-import { connect as netConnect } from "node:net";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { requireBinary } from "./binaries";
 import { startProcess } from "./child-process";
-import { freePort, waitFor } from "./free-port";
+import { canConnect, freePort, waitFor } from "./free-port";
 import { makeTempDir } from "./temp-dir";
 
 const DEBIAN_PACKAGE = "rabbitmq-server";
@@ -19,16 +18,6 @@ export interface RabbitMqServer {
   /** mqtt://127.0.0.1:PORT: the MQTT plugin's listener (anonymous, publishes to amq.topic). */
   mqttUrl: string;
   stop(): Promise<void>;
-}
-
-function listening(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = netConnect({ port, host: "127.0.0.1" }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on("error", () => resolve(false));
-  });
 }
 
 /**
@@ -81,7 +70,7 @@ export async function startRabbitMq(): Promise<RabbitMqServer> {
     dir.remove();
   };
   try {
-    await waitFor(async () => (await listening(amqpPort)) && (await listening(mqttPort)), 90_000, "RabbitMQ to listen on AMQP and MQTT");
+    await waitFor(async () => (await canConnect(amqpPort)) && (await canConnect(mqttPort)), 90_000, "RabbitMQ to listen on AMQP and MQTT");
   } catch (err) {
     await stop();
     throw new Error(`RabbitMQ did not start: ${(err as Error).message}\n${proc.output()}`);
