@@ -13,6 +13,7 @@ export * from "./logger";
 export * from "./modbus-crc";
 export * from "./pack-meta";
 export * from "./pack-sample";
+export * from "./package-dir";
 export * from "./pylontech-can";
 export * from "./site-status";
 export * from "./statistics";
