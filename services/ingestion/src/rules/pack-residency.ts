@@ -1,5 +1,5 @@
 import { SITE_PACK_ID } from "@bms/shared";
-import type { RuleInput } from "./rule-engine";
+import type { RuleInput } from "./rule-input";
 
 export interface StateKey {
   siteId: string;

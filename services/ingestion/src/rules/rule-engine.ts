@@ -10,6 +10,7 @@ import { PackRules } from "./pack-rules";
 import { plausibilityLimits } from "./plausibility-limits";
 import { RuleBatch } from "./rule-batch";
 import type { ResolvedRules, RuleBook } from "./rule-book";
+import type { RuleInput } from "./rule-input";
 import type { RuleLane } from "./rule-lane";
 import { PackState, SiteState } from "./rule-state";
 import { SiteRules } from "./site-rules";
@@ -40,11 +41,7 @@ export interface RuleEngineOptions {
   partitioned?: boolean;
 }
 
-/** What the engine is fed, in arrival order. */
-export type RuleInput =
-  | { kind: "sample"; siteId: string; packId: string; sample: PackSample; arrivedAt: number }
-  | { kind: "meta"; siteId: string; packId: string; meta: PackMeta }
-  | { kind: "status"; siteId: string; status: SiteStatus; arrivedAt: number };
+export type { RuleInput };
 
 const packKey = stateKey;
 
