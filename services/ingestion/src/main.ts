@@ -2,7 +2,7 @@ import { closeOnSignals, configFileFlag, createLogger, loadConfig, readConfigFil
 import { IngestionConfig } from "@bms/shared/config/ingestion-config";
 import { startIngestion } from "./index";
 
-/** Environment variables of design.md that this service reads. */
+/** The environment variables this service reads (docs/architecture.md, Contracts). */
 const ENV_BINDINGS = {
   MQTT_URL: { path: ["mqtt", "url"] },
   DATA_DIR: { path: ["dataDir"] },

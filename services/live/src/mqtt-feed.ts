@@ -5,7 +5,7 @@ import { connect, type MqttClient } from "mqtt";
 import type { LiveMetrics } from "./live-metrics";
 import type { PackState } from "./pack-state";
 
-/** What the live service reads: samples, identity, agent status (design.md) and case events. */
+/** What the live service reads: samples, identity, agent status and case events (docs/architecture.md, Contracts). */
 export const LIVE_TOPIC_FILTERS = [TOPIC_FILTERS.allTelemetry, "bms/+/+/meta", "bms/+/status", TOPIC_FILTERS.allCaseEvents] as const;
 
 /** What a live node behind Redis always reads; samples only of what its engineers watch (`MqttFeed.watch`). */
