@@ -52,8 +52,24 @@ export const PackHistoryPoint = z.object({
 });
 export type PackHistoryPoint = z.infer<typeof PackHistoryPoint>;
 
-/** `GET /api/packs/:siteId/:packId/history?from=&to=`: points oldest first. */
-export const PackHistory = z.object({ siteId: Id, packId: Id, points: z.array(PackHistoryPoint) });
+/**
+ * `GET /api/packs/:siteId/:packId/history?from=&to=&maxPoints=`: points oldest first, from the
+ * time-series server (`influxql`, `victoriametrics`) or the live service's buffer (`live`).
+ */
+export const PackHistory = z.object({
+  siteId: Id,
+  packId: Id,
+  points: z.array(PackHistoryPoint),
+  source: z.enum(["influxql", "victoriametrics", "live"]),
+  /**
+   * null: the points are the samples as written. A number: the window held more than `maxPoints`
+   * samples, aggregated into buckets of this many ms stamped at their start (SOC, voltage and
+   * current the mean; cell voltage and temperature min/max the min/max).
+   */
+  resolutionMs: z.number().int().positive().nullable(),
+  /** Set when the time-series server did not answer and the points come from the live buffer instead. */
+  warning: z.string().optional(),
+});
 export type PackHistory = z.infer<typeof PackHistory>;
 
 /** One level of a rule over a value the console shows: a value past `threshold` in `direction` is at `severity`. */

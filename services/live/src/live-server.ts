@@ -8,6 +8,7 @@ import { loadAccessList } from "./access-list";
 import { consoleRoutes } from "./console-assets";
 import { consoleMeta } from "./console-meta";
 import { createTokenChecker } from "./engineer-auth";
+import { openHistorySources } from "./history/history-sources";
 import { createLiveMetrics } from "./live-metrics";
 import { attachLiveSocket } from "./live-socket";
 import { clientAddressResolver, LoginThrottle } from "./login-throttle";
@@ -61,6 +62,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
     maxDelayMs: config.loginThrottleMaxMs ?? LIVE_DEFAULTS.loginThrottleMaxMs,
   });
   const state = new PackState({ historyPerPack: config.historyPerPack, maxPacks: config.maxPacks ?? LIVE_DEFAULTS.maxPacks });
+  const history = openHistorySources(config.influx, state, log);
   const ownsStore = options.caseStore === undefined;
   const caseStore = options.caseStore ?? openSqliteCaseStore(join(config.dataDir, "cases.db"));
   const ownsOutbox = options.webhookOutbox === undefined;
@@ -141,7 +143,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   });
 
   consoleRoutes(app);
-  await app.register(restApi, { prefix: "/api", caseStore, webhookOutbox, state, identify, throttle, clientAddress, meta, metrics, log, announceCaseEvent });
+  await app.register(restApi, { prefix: "/api", caseStore, webhookOutbox, state, history, identify, throttle, clientAddress, meta, metrics, log, announceCaseEvent });
 
   const shutdown = async () => {
     await socket.close();
@@ -160,7 +162,10 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   }
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.http.port;
-  log.info({ port, mqtt: config.mqtt.url }, "live service listening");
+  log.info(
+    { port, mqtt: config.mqtt.url, history: config.influx ? `${config.influx.url} (${config.influx.queryApi})` : "live buffer (no INFLUX_URL)" },
+    "live service listening",
+  );
 
   let closing: Promise<void> | null = null;
   return {

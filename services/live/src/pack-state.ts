@@ -88,6 +88,11 @@ export class PackState {
     for (const pack of packs) if (pack?.latest) yield { ...pack.latest, siteId: pack.siteId, packId: pack.packId };
   }
 
+  /** This service has heard of the pack (a sample or its identity). */
+  knows(siteId: string, packId: string): boolean {
+    return this.packs.has(packKey(siteId, packId));
+  }
+
   /** The pack's points with from ≤ ts ≤ to, oldest first; null for a pack this service does not know. */
   history(siteId: string, packId: string, from: number, to: number): PackHistoryPoint[] | null {
     const pack = this.packs.get(packKey(siteId, packId));

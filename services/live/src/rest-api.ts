@@ -5,6 +5,7 @@ import type { FastifyReply, FastifyRequest, FastifySchemaCompiler } from "fastif
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { z } from "zod";
 import { caseRoutes } from "./case-routes";
+import type { HistorySources } from "./history/history-sources";
 import { bearerToken, canSee, type Engineer, hasRole } from "./engineer-auth";
 import type { LiveMetrics } from "./live-metrics";
 import type { LoginThrottle } from "./login-throttle";
@@ -35,6 +36,8 @@ export interface RestDeps {
   caseStore: CaseStore;
   webhookOutbox: WebhookOutbox;
   state: PackState;
+  /** Pack history: the time-series server's, and the live buffer to fall back on. */
+  history: HistorySources;
   identify: (token: string | undefined) => Engineer | null;
   throttle: LoginThrottle;
   clientAddress: (request: IncomingMessage) => string;
