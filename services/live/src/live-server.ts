@@ -5,6 +5,7 @@ import { type CaseStore, openSqliteCaseStore, openSqliteWebhookOutbox, type Webh
 import Fastify, { type FastifyError } from "fastify";
 import { Registry } from "prom-client";
 import { loadAccessList } from "./access-list";
+import { CaseIndex } from "./case-index";
 import { consoleRoutes } from "./console-assets";
 import { consoleMeta } from "./console-meta";
 import { createTokenChecker } from "./engineer-auth";
@@ -65,6 +66,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   const history = openHistorySources(config.influx, state, log);
   const ownsStore = options.caseStore === undefined;
   const caseStore = options.caseStore ?? openSqliteCaseStore(join(config.dataDir, "cases.db"));
+  const caseIndex = new CaseIndex(caseStore, log);
   const ownsOutbox = options.webhookOutbox === undefined;
   const webhookOutbox = options.webhookOutbox ?? openSqliteWebhookOutbox(join(config.dataDir, "cases.db"));
 
@@ -113,6 +115,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
       onCaseEvent: (event) => {
         const key = caseEventKey(event);
         if (recentEvents.delete(key)) return;
+        caseIndex.apply(event.case);
         socket.emitCaseEvent(event);
       },
     },
@@ -122,6 +125,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
 
   const announceCaseEvent = (event: CaseEvent) => {
     // Local subscribers at once, whether or not the broker is reachable; other instances via MQTT.
+    caseIndex.apply(event.case);
     socket.emitCaseEvent(event);
     rememberEvent(caseEventKey(event));
     feed.publishCaseEvent(event).catch((err: unknown) => log.warn({ err, caseId: event.case.id }, "could not publish a case event"));
@@ -143,7 +147,21 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   });
 
   consoleRoutes(app);
-  await app.register(restApi, { prefix: "/api", caseStore, webhookOutbox, state, history, identify, throttle, clientAddress, meta, metrics, log, announceCaseEvent });
+  await app.register(restApi, {
+    prefix: "/api",
+    caseStore,
+    caseIndex,
+    webhookOutbox,
+    state,
+    history,
+    identify,
+    throttle,
+    clientAddress,
+    meta,
+    metrics,
+    log,
+    announceCaseEvent,
+  });
 
   const shutdown = async () => {
     await socket.close();

@@ -1,7 +1,7 @@
 import type { PackHistoryPoint, PackMeta, PackSample, PackView, SitePackSample, SiteStatus } from "@bms/shared";
 import { PackHistory } from "./pack-history";
 
-interface PackEntry {
+export interface PackEntry {
   siteId: string;
   packId: string;
   latest: PackSample | null;
@@ -98,6 +98,21 @@ export class PackState {
     const pack = this.packs.get(packKey(siteId, packId));
     if (!pack) return null;
     return pack.history?.points(from, to) ?? [];
+  }
+
+  /** Every pack of the sites `visible` lets through, as held (read only). */
+  *entries(visible: (siteId: string) => boolean): Generator<Readonly<PackEntry>> {
+    for (const [siteId, site] of this.bySite) if (visible(siteId)) yield* site.values();
+  }
+
+  /** Every known agent status of the sites `visible` lets through. */
+  *siteStatuses(visible: (siteId: string) => boolean): Generator<readonly [string, SiteStatus]> {
+    for (const entry of this.siteStatus) if (visible(entry[0])) yield entry;
+  }
+
+  /** The site's agent status (retained `bms/{siteId}/status`), where known. */
+  siteStatusOf(siteId: string): SiteStatus | null {
+    return this.siteStatus.get(siteId) ?? null;
   }
 
   /** Every pack `visible` lets through, by site then pack. */

@@ -4,9 +4,11 @@ import type { CaseStore, WebhookOutbox } from "@bms/storage";
 import type { FastifyReply, FastifyRequest, FastifySchemaCompiler } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { z } from "zod";
+import type { CaseIndex } from "./case-index";
 import { caseRoutes } from "./case-routes";
-import type { HistorySources } from "./history/history-sources";
 import { bearerToken, canSee, type Engineer, hasRole } from "./engineer-auth";
+import { fleetRoutes } from "./fleet-routes";
+import type { HistorySources } from "./history/history-sources";
 import type { LiveMetrics } from "./live-metrics";
 import type { LoginThrottle } from "./login-throttle";
 import { packRoutes } from "./pack-routes";
@@ -34,6 +36,8 @@ declare module "fastify" {
 
 export interface RestDeps {
   caseStore: CaseStore;
+  /** The cases being worked, in memory, for fleet triage. */
+  caseIndex: CaseIndex;
   webhookOutbox: WebhookOutbox;
   state: PackState;
   /** Pack history: the time-series server's, and the live buffer to fall back on. */
@@ -138,4 +142,5 @@ export const restApi: FastifyPluginAsyncZod<RestDeps> = async (app, deps) => {
 
   await caseRoutes(app, deps);
   await packRoutes(app, deps);
+  await fleetRoutes(app, deps);
 };

@@ -1,7 +1,7 @@
 import { sampleToLines } from "@bms/ingestion";
-import { createLogger, type PackSample } from "@bms/shared";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startInfluxDb, type InfluxDbServer } from "../../../test/support/influxdb";
+import type { PackSample } from "@bms/shared";
+import { afterAll, beforeAll, expect } from "vitest";
+import { type InfluxDbServer, startInfluxDb } from "../../../test/support/influxdb";
 import { startVictoriaMetrics, type VictoriaMetricsServer } from "../../../test/support/victoria-metrics";
 import { InfluxQlHistory } from "../src/history/influxql-history";
 import { LiveBufferHistory } from "../src/history/live-buffer-history";
@@ -39,9 +39,12 @@ describeHistorySource("InfluxDB 1.6.7 (InfluxQL over /query)", () => ({
 }));
 
 const state = new PackState({ historyPerPack: 2000, maxPacks: 100 });
-describeHistorySource("the live buffer", (): HistoryFixture => ({
-  source: new LiveBufferHistory(state),
-  write: async (siteId, packId, samples) => {
-    for (const s of samples) state.addSample(siteId, packId, s, Date.now());
-  },
-}));
+describeHistorySource(
+  "the live buffer",
+  (): HistoryFixture => ({
+    source: new LiveBufferHistory(state),
+    write: async (siteId, packId, samples) => {
+      for (const s of samples) state.addSample(siteId, packId, s, Date.now());
+    },
+  }),
+);

@@ -12,6 +12,7 @@ const InfluxQlAnswer = z.object({
         series: z
           .array(
             z.object({
+              name: z.string().optional(),
               columns: z.array(z.string()),
               values: z.array(z.array(z.union([z.number(), z.string(), z.boolean(), z.null()]))),
             }),
@@ -61,12 +62,19 @@ export class InfluxQlHistory implements HistorySource {
   private async select(influxql: string) {
     const body = await getJson(this.options, "/query", { db: this.options.database, q: influxql, epoch: "ms" });
     const parsed = InfluxQlAnswer.safeParse(body);
-    if (!parsed.success) throw new HistoryUnavailableError(`the InfluxQL answer of ${this.options.url} is not what /query answers: ${parsed.error.issues[0]?.message}`);
+    if (!parsed.success)
+      throw new HistoryUnavailableError(`the InfluxQL answer of ${this.options.url} is not what /query answers: ${parsed.error.issues[0]?.message}`);
     const result = parsed.data.results[0];
     const error = parsed.data.error ?? result?.error;
     if (error !== undefined) throw new HistoryUnavailableError(`InfluxQL on ${this.options.url} (database ${this.options.database}): ${error}`);
     const byTs = new Map<number, Partial<Record<HistoryField, number>>>();
     for (const series of result?.series ?? []) {
+      // VictoriaMetrics' /query, for one, answers every statement with its database list.
+      if (series.name !== "pack") {
+        throw new HistoryUnavailableError(
+          `${this.options.url}/query answered a series "${series.name}" to a SELECT FROM pack: not an InfluxQL server (for VictoriaMetrics, HISTORY_QUERY_API=victoriametrics)`,
+        );
+      }
       const columns = series.columns.map((name) => HISTORY_FIELDS.find((f) => f.field === name)?.point);
       const timeColumn = series.columns.indexOf("time");
       for (const row of series.values) {

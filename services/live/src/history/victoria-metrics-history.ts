@@ -95,7 +95,10 @@ export class VictoriaMetricsHistory implements HistorySource {
     await Promise.all(
       (["mean", "min", "max"] as const).map(async (aggregate) => {
         const fields = HISTORY_FIELDS.filter((f) => f.aggregate === aggregate);
-        const query = `${ROLLUP[aggregate]}(${this.selector(request, fields.map((f) => f.field))}[${size}ms]) keep_metric_names`;
+        const query = `${ROLLUP[aggregate]}(${this.selector(
+          request,
+          fields.map((f) => f.field),
+        )}[${size}ms]) keep_metric_names`;
         const result = await this.prom("/api/v1/query_range", { query, start: seconds(start + size - 1), end: seconds(end - 1), step: `${size}ms` });
         for (const series of result) {
           const field = fields.find((f) => `pack_${f.field}` === series.metric.__name__);
