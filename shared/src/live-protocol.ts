@@ -121,6 +121,7 @@ export const FleetPack = z.object({
   offline: z.boolean(),
   serial: z.string().nullable(),
   model: z.string().nullable(),
+  chemistry: Chemistry.nullable(),
   soc: z.number().nullable(),
   soh: z.number().nullable(),
   packVoltage: z.number().nullable(),

@@ -312,9 +312,10 @@ export type PackCaseRollup = z.infer<typeof PackCaseRollup>;
 /**
  * `opened` (a new case), `reopened` (its fault returned after it was resolved or closed),
  * `escalated` (a worse severity), `updated` (another occurrence, a related rule, an engineer's
- * change), `cleared` (the condition stopped holding), `closed`.
+ * change), `followed` (the condition still holds: `evidence.followUp` and the warranty assessment
+ * brought up to date, at most every few seconds), `cleared` (the condition stopped holding), `closed`.
  */
-export const CaseEventType = z.enum(["opened", "reopened", "escalated", "updated", "cleared", "closed"]);
+export const CaseEventType = z.enum(["opened", "reopened", "escalated", "updated", "followed", "cleared", "closed"]);
 export type CaseEventType = z.infer<typeof CaseEventType>;
 
 /** Published on `cases/{siteId}/{packId}` and emitted as socket.io `case`. */

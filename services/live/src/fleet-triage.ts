@@ -93,6 +93,7 @@ function packRow(
     offline,
     serial: entry?.meta?.serial ?? null,
     model: entry?.meta?.model ?? null,
+    chemistry: entry?.meta?.chemistry ?? null,
     soc: sample?.soc ?? null,
     soh: sample?.soh ?? null,
     packVoltage: sample?.packVoltage ?? null,

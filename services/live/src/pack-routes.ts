@@ -43,6 +43,11 @@ export async function packRoutes(app: ZodApp, deps: RestDeps): Promise<void> {
 
   app.get("/packs", { config: { role: "viewer" } }, async (request) => state.views((siteId) => canSee(request.engineer, siteId)));
 
+  app.get("/packs/:siteId/:packId", { ...READ_PACK, schema: { params: PackParams } }, async (request, reply) => {
+    const { siteId, packId } = request.params;
+    return state.view(siteId, packId) ?? reply.code(404).send({ error: `no pack ${siteId}/${packId}` });
+  });
+
   app.get("/packs/:siteId/:packId/history", { ...READ_PACK, schema: { params: PackParams, querystring: HistoryQuery } }, async (request, reply) => {
     const { siteId, packId } = request.params;
     const to = request.query.to ?? Date.now();

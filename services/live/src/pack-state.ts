@@ -115,6 +115,13 @@ export class PackState {
     return this.siteStatus.get(siteId) ?? null;
   }
 
+  /** One pack as GET /api/packs lists it; null for a pack this service does not know. */
+  view(siteId: string, packId: string): PackView | null {
+    const pack = this.packs.get(packKey(siteId, packId));
+    if (!pack) return null;
+    return { siteId, packId, sample: pack.latest, meta: pack.meta, siteStatus: this.siteStatus.get(siteId) ?? null, receivedAt: pack.receivedAt };
+  }
+
   /** Every pack `visible` lets through, by site then pack. */
   views(visible: (siteId: string) => boolean = () => true): PackView[] {
     const out: PackView[] = [];

@@ -99,7 +99,9 @@ export function parseCommand(command: RuleCommand, where: string): ParsedCommand
       return { kind: "follow", siteId: command.siteId, packId: command.packId, ruleId, at, followUp, warranty };
     }
     default:
-      throw new StoreInputError(`${where}: kind must be fire, clear, freeze-frame or follow, got ${JSON.stringify((command as { kind?: unknown } | null)?.kind)}`);
+      throw new StoreInputError(
+        `${where}: kind must be fire, clear, freeze-frame or follow, got ${JSON.stringify((command as { kind?: unknown } | null)?.kind)}`,
+      );
   }
 }
 

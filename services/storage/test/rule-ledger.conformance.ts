@@ -169,7 +169,11 @@ export function describeRuleLedger(name: string, open: (file: string) => Store |
       const first = follow(T0 + 10_000, { worstValue: 3.8, worstIndex: 2, worstAt: T0 + 9000, worstDetail: "Cell 3 at 3.8 V" });
       const [r1] = await store.commit([first], []);
       expect(r1?.kind === "follow" && r1.case?.id).toBe(caseId);
-      const milder = follow(T0 + 70_000, { worstValue: 3.72, worstIndex: 1, worstAt: T0 + 70_000, worstDetail: "Cell 2 at 3.72 V" }, warranty("chargeable", T0 + 70_000));
+      const milder = follow(
+        T0 + 70_000,
+        { worstValue: 3.72, worstIndex: 1, worstAt: T0 + 70_000, worstDetail: "Cell 2 at 3.72 V" },
+        warranty("chargeable", T0 + 70_000),
+      );
       await store.commit([milder], []);
       const c = await store.get(caseId);
       expect(c?.evidence.followUp).toEqual({

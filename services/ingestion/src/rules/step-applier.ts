@@ -1,6 +1,7 @@
 import { type Logger, type PackMeta, type PackSample, SEVERITY_RANK } from "@bms/shared";
 import type { IngestionMetrics } from "../ingestion-metrics";
 import type { UsageHistoryState } from "../warranty/usage-history";
+import { EvidenceFollower } from "./evidence-follower";
 import { buildFiring, firingOf } from "./firing-builder";
 import type { RuleSubject } from "./kinds/kind-module";
 import type { RuleBatch } from "./rule-batch";
@@ -38,6 +39,8 @@ export interface StepApplierDeps {
  * explained by one that opens none, is logged and counted only.
  */
 export class StepApplier {
+  private readonly follower = new EvidenceFollower();
+
   constructor(private readonly deps: StepApplierDeps) {}
 
   apply(batch: RuleBatch, target: StepTarget, slot: Slot, step: RuleStep, sample: PackSample | null): void {
@@ -57,6 +60,7 @@ export class StepApplier {
         slot.lastFiredAt = worst.at;
         dirt = "hard";
         this.fire(batch, target, slot, worst, false, sample);
+        this.follower.start(slot, worst.value, worst.at);
       } else if (SEVERITY_RANK[worst.severity] > SEVERITY_RANK[slot.active]) {
         slot.active = worst.severity;
         slot.lastFiredAt = worst.at;
@@ -64,7 +68,11 @@ export class StepApplier {
         this.fire(batch, target, slot, worst, true, sample);
       }
     }
+    // The evidence of the case a live episode opened follows it while it holds (not a backlog's, nor a case that took it as another rule's).
+    const followed = slot.rule.opensCase && slot.attachedTo === undefined && target.lane === target.live;
+    if (step.active && slot.active !== null && followed && step.reading && sample !== null) this.follower.held(batch, target, slot, step.reading, sample.ts);
     if (!step.active && slot.active !== null) {
+      if (followed) this.follower.end(batch, target, slot);
       slot.active = null;
       slot.attachedTo = undefined;
       dirt = "hard";
