@@ -1,10 +1,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { dirname, extname, join, relative, sep } from "node:path";
-import { fileURLToPath } from "node:url";
+import { packageDir } from "@bms/shared";
 import type { FastifyInstance } from "fastify";
 
-const PUBLIC_DIR = fileURLToPath(new URL("../public/", import.meta.url));
+const PUBLIC_DIR = join(packageDir("@bms/live"), "public");
 
 const TYPES: Readonly<Record<string, string>> = {
   ".html": "text/html; charset=utf-8",
@@ -16,7 +16,7 @@ const TYPES: Readonly<Record<string, string>> = {
 
 /** uPlot's ES module and stylesheet, from node_modules (no CDN): the console imports them from /vendor/uplot/. */
 function vendorFiles(): { route: string; path: string }[] {
-  const uplot = dirname(createRequire(import.meta.url).resolve("uplot/dist/uPlot.esm.js"));
+  const uplot = dirname(createRequire(join(packageDir("@bms/live"), "package.json")).resolve("uplot/dist/uPlot.esm.js"));
   return [
     { route: "/vendor/uplot/uPlot.esm.js", path: join(uplot, "uPlot.esm.js") },
     { route: "/vendor/uplot/uPlot.min.css", path: join(uplot, "uPlot.min.css") },

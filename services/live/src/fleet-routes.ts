@@ -2,7 +2,7 @@ import { FleetState } from "@bms/shared";
 import { z } from "zod";
 import { canSee } from "./engineer-auth";
 import { triage } from "./fleet-triage";
-import type { RestDeps, ZodApp } from "./rest-api";
+import type { RestDeps, ZodApp } from "./rest-types";
 
 const wholeNumber = (max: number, fallback: number) =>
   z

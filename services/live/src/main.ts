@@ -29,6 +29,8 @@ runMain(async () => {
       INFLUX_ORG: { path: ["influx", "org"] },
       INFLUX_BUCKET: { path: ["influx", "bucket"] },
       HISTORY_QUERY_API: { path: ["influx", "queryApi"] },
+      DATABASE_URL: { path: ["databaseUrl"] },
+      REDIS_URL: { path: ["redisUrl"] },
     },
     overrides: { engineerTokens },
   });

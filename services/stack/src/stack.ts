@@ -81,6 +81,7 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
           {
             host: "127.0.0.1",
             port: config.mqttPort,
+            dataDir: config.dataDir,
             users: [
               { ...accounts.agent, role: "agent", siteId: config.siteId },
               { ...accounts.ingestion, role: "service" },
@@ -122,12 +123,13 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
           engineerTokens: [engineerToken],
           // History from the server the ingestion writes to (its query API detected).
           ...(config.influx ? { influx: { url: config.influx.url, token: config.influx.token, org: config.influx.org, bucket: config.influx.bucket } } : {}),
+          ...(config.tokensFile === undefined ? {} : { tokensFile: config.tokensFile }),
         },
         "stack live",
       ),
       {
         log: log.child({ part: "live" }),
-        extraRegistries: [ingestion.registry],
+        extraRegistries: broker ? [ingestion.registry, broker.registry] : [ingestion.registry],
         extraHealth: {
           ingestion: () => {
             const health = ingestion.health();

@@ -1,9 +1,5 @@
 import type { EvidenceFollowUp } from "@bms/shared";
-import { UsageHistory } from "../warranty/usage-history";
-import type { RuleBatch } from "./rule-batch";
-import type { Slot } from "./rule-lane";
 import type { Reading } from "./rule-step";
-import type { StepTarget } from "./step-applier";
 
 /** A worse value reaches the case at most this often while the condition holds. */
 export const FOLLOW_WORSE_EVERY_MS = 10_000;
@@ -21,6 +17,19 @@ export interface FollowState {
   lastHeldAt: number;
 }
 
+/** The episode being followed, as the rule's slot holds it (rule-lane.ts). */
+export interface FollowedSlot {
+  follow?: FollowState | undefined;
+  /** When the episode's condition started. */
+  since?: number | undefined;
+}
+
+/** A follow-up to send: the step applier puts it in the batch as a `follow` command. */
+export interface FollowUpOut {
+  at: number;
+  followUp: EvidenceFollowUp;
+}
+
 const isWorse = (direction: Reading["direction"], than: number | null, value: number) => than === null || (direction === "above" ? value > than : value < than);
 
 /**
@@ -31,31 +40,31 @@ const isWorse = (direction: Reading["direction"], than: number | null, value: nu
  */
 export class EvidenceFollower {
   /** An episode opened a case with `reading` (its trigger's value) at `at`. */
-  start(slot: Slot, value: number | null, at: number): void {
+  start(slot: FollowedSlot, value: number | null, at: number): void {
     slot.follow = { pending: null, sentWorst: value, lastSentAt: at, lastHeldAt: at };
   }
 
   /** A sample at `at` in which the episode holds. */
-  held(batch: RuleBatch, target: StepTarget, slot: Slot, reading: Reading, at: number): void {
+  held(slot: FollowedSlot, reading: Reading, at: number): FollowUpOut | null {
     slot.follow ??= { pending: null, sentWorst: null, lastSentAt: Number.NEGATIVE_INFINITY, lastHeldAt: at };
     const follow = slot.follow;
     follow.lastHeldAt = Math.max(follow.lastHeldAt, at);
     if (follow.pending === null || isWorse(reading.direction, follow.pending.value, reading.value)) follow.pending = { ...reading, at };
     const since = at - follow.lastSentAt;
     const worse = isWorse(follow.pending.direction, follow.sentWorst, follow.pending.value);
-    if (since >= FOLLOW_EVERY_MS || (worse && since >= FOLLOW_WORSE_EVERY_MS)) this.send(batch, target, slot, follow, at);
+    return since >= FOLLOW_EVERY_MS || (worse && since >= FOLLOW_WORSE_EVERY_MS) ? this.send(slot, follow, at) : null;
   }
 
   /** The episode ended: what was not sent yet goes to the case before its clear. */
-  end(batch: RuleBatch, target: StepTarget, slot: Slot): void {
+  end(slot: FollowedSlot): FollowUpOut | null {
     const follow = slot.follow;
     slot.follow = undefined;
-    if (follow && follow.lastHeldAt > follow.lastSentAt) this.send(batch, target, slot, follow, follow.lastHeldAt);
+    return follow && follow.lastHeldAt > follow.lastSentAt ? this.send(slot, follow, follow.lastHeldAt) : null;
   }
 
-  private send(batch: RuleBatch, target: StepTarget, slot: Slot, follow: FollowState, at: number): void {
+  private send(slot: FollowedSlot, follow: FollowState, at: number): FollowUpOut | null {
     const worst = follow.pending;
-    if (worst === null) return;
+    if (worst === null) return null;
     const followUp: EvidenceFollowUp = {
       direction: worst.direction,
       worstValue: worst.value,
@@ -65,11 +74,9 @@ export class EvidenceFollower {
       heldSince: Math.min(slot.since ?? follow.lastHeldAt, follow.lastHeldAt),
       heldUntil: follow.lastHeldAt,
     };
-    const warranty = target.usage === null ? null : new UsageHistory(target.usage).assess(target.meta, target.resolved.warranty, at);
-    const { siteId, packId } = target.subject;
-    batch.follow({ kind: "follow", siteId, packId, ruleId: slot.rule.id, at, followUp, warranty });
     if (isWorse(worst.direction, follow.sentWorst, worst.value)) follow.sentWorst = worst.value;
     follow.pending = null;
     follow.lastSentAt = at;
+    return { at, followUp };
   }
 }
