@@ -15,6 +15,7 @@ import { startVictoriaMetrics } from "../support/victoria-metrics";
 import { benchAgent } from "./agent-bench";
 import { type BurstMessage, makeBurst, percentile } from "./burst";
 import { benchCases } from "./case-bench";
+import { benchConsole, formatConsoleBench } from "./console-bench";
 import { benchLive, formatLiveBench } from "./live-bench";
 import { benchScaleOut, formatScaleOutBench } from "./scale-out-bench";
 import { benchSimulator } from "./simulator-bench";
@@ -189,6 +190,7 @@ async function main(): Promise<void> {
 
   // The live service in its own process: latency and memory with 1000 and 10000 packs streaming, and the subscribe flood (test/bench/live-bench.ts).
   process.stdout.write(formatLiveBench(await benchLive()));
+  process.stdout.write(formatConsoleBench(await benchConsole()));
 }
 
 main().then(
