@@ -156,6 +156,8 @@ describe("pack page", () => {
     await h.publish("bms/site-p/pack-7/telemetry", sample({ seq: 500, soc: 77.7 }));
     await expect.poll(async () => Number(await soc.getAttribute("data-points")), { timeout: 10_000 }).toBe(before + 1);
     await expect.poll(() => page.locator("section", { hasText: "Now" }).first().textContent(), { timeout: 10_000 }).toContain("77.7 %");
+    // Two charts side by side on a wide screen, each as wide as its own column.
+    expect(await overflowsSideways(page)).toBe(false);
     await screenshot(page, "pack");
     expect(errors).toEqual([]);
     await page.close();

@@ -16,10 +16,13 @@ export const COLORS = {
 
 const roomFor = (node) => Math.max(260, Math.floor(node.getBoundingClientRect().width || node.clientWidth || 600));
 
-/** Keeps a chart as wide as its box (the page is used from 420 px phones to wide screens). */
-function fitWidth(plot, box, height) {
-  const observer = new ResizeObserver(() => plot.setSize({ width: roomFor(box), height }));
-  observer.observe(box);
+/**
+ * Keeps a chart as wide as its own figure (the page is used from 420 px phones to wide screens):
+ * the figure, not the grid of charts around it, which holds two charts side by side when wide.
+ */
+function fitWidth(plot, figure, height) {
+  const observer = new ResizeObserver(() => plot.setSize({ width: roomFor(figure), height }));
+  observer.observe(figure);
   return () => observer.disconnect();
 }
 
@@ -33,7 +36,7 @@ export function timeChart(box, { title, unit, series, height = 180, sync = "pack
   const figure = h("figure", { class: "chart-figure", dataset: { chart: title } }, h("div", { class: "chart-title" }, `${title} (${unit})`), plotBox, summary);
   box.append(figure);
   const opts = {
-    width: roomFor(box),
+    width: roomFor(figure),
     height,
     ms: 1,
     cursor: { sync: { key: sync }, drag: { x: false, y: false } },
@@ -77,7 +80,7 @@ export function timeChart(box, { title, unit, series, height = 180, sync = "pack
   };
   const empty = [[], ...series.map(() => [])];
   const plot = new uPlot(opts, empty, plotBox);
-  const stopFit = fitWidth(plot, box, height);
+  const stopFit = fitWidth(plot, figure, height);
   let data = empty;
   const describe = () => {
     const n = data[0].length;
@@ -125,7 +128,7 @@ export function barChart(box, { title, unit, values, markIndex, markLabel, digit
   const fmt = (v) => (v === null || v === undefined ? "–" : `${v.toFixed(digits)} ${unit}`);
   const plot = new uPlot(
     {
-      width: roomFor(box),
+      width: roomFor(figure),
       height,
       scales: { x: { time: false, range: [0.4, values.length + 0.6] }, y: { range: [lo - pad, hi + pad] } },
       legend: { live: true },
@@ -143,7 +146,7 @@ export function barChart(box, { title, unit, values, markIndex, markLabel, digit
     [xs, rest, marked],
     plotBox,
   );
-  const stopFit = fitWidth(plot, box, height);
+  const stopFit = fitWidth(plot, figure, height);
   return {
     plot,
     figure,
