@@ -4,50 +4,15 @@
 import { api, seg } from "./api.js";
 import { costForm, partForm, workForms } from "./case-forms.js";
 import { drawCells } from "./cells.js";
-import { COLORS, timeChart } from "./charts.js";
+import { timeChart } from "./charts.js";
 import { card, el, facts, h } from "./dom.js";
 import { cellName, duration, fixed, when } from "./format.js";
+import { pointOf, SERIES_CHARTS } from "./pack-series.js";
 import { packHref } from "./router.js";
 import { codeTags, limitsFor, notice, severityTag } from "./widgets.js";
 
 /** Charts of a freeze frame: each a quantity around the trigger. */
-const FRAME_CHARTS = [
-  {
-    title: "Lowest and highest cell",
-    unit: "V",
-    series: [
-      { label: "Lowest cell", key: "vmin", color: COLORS.min, digits: 3 },
-      { label: "Highest cell", key: "vmax", color: COLORS.max, digits: 3 },
-    ],
-  },
-  {
-    title: "Temperatures",
-    unit: "°C",
-    series: [
-      { label: "Lowest sensor", key: "tmin", color: COLORS.min, digits: 1 },
-      { label: "Highest sensor", key: "tmax", color: COLORS.max, digits: 1 },
-    ],
-  },
-  { title: "Current", unit: "A", series: [{ label: "Current (+ charging)", key: "current", color: COLORS.current, digits: 1 }] },
-  { title: "Pack voltage", unit: "V", series: [{ label: "Voltage", key: "packVoltage", color: COLORS.voltage, digits: 2 }] },
-];
-
-const frameValue = (s, key) => {
-  const cells = s.cellVoltages || [];
-  const temps = s.cellTemperatures || [];
-  switch (key) {
-    case "vmin":
-      return cells.length ? Math.min(...cells) : null;
-    case "vmax":
-      return cells.length ? Math.max(...cells) : null;
-    case "tmin":
-      return temps.length ? Math.min(...temps) : null;
-    case "tmax":
-      return temps.length ? Math.max(...temps) : null;
-    default:
-      return s[key];
-  }
-};
+const FRAME_CHARTS = [SERIES_CHARTS.cells, SERIES_CHARTS.temperatures, SERIES_CHARTS.current, SERIES_CHARTS.voltage];
 
 /** Whether a case's index is a cell or a sensor, from the words of its detail. */
 const indexKind = (c) => (/sensor|temperat/i.test(`${c.evidence.detail} ${c.ruleId}`) ? "sensor" : "cell");
@@ -134,7 +99,8 @@ function drawFrames(box, frames) {
     );
     const group = h("div", { class: "frame", dataset: { trigger: String(frame.triggerTs) } }, head);
     box.append(group);
-    const ts = samples.map((s) => s.ts);
+    const points = samples.map(pointOf);
+    const ts = points.map((p) => p.ts);
     for (const spec of FRAME_CHARTS) {
       const chart = timeChart(group, {
         title: spec.title,
@@ -144,7 +110,7 @@ function drawFrames(box, frames) {
         sync: `frame-${i}`,
         markers: [{ ts: frame.triggerTs, label: "trigger" }],
       });
-      chart.setData([ts, ...spec.series.map((s) => samples.map((x) => frameValue(x, s.key)))]);
+      chart.setData([ts, ...spec.series.map((s) => points.map((p) => p[s.key]))]);
       chart.figure.dataset.trigger = String(frame.triggerTs);
       charts.push(chart);
     }

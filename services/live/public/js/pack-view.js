@@ -2,9 +2,10 @@
 
 import { api, seg } from "./api.js";
 import { drawCells } from "./cells.js";
-import { COLORS, timeChart } from "./charts.js";
+import { timeChart } from "./charts.js";
 import { card, el, facts, h } from "./dom.js";
 import { ago, fixed, when } from "./format.js";
+import { pointOf, SERIES_CHARTS } from "./pack-series.js";
 import { caseHref } from "./router.js";
 import { codeTags, levelled, levelOf, limitsFor, notice, severityTag } from "./widgets.js";
 
@@ -20,43 +21,7 @@ const RELOAD_MS = 60_000;
 const SOURCE_NAMES = { influxql: "InfluxDB (InfluxQL)", victoriametrics: "VictoriaMetrics", live: "the live service's recent buffer" };
 
 /** The trend charts and which history field each line shows. */
-const TRENDS = [
-  { title: "State of charge", unit: "%", series: [{ label: "SOC", key: "soc", color: COLORS.soc, digits: 1 }] },
-  { title: "Pack voltage", unit: "V", series: [{ label: "Voltage", key: "packVoltage", color: COLORS.voltage, digits: 2 }] },
-  { title: "Current", unit: "A", series: [{ label: "Current (+ charging)", key: "current", color: COLORS.current, digits: 1 }] },
-  {
-    title: "Temperatures",
-    unit: "°C",
-    series: [
-      { label: "Lowest sensor", key: "temperatureMin", color: COLORS.min, digits: 1 },
-      { label: "Highest sensor", key: "temperatureMax", color: COLORS.max, digits: 1 },
-    ],
-  },
-  {
-    title: "Lowest and highest cell",
-    unit: "V",
-    series: [
-      { label: "Lowest cell", key: "cellVoltageMin", color: COLORS.min, digits: 3 },
-      { label: "Highest cell", key: "cellVoltageMax", color: COLORS.max, digits: 3 },
-    ],
-  },
-];
-
-/** A sample as a history point (what the live feed adds to the charts). */
-function pointOf(s) {
-  const cells = s.cellVoltages || [];
-  const temps = s.cellTemperatures || [];
-  return {
-    ts: s.ts,
-    soc: s.soc,
-    packVoltage: s.packVoltage,
-    current: s.current,
-    cellVoltageMin: cells.length ? Math.min(...cells) : null,
-    cellVoltageMax: cells.length ? Math.max(...cells) : null,
-    temperatureMin: temps.length ? Math.min(...temps) : null,
-    temperatureMax: temps.length ? Math.max(...temps) : null,
-  };
-}
+const TRENDS = [SERIES_CHARTS.soc, SERIES_CHARTS.voltage, SERIES_CHARTS.current, SERIES_CHARTS.temperatures, SERIES_CHARTS.cells];
 
 function nowFacts(view, meta) {
   const s = view.sample;
