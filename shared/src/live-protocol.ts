@@ -94,6 +94,8 @@ export const LiveMeta = z.object({
   defaultChemistry: Chemistry,
   limits: z.record(Chemistry, z.partialRecord(z.enum(CONSOLE_METRICS), z.array(LimitLevel))),
   caseActions: z.record(CaseStatus, z.array(z.object({ status: CaseStatus, label: z.string() }))),
+  /** Grafana beside the console (`grafanaUrl`, no trailing slash); null: none configured. */
+  grafanaUrl: z.string().nullable(),
 });
 export type LiveMeta = z.infer<typeof LiveMeta>;
 

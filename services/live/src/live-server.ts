@@ -57,7 +57,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   const metrics = createLiveMetrics();
   // Access and rules first: a bad TOKENS_FILE or rule file stops the start (exit 2) before anything listens.
   const identify = createTokenChecker(loadAccessList(config));
-  const meta = consoleMeta(config.rulesFile);
+  const meta = consoleMeta(config.rulesFile, config.grafanaUrl);
   const clientAddress = clientAddressResolver(config.http.trustProxy);
   const throttle = new LoginThrottle({
     initialDelayMs: config.loginThrottleInitialMs ?? LIVE_DEFAULTS.loginThrottleInitialMs,

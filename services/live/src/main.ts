@@ -29,6 +29,7 @@ runMain(async () => {
       INFLUX_ORG: { path: ["influx", "org"] },
       INFLUX_BUCKET: { path: ["influx", "bucket"] },
       HISTORY_QUERY_API: { path: ["influx", "queryApi"] },
+      GRAFANA_URL: { path: ["grafanaUrl"] },
       DATABASE_URL: { path: ["databaseUrl"] },
       REDIS_URL: { path: ["redisUrl"] },
     },

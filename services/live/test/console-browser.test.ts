@@ -8,7 +8,7 @@ let h: Harness;
 let browser: Browser;
 
 beforeAll(async () => {
-  [h, browser] = await Promise.all([startHarness(), launchChromium()]);
+  [h, browser] = await Promise.all([startHarness({ grafanaUrl: "https://grafana.example.com:3000/" }), launchChromium()]);
 });
 afterAll(async () => {
   await browser?.close();
@@ -149,6 +149,11 @@ describe("pack page", () => {
     expect(identity).toContain("2.4.1");
     expect(identity).toContain("2024-01-01 to 2031-06-30");
     expect(await page.locator(".case-list").textContent()).toContain("Cell under-voltage on pack-7");
+    // Grafana beside it: the pack's provisioned dashboards, for this pack and the range shown.
+    const grafana = new URL((await page.locator('a[data-grafana="bms-pack"]').getAttribute("href")) ?? "");
+    expect(`${grafana.origin}${grafana.pathname}`).toBe("https://grafana.example.com:3000/d/bms-pack");
+    expect(Object.fromEntries(grafana.searchParams)).toEqual({ "var-site": "site-p", "var-pack": "pack-7", from: "now-10m", to: "now" });
+    expect(await page.locator('a[data-grafana="bms-cells"]').getAttribute("href")).toContain("/d/bms-cells?var-site=site-p&var-pack=pack-7");
     // The 15 min range reads the same history; a live sample adds a point.
     await page.locator('[data-range="15m"]').click();
     await expect.poll(() => page.locator('[data-range="15m"]').getAttribute("aria-checked")).toBe("true");

@@ -79,6 +79,15 @@ export const LiveConfig = z
      * console highlights values with the limits the rules use. @default none (the shipped rules)
      */
     rulesFile: z.string().min(1).optional(),
+    /**
+     * Grafana beside the console (env GRAFANA_URL, as the engineer's browser reaches it, e.g.
+     * http://localhost:3000): the pack page links to its provisioned pack and cells dashboards. @default none
+     */
+    grafanaUrl: z
+      .string()
+      .url()
+      .regex(/^https?:\/\//, "an http:// or https:// URL")
+      .optional(),
     /** Where pack history is read from; absent: the live buffer (`historyPerPack` samples per pack). @default none */
     influx: LiveInfluxConfig.optional(),
     /** Samples kept in memory per pack (compactly: the fields of GET /api/packs/:siteId/:packId/history). @default 600 */

@@ -99,6 +99,32 @@ function casesList(rollup) {
   );
 }
 
+/** Links to the pack's Grafana dashboards (provisioned beside the console), over the range shown here; none without `grafanaUrl`. */
+function grafanaLinks(grafanaUrl, siteId, packId, currentRange) {
+  if (!grafanaUrl) return null;
+  const link = (uid, label) =>
+    h(
+      "a",
+      {
+        dataset: { grafana: uid },
+        target: "_blank",
+        rel: "noopener noreferrer",
+        onclick: (ev) => {
+          // The range picked when clicked.
+          ev.currentTarget.href = grafanaHref(grafanaUrl, uid, siteId, packId, currentRange().ms);
+        },
+        href: grafanaHref(grafanaUrl, uid, siteId, packId, currentRange().ms),
+      },
+      label,
+    );
+  return h("p", { class: "muted" }, "In Grafana: ", link("bms-pack", "pack dashboard"), " · ", link("bms-cells", "cells dashboard"));
+}
+
+function grafanaHref(grafanaUrl, uid, siteId, packId, rangeMs) {
+  const q = new URLSearchParams({ "var-site": siteId, "var-pack": packId, from: `now-${Math.round(rangeMs / 60_000)}m`, to: "now" });
+  return `${grafanaUrl}/d/${uid}?${q}`;
+}
+
 export function renderPack(page, { siteId, packId, ctx }) {
   const title = `${siteId} / ${packId}`;
   const nowBox = el("div");
@@ -131,7 +157,13 @@ export function renderPack(page, { siteId, packId, ctx }) {
     error,
     h("div", { class: "grid-2" }, card("Now", nowBox), card("Identity and warranty", identityBox)),
     card("Cells and sensors", cellsBox),
-    card("Trends", picker, source, chartsBox),
+    card(
+      "Trends",
+      picker,
+      source,
+      chartsBox,
+      grafanaLinks(ctx.meta.grafanaUrl, siteId, packId, () => range),
+    ),
     card("Cases", casesBox),
   );
 
