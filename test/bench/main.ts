@@ -10,7 +10,7 @@ import { benchSimulator } from "./simulator-bench";
 /**
  * `npm run bench`: every figure printed beside a baseline measured in the same run.
  * BENCH_SAMPLES (default 20000) sets the ingestion's burst; BENCH_ONLY (comma-separated part
- * names: ingestion, layout, agent, simulator, cases, scale-out, live) runs some parts only.
+ * names: ingestion, layout, agent, simulator, cases, scale-out, live, console) runs some parts only.
  */
 const BURST = Number(process.env.BENCH_SAMPLES ?? 20_000);
 const only = new Set((process.env.BENCH_ONLY ?? "").split(",").filter(Boolean));
