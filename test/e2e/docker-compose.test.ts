@@ -58,8 +58,13 @@ describe("docker-compose.yml", () => {
       for (const file of files) expect(existsSync(join(ROOT, file)), `${name}: ${file}`).toBe(true);
     }
     const brokerFile = services.broker!.command!.at(-1)!;
-    const broker = loadConfig(BrokerConfig, { file: join(ROOT, brokerFile), env: {} });
-    const agent = loadConfig(EdgeAgentConfig, { file: join(ROOT, services.agent!.command!.at(-1)!), env: {} });
+    // The config files take their passwords from the environment compose gives each service.
+    const broker = loadConfig(BrokerConfig, { file: join(ROOT, brokerFile), env: services.broker!.environment! });
+    const agent = loadConfig(EdgeAgentConfig, { file: join(ROOT, services.agent!.command!.at(-1)!), env: services.agent!.environment! });
+    for (const name of ["ingestion", "live"]) {
+      const url = new URL(services[name]!.environment!.MQTT_URL!);
+      expect(broker.users, `${name}'s MQTT account`).toContainEqual(expect.objectContaining({ username: url.username, password: url.password }));
+    }
     // The agent's account exists on the broker, for its site.
     expect(broker.users).toContainEqual(expect.objectContaining({ username: agent.mqtt.username, password: agent.mqtt.password, siteId: agent.siteId }));
   });
