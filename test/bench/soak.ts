@@ -16,6 +16,8 @@ const FLEETS = (process.env.SOAK_PACKS ?? "20,200").split(",").map(Number);
 interface Reading {
   minute: number;
   rss: Record<Part, number>;
+  /** Samples a second the engineer's client received since the reading before (the fleet's real rate). */
+  samplesPerS: number;
 }
 
 /** Least-squares slope of y over x. */
@@ -49,20 +51,23 @@ async function main(): Promise<void> {
         const dead = fleet.exited();
         if (dead) throw new Error(dead);
         const rss = Object.fromEntries(PARTS.map((part) => [part, rssMiB(fleet.pids[part])])) as Record<Part, number>;
-        readings[i]?.push({ minute, rss });
         const rate = (fleet.samplesReceived() - (received[i] ?? 0)) / SAMPLE_S;
         received[i] = fleet.samplesReceived();
+        readings[i]?.push({ minute, rss, samplesPerS: rate });
         return `${PARTS.map((part) => f(rss[part])).join(" ")} ${f(rate, 1)}`;
       });
       process.stdout.write(`${f(minute, 1)}  ${cells.join(" | ")}\n`);
     }
-    process.stdout.write(`\nper part: steady RSS (median of the last third), MiB/pack beyond a base, slope over the last two thirds\n`);
+    const lastThird = (rs: Reading[]) => rs.slice(Math.floor((rs.length * 2) / 3));
+    const rates = readings.map((rs) => (median(lastThird(rs).map((r) => r.samplesPerS)) ?? 0).toFixed(0));
+    process.stdout.write(`\nsamples/s on socket.io over the last third (median): ${FLEETS.map((packs, i) => `${rates[i]} of ${packs}`).join(", ")}\n`);
+    process.stdout.write(`per part: steady RSS (median of the last third), MiB/pack beyond a base, slope over the last two thirds\n`);
     process.stdout.write(
       `| part | RSS at ${small} packs, MiB | RSS at ${large} packs, MiB | base, MiB | MiB/pack | slope at ${small} / ${large} packs, MiB/min |\n`,
     );
     process.stdout.write("| --- | --- | --- | --- | --- | --- |\n");
     for (const part of PARTS) {
-      const steady = readings.map((rs) => median(rs.slice(Math.floor((rs.length * 2) / 3)).map((r) => r.rss[part])) ?? Number.NaN);
+      const steady = readings.map((rs) => median(lastThird(rs).map((r) => r.rss[part])) ?? Number.NaN);
       const slopes = readings.map((rs) => slope(rs.slice(Math.floor(rs.length / 3)).map((r) => [r.minute, r.rss[part]] as const)));
       const [a = Number.NaN, b = Number.NaN] = steady;
       const perPack = (b - a) / (large - small);
