@@ -1,5 +1,7 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { runScript } from "../support/cli";
+import { REPO_ROOT, runScript } from "../support/cli";
 
 /**
  * `npm run build` makes one bundle per part; each runs with plain node (no TypeScript loader) and
@@ -30,5 +32,13 @@ describe("the build", () => {
     });
     expect(await run.exited).toBe(0);
     expect(run.output()).toMatch(/"scenario": "over-temperature"[\s\S]*"sha256": "[0-9a-f]{64}"[\s\S]*"finished": true/);
+  });
+
+  it("the agent's bundle does not load pg (the storage package is side-effect free)", () => {
+    // pg's load touches fetch, whose HTTP parser needs WebAssembly, which the agent's --lite-mode
+    // turns off on Node 20: the agent then crashed a moment after it started.
+    const bundle = readFileSync(join(REPO_ROOT, "edge-agent/dist/main.js"), "utf8");
+    expect(bundle).toContain("better-sqlite3");
+    expect(bundle).not.toMatch(/from "pg"/);
   });
 });
