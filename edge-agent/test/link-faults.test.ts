@@ -35,6 +35,9 @@ class VanishingDevice implements SimulatedDevice {
   resetAlarms() {
     this.pack.resetAlarms();
   }
+  history() {
+    return this.pack.history();
+  }
   vanishAfter(requests: number) {
     this.answersLeft = requests;
   }

@@ -1,6 +1,7 @@
 export * from "./access";
 export * from "./backoff";
 export * from "./bms-alarms";
+export * from "./bms-history";
 export * from "./broker-time";
 export * from "./clock";
 export * from "./command-line";
@@ -13,6 +14,7 @@ export * from "./logger";
 export * from "./pack-meta";
 export * from "./pack-sample";
 export * from "./pylontech-can";
+export * from "./remote-command";
 export * from "./site-status";
 export * from "./statistics";
 export * from "./support-case";

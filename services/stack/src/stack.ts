@@ -85,7 +85,7 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
             users: [
               { ...accounts.agent, role: "agent", siteId: config.siteId },
               { ...accounts.ingestion, role: "service" },
-              { ...accounts.live, role: "service" },
+              { ...accounts.live, role: "service", commands: true },
             ],
           },
           "stack broker",
