@@ -87,10 +87,13 @@ export const ProfileCounter = Encoding.extend({ counter: BmsCounterName, address
   });
 export type ProfileCounter = z.output<typeof ProfileCounter>;
 
-/** One field of an event-log entry: its offset in the entry. */
+/** Where a field lies in an event-log entry: registers from the entry's first. */
+const EntryPosition = z.number().int().min(0).max(63);
+
+/** One field of an event-log entry. */
 const EntryField = (defaultType: "uint16" | "uint32") =>
   Encoding.pick({ byteOrder: true })
-    .extend({ offset: z.number().int().min(0).max(63), type: z.enum(["uint16", "uint32"]).default(defaultType) })
+    .extend({ at: EntryPosition, type: z.enum(["uint16", "uint32"]).default(defaultType) })
     .strict();
 
 /**
@@ -116,9 +119,8 @@ export const ProfileEventLog = z
       /** What 0 counts from: the Unix epoch, or 2000-01-01 (as SunSpec dates do). @default "unix" */
       epoch: z.enum(["unix", "2000"]).default("unix"),
     }),
-    value: Encoding.omit({ registers: true, missing: true, scaleFactorRegister: true, unit: true })
-      .extend({ offset: z.number().int().min(0).max(63) })
-      .strict(),
+    /** The value's encoding (`offset` is added after scaling, as everywhere) and where it lies in the entry. */
+    value: Encoding.omit({ registers: true, missing: true, scaleFactorRegister: true, unit: true }).extend({ at: EntryPosition }).strict(),
     /** Raw code → event; codes not named here read as CODE_<n>. */
     codes: z.record(z.string().regex(/^[1-9]\d{0,4}$/, "a code 1-65535"), BmsEventCode),
     counters: z.array(ProfileCounter).max(32).default([]),
@@ -126,20 +128,20 @@ export const ProfileEventLog = z
   .strict()
   .superRefine((log, ctx) => {
     const fields = [
-      { name: "code", at: log.code.offset, size: registerSize(log.code.type) },
-      { name: "timestamp", at: log.timestamp.offset, size: registerSize(log.timestamp.type) },
-      { name: "value", at: log.value.offset, size: registerSize(log.value.type) },
+      { name: "code", at: log.code.at, size: registerSize(log.code.type) },
+      { name: "timestamp", at: log.timestamp.at, size: registerSize(log.timestamp.type) },
+      { name: "value", at: log.value.at, size: registerSize(log.value.type) },
     ];
     for (const f of fields) {
       if (f.at + f.size > log.stride)
-        ctx.addIssue({ code: "custom", path: [f.name, "offset"], message: `${f.name} runs past the entry's ${log.stride} registers` });
+        ctx.addIssue({ code: "custom", path: [f.name, "at"], message: `${f.name} runs past the entry's ${log.stride} registers` });
     }
     for (let i = 0; i < fields.length; i++) {
       for (let j = i + 1; j < fields.length; j++) {
         const a = fields[i];
         const b = fields[j];
         if (a && b && a.at < b.at + b.size && b.at < a.at + a.size) {
-          ctx.addIssue({ code: "custom", path: [b.name, "offset"], message: `${b.name} overlaps ${a.name} in the entry` });
+          ctx.addIssue({ code: "custom", path: [b.name, "at"], message: `${b.name} overlaps ${a.name} in the entry` });
         }
       }
     }

@@ -75,7 +75,7 @@ export class BmsEventLog {
       if (this.tripped.has(name)) continue;
       const counter = COUNTER_OF[name];
       if (counter) this.counters[counter] += 1;
-      this.log(PROTECTIONS[name].alarm, atSeconds, valueOf(name, m, minV, maxT));
+      this.log(PROTECTIONS[name].alarm, atSeconds, tripValue(name, m, minV, maxT));
     }
     this.tripped = now;
     const short = -m.current > SHORT_CIRCUIT_FACTOR * this.ratedDischargeA;
@@ -102,7 +102,7 @@ export class BmsEventLog {
   }
 }
 
-function valueOf(name: ProtectionName, m: Measured, minV: number, maxT: number): number | null {
+function tripValue(name: ProtectionName, m: Measured, minV: number, maxT: number): number | null {
   switch (name) {
     case "over-voltage":
       return Math.max(...m.voltages);

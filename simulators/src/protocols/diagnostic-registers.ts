@@ -70,9 +70,9 @@ function encodeEventLog(log: ProfileEventLog, device: SimulatedDevice, space: Re
     for (const event of history.events.slice(-log.count)) {
       const base = log.address + (event.n % log.count) * log.stride;
       const seconds = Math.floor(event.at / 1000) - (log.timestamp.epoch === "2000" ? UNIX_2000_S : 0);
-      sink.put(base + log.code.offset, encodeProfileValue(codes.get(event.code) ?? 0xffff, { type: log.code.type, byteOrder: log.code.byteOrder }));
-      sink.put(base + log.timestamp.offset, encodeProfileValue(seconds, { type: log.timestamp.type, byteOrder: log.timestamp.byteOrder }));
-      if (event.value !== null) sink.put(base + log.value.offset, encodeProfileValue(event.value, log.value));
+      sink.put(base + log.code.at, encodeProfileValue(codes.get(event.code) ?? 0xffff, { type: log.code.type, byteOrder: log.code.byteOrder }));
+      sink.put(base + log.timestamp.at, encodeProfileValue(seconds, { type: log.timestamp.type, byteOrder: log.timestamp.byteOrder }));
+      if (event.value !== null) sink.put(base + log.value.at, encodeProfileValue(event.value, log.value));
     }
     sink.put(log.head.address, encodeProfileValue(history.total, { type: log.head.type, byteOrder: log.head.byteOrder }));
   }
