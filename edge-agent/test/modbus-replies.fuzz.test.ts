@@ -1,7 +1,7 @@
 import { once } from "node:events";
 import { createServer, type Server, type Socket } from "node:net";
+import { withCrc } from "@bms/shared";
 import { type PtyPair, startPtyPair } from "@bms/simulators";
-import { withCrc } from "@bms/simulators/protocols/modbus-crc";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModbusRtuTransport } from "../src/transports/modbus-rtu-transport";

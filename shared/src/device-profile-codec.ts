@@ -39,7 +39,7 @@ export function registerSize(type: RegisterType, size = 1): number {
   }
 }
 
-/** SunSpec's "not implemented" raw values (bms-protocols.md §1); accumulators use 0. */
+/** SunSpec's "not implemented" raw values (docs/sunspec.md); accumulators use 0. */
 const SUNSPEC_NOT_IMPLEMENTED: Partial<Record<RegisterType, number>> = {
   sunssf: -0x8000,
   enum16: 0xffff,

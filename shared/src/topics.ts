@@ -1,9 +1,9 @@
 import { isId } from "./ids";
 
 /**
- * MQTT topics (design.md). `bms/...` is what edge agents publish, and the commands the live
- * service sends them (`bms/{siteId}/cmd`); `cases/...` is what the ingestion publishes when a
- * support case opens or changes, for the live feed.
+ * MQTT topics (docs/architecture.md, Contracts). `bms/...` is what edge agents publish, and the
+ * commands the live service sends them (`bms/{siteId}/cmd`); `cases/...` is what the ingestion
+ * publishes when a support case opens or changes, for the live feed.
  */
 export const TOPIC_FILTERS = {
   /** Everything an edge agent publishes. */
@@ -48,7 +48,7 @@ export type ParsedTopic =
   | { kind: "parameters"; siteId: string; packId: string }
   | { kind: "case"; siteId: string; packId: string };
 
-/** Parses a topic of the table in design.md; `null` for anything else (an unknown topic). */
+/** Parses one of the topics in docs/architecture.md (Contracts); `null` for anything else (an unknown topic). */
 export function parseTopic(topic: string): ParsedTopic | null {
   const parts = topic.split("/");
   if (!parts.slice(1).every(isId)) return null;

@@ -20,7 +20,7 @@ import { SunSpecDeviceReader } from "../../edge-agent/src/readers/sunspec-device
 import { ModbusTcpTransport } from "../../edge-agent/src/transports/modbus-tcp-transport";
 import { MAX_REGISTERS_PER_READ, type RegisterSpace, type RegisterTransport } from "../../edge-agent/src/transports/register-transport";
 import { startAedesBroker } from "../support/aedes-broker";
-import { REPO_ROOT, runScript } from "../support/cli";
+import { buildBundles, REPO_ROOT, runScript } from "../support/cli";
 import { waitFor } from "../support/free-port";
 import { makeTempDir } from "../support/temp-dir";
 
@@ -154,8 +154,10 @@ async function agentAt1Hz(): Promise<Record<string, number>> {
       })),
     }),
   );
-  // As shipped: with the agent's runtime flags (npm run agent, docker-compose.yml).
-  const agent = runScript("edge-agent/src/main.ts", ["--config", config], {
+  // As shipped: the bundle of `npm run build` with the agent's runtime flags (npm run agent, docker-compose.yml).
+  buildBundles();
+  const agent = runScript("edge-agent/dist/main.js", ["--config", config], {
+    via: "built",
     env: { ...process.env, MQTT_URL: broker.url, DATA_DIR: join(dir.path, "data"), LOG_LEVEL: "warn" },
     nodeFlags: AGENT_NODE_FLAGS,
   });
@@ -163,7 +165,7 @@ async function agentAt1Hz(): Promise<Record<string, number>> {
     const pid = agent.child.pid;
     if (pid === undefined) throw new Error("bench: the agent did not start");
     await waitFor(() => telemetry >= 2 * PACKS, 30_000, `the agent's first samples\n${agent.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 5000)); // past start-up (tsx compiling, discovery)
+    await new Promise((resolve) => setTimeout(resolve, 5000)); // past start-up (discovery, first connections)
     const before = processUsage(pid);
     const samplesBefore = telemetry;
     const t0 = performance.now();

@@ -1,10 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { chmodSync, readdirSync, statSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
 import { join } from "node:path";
 import { requireBinary } from "./binaries";
 import { startProcess } from "./child-process";
-import { freePort, waitFor } from "./free-port";
+import { canConnect, freePort, waitFor } from "./free-port";
 import { makeTempDir } from "./temp-dir";
 
 export interface MosquittoServer {
@@ -24,16 +23,6 @@ export interface MosquittoOptions {
   listener?: readonly string[];
   /** Files and folders the config names, to be made readable by Mosquitto's own user (it drops root). */
   readable?: readonly string[];
-}
-
-function canConnect(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection({ port, host: "127.0.0.1" }, () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.on("error", () => resolve(false));
-  });
 }
 
 /**

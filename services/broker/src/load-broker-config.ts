@@ -1,7 +1,7 @@
 import { type EnvBinding, loadConfig } from "@bms/shared";
 import { BrokerConfig } from "@bms/shared/config/broker-config";
 
-/** Environment variables the broker reads (design.md): they override the file. */
+/** Environment variables the broker reads (docs/architecture.md, Contracts): they override the file. */
 export const BROKER_ENV_BINDINGS: Readonly<Record<string, EnvBinding>> = {
   MQTT_PORT: { path: ["port"], type: "int" },
   DATA_DIR: { path: ["dataDir"] },

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { type CaseEvent, createLogger, isAddressInUse, type Logger, PortInUseError } from "@bms/shared";
 import { LIVE_DEFAULTS, type LiveConfig } from "@bms/shared/config/live-config";
-import { type CaseStore, openSqliteCaseStore, openSqliteWebhookOutbox, type WebhookOutbox } from "@bms/storage";
+import { type CaseStore, openPostgresStores, openSqliteCaseStore, openSqliteWebhookOutbox, type WebhookOutbox } from "@bms/storage";
 import Fastify, { type FastifyError } from "fastify";
 import { Registry } from "prom-client";
 import { loadAccessList } from "./access-list";
@@ -11,8 +11,9 @@ import { createTokenChecker } from "./engineer-auth";
 import { createLiveMetrics } from "./live-metrics";
 import { attachLiveSocket } from "./live-socket";
 import { clientAddressResolver, LoginThrottle } from "./login-throttle";
-import { startMqttFeed } from "./mqtt-feed";
+import { type MqttFeed, startMqttFeed } from "./mqtt-feed";
 import { PackState } from "./pack-state";
+import { connectRedisAdapter } from "./redis-adapter";
 import { restApi } from "./rest-api";
 
 export interface RunningLive {
@@ -25,9 +26,9 @@ export interface RunningLive {
 export interface StartLiveOptions {
   /** @default createLogger("live") */
   log?: Logger;
-  /** A store the caller owns (and closes); @default openSqliteCaseStore(`${dataDir}/cases.db`), closed by close() */
+  /** A store the caller owns (and closes); @default PostgreSQL's with `databaseUrl`, else openSqliteCaseStore(`${dataDir}/cases.db`), closed by close() */
   caseStore?: CaseStore;
-  /** The ingestion's webhook log, for admins; @default openSqliteWebhookOutbox(`${dataDir}/cases.db`), closed by close() */
+  /** The ingestion's webhook log, for admins; @default as the case store's, closed by close() */
   webhookOutbox?: WebhookOutbox;
   /** Registries of other services to expose on this `/metrics` too (`npm start`). @default [] */
   extraRegistries?: Registry[];
@@ -61,10 +62,15 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
     maxDelayMs: config.loginThrottleMaxMs ?? LIVE_DEFAULTS.loginThrottleMaxMs,
   });
   const state = new PackState({ historyPerPack: config.historyPerPack, maxPacks: config.maxPacks ?? LIVE_DEFAULTS.maxPacks });
-  const ownsStore = options.caseStore === undefined;
-  const caseStore = options.caseStore ?? openSqliteCaseStore(join(config.dataDir, "cases.db"));
-  const ownsOutbox = options.webhookOutbox === undefined;
-  const webhookOutbox = options.webhookOutbox ?? openSqliteWebhookOutbox(join(config.dataDir, "cases.db"));
+  const pg =
+    config.databaseUrl && (!options.caseStore || !options.webhookOutbox) ? await openPostgresStores(config.databaseUrl, { applicationName: "bms-live" }) : null;
+  const ownsStore = options.caseStore === undefined && pg === null;
+  const caseStore = options.caseStore ?? pg?.cases ?? openSqliteCaseStore(join(config.dataDir, "cases.db"));
+  const ownsOutbox = options.webhookOutbox === undefined && pg === null;
+  const webhookOutbox = options.webhookOutbox ?? pg?.webhooks ?? openSqliteWebhookOutbox(join(config.dataDir, "cases.db"));
+  // Behind Redis, several nodes share the rooms; each reads from the broker only what its sockets watch.
+  const redis = config.redisUrl ? await connectRedisAdapter(config.redisUrl, log) : null;
+  let feed: MqttFeed | null = null;
 
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: true });
 
@@ -92,6 +98,15 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
     subscribesPerSecond: config.subscribesPerSecond ?? LIVE_DEFAULTS.subscribesPerSecond,
     slowSocketBytes: config.slowSocketBytes ?? LIVE_DEFAULTS.slowSocketBytes,
     maxSocketBufferBytes: config.maxSocketBufferBytes ?? LIVE_DEFAULTS.maxSocketBufferBytes,
+    ...(redis
+      ? {
+          adapter: redis.adapter,
+          watching: {
+            watch: (siteId: string, packId?: string) => feed?.watch(siteId, packId),
+            unwatch: (siteId: string, packId?: string) => feed?.unwatch(siteId, packId),
+          },
+        }
+      : {}),
   });
 
   const recentEvents = new Set<string>();
@@ -103,7 +118,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
     }
   };
 
-  const feed = startMqttFeed(
+  const mqttFeed = startMqttFeed(
     config.mqtt,
     state,
     {
@@ -111,22 +126,30 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
       onCaseEvent: (event) => {
         const key = caseEventKey(event);
         if (recentEvents.delete(key)) return;
-        socket.emitCaseEvent(event);
+        // Every node receives the broker's case events itself.
+        socket.emitCaseEvent(event, "local");
       },
     },
     metrics,
     log,
+    redis !== null,
   );
+  feed = mqttFeed;
 
   const announceCaseEvent = (event: CaseEvent) => {
+    if (redis) {
+      // Every node's subscribers through Redis (not the broker: each node would send it again).
+      socket.emitCaseEvent(event, "all");
+      return;
+    }
     // Local subscribers at once, whether or not the broker is reachable; other instances via MQTT.
-    socket.emitCaseEvent(event);
+    socket.emitCaseEvent(event, "local");
     rememberEvent(caseEventKey(event));
-    feed.publishCaseEvent(event).catch((err: unknown) => log.warn({ err, caseId: event.case.id }, "could not publish a case event"));
+    mqttFeed.publishCaseEvent(event).catch((err: unknown) => log.warn({ err, caseId: event.case.id }, "could not publish a case event"));
   };
 
   app.get("/healthz", async (_request, reply) => {
-    const mqttConnected = feed.ready;
+    const mqttConnected = mqttFeed.ready;
     const parts = Object.fromEntries(Object.entries(options.extraHealth ?? {}).map(([name, report]) => [name, report()]));
     const ok = mqttConnected && Object.values(parts).every((part) => part.ok);
     const body = { status: ok ? "ok" : "degraded", mqttConnected, packs: state.packCount, uptimeSeconds: Math.round(process.uptime()), ...parts };
@@ -146,9 +169,11 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   const shutdown = async () => {
     await socket.close();
     await app.close();
-    await feed.close();
+    await mqttFeed.close();
+    await redis?.close();
     if (ownsStore) await caseStore.close();
     if (ownsOutbox) await webhookOutbox.close();
+    await pg?.close();
   };
 
   try {

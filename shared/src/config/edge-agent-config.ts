@@ -50,7 +50,7 @@ export const ModbusRtuTransportConfig = z
   })
   .strict();
 
-/** SLCAN bit rates S0..S8, bit/s (bms-protocols.md §3). */
+/** SLCAN bit rates S0..S8, bit/s (docs/protocols.md §3). */
 export const SLCAN_BIT_RATES = [10_000, 20_000, 50_000, 100_000, 125_000, 250_000, 500_000, 800_000, 1_000_000] as const;
 
 export const CanSlcanTransportConfig = z

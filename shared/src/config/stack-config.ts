@@ -7,7 +7,7 @@ const Port = z.number().int().min(0).max(65535);
 
 /**
  * `npm start`: the whole system in one process on embedded defaults. Read from the environment
- * (names in design.md); every field has a default.
+ * (names in docs/architecture.md, Contracts); every field has a default.
  */
 export const StackConfig = z
   .object({
