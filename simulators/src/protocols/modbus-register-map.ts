@@ -1,4 +1,5 @@
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+import { packageDir } from "@bms/shared";
 import type { DeviceProfile } from "@bms/shared/device-profile";
 import { loadDeviceProfile } from "./device-profile-file";
 import { profileRegisterMap } from "./profile-register-map";
@@ -9,7 +10,7 @@ import { sunspecRegisterMap } from "./sunspec-register-map-adapter";
 export type ModbusMapSetting = "sunspec" | DeviceProfile;
 
 /** The vendor registers every simulated SunSpec BMS serves beside its map (event log, counters, settings). */
-export const SUNSPEC_DIAGNOSTICS_PROFILE = fileURLToPath(new URL("../../profiles/sunspec-diagnostics.yaml", import.meta.url));
+export const SUNSPEC_DIAGNOSTICS_PROFILE = join(packageDir("@bms/simulators"), "profiles", "sunspec-diagnostics.yaml");
 
 let sunspecDiagnostics: DeviceProfile | undefined;
 
