@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest, FastifySchemaCompiler } from "fastif
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { z } from "zod";
 import { caseRoutes } from "./case-routes";
+import { commandRoutes } from "./commands/command-routes";
 import { bearerToken, canSee, type Engineer, hasRole } from "./engineer-auth";
 import { packRoutes } from "./pack-routes";
 import type { RestDeps } from "./rest-types";
@@ -94,4 +95,5 @@ export const restApi: FastifyPluginAsyncZod<RestDeps> = async (app, deps) => {
 
   await caseRoutes(app, deps);
   await packRoutes(app, deps);
+  await commandRoutes(app, deps);
 };

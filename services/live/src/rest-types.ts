@@ -1,7 +1,8 @@
 import type { IncomingMessage } from "node:http";
 import type { CaseEvent, EngineerRole, LiveMeta, Logger } from "@bms/shared";
-import type { CaseStore, WebhookOutbox } from "@bms/storage";
+import type { CaseStore, CommandStore, WebhookOutbox } from "@bms/storage";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type { CommandService } from "./commands/command-service";
 import type { Engineer } from "./engineer-auth";
 import type { LiveMetrics } from "./live-metrics";
 import type { LoginThrottle } from "./login-throttle";
@@ -37,6 +38,8 @@ export interface RestDeps {
   meta: LiveMeta;
   metrics: LiveMetrics;
   log: Logger;
+  commandStore: CommandStore;
+  commands: CommandService;
   /** Tells local subscribers and every other live instance (via MQTT) about a changed case. */
   announceCaseEvent(event: CaseEvent): void;
 }

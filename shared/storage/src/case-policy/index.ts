@@ -3,7 +3,7 @@
  * (SQLite now, PostgreSQL later) read, call these and write the plan in one transaction.
  */
 export { type CaseChanges, type CasePlan, costTotals, RULES_ACTOR, type TimelineDraft } from "./case-plan";
-export { planAssign, planCostLine, planNote, planSparePart, planTransition } from "./engineer-policy";
+export { type CommandEntry, planAssign, planCommandEntry, planCostLine, planNote, planSparePart, planTransition } from "./engineer-policy";
 export {
   type FiringFacts,
   type FiringPlan,
