@@ -17,6 +17,8 @@
   let casesTimer = null;
   /** GET /api/meta: the rules' limits per chemistry and the case moves, from the server. */
   let meta = null;
+  /** GET /api/me: the role decides whether the remote-diagnosis panel shows. */
+  let me = null;
 
   function el(tag, text, className) {
     const node = document.createElement(tag);
@@ -241,6 +243,7 @@
       if (m.warrantyStart || m.warrantyEnd) add("Warranty", `${m.warrantyStart || "?"} – ${m.warrantyEnd || "?"}`);
     }
     td.append(dl);
+    if (me && me.role !== "viewer") td.append(window.bmsDiagnosis.panel(c, me.role));
     tr.append(td);
     return tr;
   }
@@ -328,7 +331,7 @@
       subscribedSites.clear();
       try {
         meta = await api("/api/meta");
-        const me = await api("/api/me");
+        me = await api("/api/me");
         $("who").textContent =
           `${me.name} · ${me.role}${me.customer ? ` · ${me.customer.name}` : me.sites ? ` · ${me.sites.length} site${me.sites.length === 1 ? "" : "s"}` : ""}`;
       } catch {
@@ -345,6 +348,7 @@
     });
     socket.on("sample", onSample);
     socket.on("case", scheduleCasesRefresh);
+    socket.on("command", window.bmsDiagnosis.onCommand);
   }
 
   $("login-form").addEventListener("submit", (ev) => {
@@ -356,6 +360,7 @@
     start(value);
   });
   $("sign-out").addEventListener("click", () => signOut(""));
+  window.bmsDiagnosis.init({ api });
 
   // New sites appear over time; ages ("5 s ago") need refreshing too.
   setInterval(() => {
