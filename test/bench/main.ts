@@ -15,6 +15,7 @@ import { startVictoriaMetrics } from "../support/victoria-metrics";
 import { benchAgent } from "./agent-bench";
 import { type BurstMessage, makeBurst, percentile } from "./burst";
 import { benchCases } from "./case-bench";
+import { benchCommands, formatCommandBench } from "./command-bench";
 import { benchLive, formatLiveBench } from "./live-bench";
 import { benchScaleOut, formatScaleOutBench } from "./scale-out-bench";
 import { benchSimulator } from "./simulator-bench";
@@ -183,6 +184,9 @@ async function main(): Promise<void> {
   process.stdout.write(
     `  fault → case on socket.io            p50 ${f(c.caseLatencyP50Ms, 1)} ms, p99 ${f(c.caseLatencyP99Ms, 1)} ms, max ${f(c.caseLatencyMaxMs, 1)} ms  (${f(c.caseOpenedAnnounced)} of ${f(c.caseFaults)} cases, ${f(c.casePacks)} packs streaming ${f(c.caseStreamedSamplesPerS)} samples/s, all rules)\njson-cases: ${JSON.stringify(c)}\n`,
   );
+
+  // Remote commands: post → result on socket.io through the broker, the agent and a simulated BMS (test/bench/command-bench.ts).
+  process.stdout.write(formatCommandBench(await benchCommands()));
 
   // Partitioned ingestion on RabbitMQ: 1 and 2 workers against the bare consumer, failover (test/bench/scale-out-bench.ts).
   process.stdout.write(formatScaleOutBench(await benchScaleOut()));
