@@ -10,6 +10,7 @@ import {
 } from "@bms/shared";
 import type { z } from "zod";
 import { CaseTransitionError, StoreInputError } from "../storage-errors";
+import { withBmsLog } from "./bms-log-policy";
 import { type CasePlan, cents, changeCase, touched } from "./case-plan";
 
 /** The after-sales process (CASE_TRANSITIONS): an engineer moves a case; anything else is a CaseTransitionError. */
@@ -98,7 +99,9 @@ export function planCommandEntry(c: SupportCase, entry: CommandEntry, actor: str
     const before = c.evidence.bmsHistory;
     const previous =
       before && before.commandId !== entry.bmsHistory.commandId ? { readAt: before.readAt, counters: before.counters } : (before?.previous ?? null);
-    changes.evidence = { ...c.evidence, bmsHistory: { ...entry.bmsHistory, previous } };
+    const bmsHistory = { ...entry.bmsHistory, previous };
+    changes.evidence = { ...c.evidence, bmsHistory };
+    if (c.warranty) changes.warranty = withBmsLog(c.warranty, bmsHistory);
   }
   return changeCase(c, changes, [{ kind: entry.kind, actor, at, message: entry.message }]);
 }
