@@ -105,6 +105,17 @@ describe("the live service's command service", () => {
     expect(events.every((e) => e.type === "updated" && e.case.id === opened.id)).toBe(true);
   });
 
+  it("a command the agent took and never finished fails after the run limit, and is not published again", async () => {
+    const created = await service.create("site-1", "pack-1", { kind: "capture", params: { hz: 1, seconds: 120 } }, "Erin");
+    await service.onResult("site-1", { v: 1, type: "accepted", id: created.id, packId: "pack-1", ts: Date.now() });
+    const sent = await store.get(created.id);
+    await service.sweep(Date.now());
+    expect((await store.get(created.id))?.status).toBe("sent");
+    await service.sweep((sent?.sentAt ?? 0) + 15 * 60_000 + 120_000 + 1);
+    expect(await store.get(created.id)).toMatchObject({ status: "failed", error: expect.stringMatching(/reported no outcome within 15 min/) });
+    expect(published).toHaveLength(1);
+  });
+
   it("a capture's parts become its frame, in part order, each part once", async () => {
     const created = await service.create("site-1", "pack-1", { kind: "capture", params: { hz: 10, seconds: 1 } }, "Erin");
     const part = (n: number, seqs: number[]) => ({

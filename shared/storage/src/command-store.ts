@@ -15,8 +15,8 @@ export interface CommandStore {
   addPart(id: string, part: number, samples: readonly PackSample[]): Promise<void>;
   /** A capture's samples, in part order. */
   samples(id: string): Promise<PackSample[]>;
-  /** Commands still pending, oldest first. */
-  pending(limit: number): Promise<CommandRecord[]>;
+  /** Commands not finished yet (pending or sent), oldest first. */
+  unfinished(limit: number): Promise<CommandRecord[]>;
   /** A pack's commands, newest first. */
   listForPack(siteId: string, packId: string, limit: number): Promise<CommandRecord[]>;
   close(): Promise<void>;

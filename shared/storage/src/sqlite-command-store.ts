@@ -64,7 +64,7 @@ export function openSqliteCommandStore(file: string): CommandStore {
   const write = db.prepare<[string, string, string]>("UPDATE commands SET status = ?, record = ? WHERE id = ?");
   const insertPart = db.prepare<[string, number, string]>("INSERT OR IGNORE INTO command_parts (id, part, samples) VALUES (?, ?, ?)");
   const selectParts = db.prepare<[string], { samples: string }>("SELECT samples FROM command_parts WHERE id = ? ORDER BY part");
-  const selectPending = db.prepare<[number], Row>("SELECT id, record FROM commands WHERE status = 'pending' ORDER BY created_at LIMIT ?");
+  const selectUnfinished = db.prepare<[number], Row>("SELECT id, record FROM commands WHERE status IN ('pending', 'sent') ORDER BY created_at LIMIT ?");
   const selectPack = db.prepare<[string, string, number], Row>(
     "SELECT id, record FROM commands WHERE site_id = ? AND pack_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
   );
@@ -102,8 +102,8 @@ export function openSqliteCommandStore(file: string): CommandStore {
     async samples(id) {
       return selectParts.all(id).flatMap((row) => parse(Samples, row.samples, `a part of command ${id}`));
     },
-    async pending(limit) {
-      return selectPending.all(limit).map(recordOf);
+    async unfinished(limit) {
+      return selectUnfinished.all(limit).map(recordOf);
     },
     async listForPack(siteId, packId, limit) {
       return selectPack.all(siteId, packId, limit).map(recordOf);

@@ -65,6 +65,22 @@ export function planExpiry(r: CommandRecord, now: number): CommandRecord | null 
   return { ...r, status: "expired", finishedAt: now, error: "no agent took it before its expiry (the site's agent is offline or not subscribed)" };
 }
 
+/** How long a taken command may run before the service stops waiting for its outcome (a capture: its seconds on top), ms. */
+export const MAX_RUN_MS = 15 * 60_000;
+
+/** A command the agent took but never finished (it crashed or lost its outbox mid-run): failed, not run again. */
+export function planStale(r: CommandRecord, now: number): CommandRecord | null {
+  if (r.status !== "sent" || r.sentAt === null) return null;
+  const capture = r.kind === "capture" ? Number(r.params.seconds ?? 0) * 1000 : 0;
+  if (now <= r.sentAt + MAX_RUN_MS + capture) return null;
+  return {
+    ...r,
+    status: "failed",
+    finishedAt: now,
+    error: `the agent took it but reported no outcome within ${MAX_RUN_MS / 60_000} min (it may have restarted mid-run; it is not run again)`,
+  };
+}
+
 /** The agent's outcome; a capture's result carries its samples as `frame`. */
 export function planOutcome(r: CommandRecord, outcome: CommandOutcomeMessage, now: number, frame?: PackSample[]): CommandRecord | null {
   if (isFinal(r)) return null;

@@ -10,7 +10,7 @@ import {
   PackParameters,
 } from "@bms/shared";
 import type { CaseStore, CommandStore } from "@bms/storage";
-import { commandMessage, finishedEntry, newCommandRecord, planAccepted, planExpiry, planOutcome, planPublished, sentEntry } from "./command-policy";
+import { commandMessage, finishedEntry, newCommandRecord, planAccepted, planExpiry, planOutcome, planPublished, planStale, sentEntry } from "./command-policy";
 
 export interface CommandServiceOptions {
   store: CommandStore;
@@ -117,15 +117,15 @@ export class CommandService {
     this.parameters.set(`${siteId}/${packId}`, parsed.data);
   }
 
-  /** Publishes pending commands again and expires the ones past their time. */
+  /** Publishes pending commands again, expires the ones past their time, fails the ones taken and never finished. */
   async sweep(now = Date.now()): Promise<void> {
-    for (const record of await this.options.store.pending(PENDING_BATCH)) {
-      const expired = await this.options.store.update(record.id, (r) => planExpiry(r, now));
-      if (expired) {
-        this.options.log.warn({ siteId: expired.siteId, packId: expired.packId, id: expired.id, kind: expired.kind }, "command expired: no agent took it");
-        await this.onCase(expired, finishedEntry(expired), expired.requestedBy);
-        this.options.emit(expired);
-      } else await this.publish(record);
+    for (const record of await this.options.store.unfinished(PENDING_BATCH)) {
+      const ended = await this.options.store.update(record.id, (r) => planExpiry(r, now) ?? planStale(r, now));
+      if (ended) {
+        this.options.log.warn({ siteId: ended.siteId, packId: ended.packId, id: ended.id, kind: ended.kind, error: ended.error }, `command ${ended.status}`);
+        await this.onCase(ended, finishedEntry(ended), ended.requestedBy);
+        this.options.emit(ended);
+      } else if (record.status === "pending") await this.publish(record);
     }
   }
 
