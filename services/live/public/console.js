@@ -360,7 +360,7 @@
     start(value);
   });
   $("sign-out").addEventListener("click", () => signOut(""));
-  window.bmsDiagnosis.init({ api });
+  window.bmsDiagnosis.init({ api, el });
 
   // New sites appear over time; ages ("5 s ago") need refreshing too.
   setInterval(() => {

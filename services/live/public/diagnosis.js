@@ -11,12 +11,8 @@ window.bmsDiagnosis = (() => {
   const owners = new Map();
   let deps = null;
 
-  function el(tag, text, className) {
-    const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (className) node.className = className;
-    return node;
-  }
+  /** The console's element helper (text through textContent only). */
+  const el = (tag, text, className) => deps.el(tag, text, className);
 
   function button(label, action, onClick) {
     const b = el("button", label);
@@ -233,7 +229,7 @@ window.bmsDiagnosis = (() => {
   }
 
   return {
-    /** `api(path, init)` of the console. */
+    /** The console's `api(path, init)` and `el(tag, text, className)`. */
     init(d) {
       deps = d;
     },

@@ -16,17 +16,7 @@ import { connect, type MqttClient } from "mqtt";
 import type { LiveMetrics } from "./live-metrics";
 import type { PackState } from "./pack-state";
 
-/** What the live service reads: samples, identity, agent status and case events (docs/architecture.md, Contracts). */
-export const LIVE_TOPIC_FILTERS = [
-  TOPIC_FILTERS.allTelemetry,
-  "bms/+/+/meta",
-  "bms/+/status",
-  TOPIC_FILTERS.allCaseEvents,
-  TOPIC_FILTERS.allCommandResults,
-  TOPIC_FILTERS.allParameters,
-] as const;
-
-/** What a live node behind Redis always reads; samples only of what its engineers watch (`MqttFeed.watch`). */
+/** What every live node reads, whatever its engineers watch: identity, agent status, case events, command results and pack parameters. */
 export const WATCHING_TOPIC_FILTERS = [
   "bms/+/+/meta",
   "bms/+/status",
@@ -34,6 +24,9 @@ export const WATCHING_TOPIC_FILTERS = [
   TOPIC_FILTERS.allCommandResults,
   TOPIC_FILTERS.allParameters,
 ] as const;
+
+/** What the live service reads (docs/architecture.md, Contracts): every sample, and the rest; behind Redis, samples only of what its engineers watch (`MqttFeed.watch`). */
+export const LIVE_TOPIC_FILTERS = [TOPIC_FILTERS.allTelemetry, ...WATCHING_TOPIC_FILTERS] as const;
 
 /** Why a message was ignored; the metric label. */
 export type RejectReason = "unknown-topic" | "invalid-json" | "invalid-payload" | "clock-ahead" | "topic-mismatch" | "pack-limit";
