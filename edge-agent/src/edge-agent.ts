@@ -15,7 +15,7 @@ import {
 } from "@bms/shared";
 import type { DeviceConfig, EdgeAgentConfig } from "@bms/shared/config/edge-agent-config";
 import type { DeviceProfile } from "@bms/shared/device-profile";
-import { type DurableQueue, openSqliteDurableQueue } from "@bms/storage";
+import { type DurableQueue, openSqliteDurableQueue } from "@bms/storage/sqlite-durable-queue";
 import { agentStatusOf, StatusReporter, statusPayload } from "./agent-status";
 import { ClockCheck } from "./clock-check";
 import { CommandInbox } from "./commands/command-inbox";
@@ -227,9 +227,6 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
     if (brokerDown) log.info({ siteId, url: config.mqtt.url, backlog: outbox.size() }, "broker reachable again");
     else log.info({ siteId, url: config.mqtt.url }, "connected to the broker");
     brokerDown = false;
-    // The clock check's sources: the broker's time, and the status this agent left retained before,
-    // asked for before the new status replaces it and dropped once it came (no echo of the agent's
-    // own statuses). A refusal, e.g. by Mosquitto's ACL, is harmless.
     // Commands at QoS 1: the service republishes one while it is pending, and the inbox runs an ID once.
     if (config.commands.enabled) {
       client.subscribe(commandsTopic, { qos: 1 }, (err) => {
@@ -240,6 +237,9 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
       parametersRead = true;
       for (const packId of diagnostics.keys()) publishParameters(packId);
     }
+    // The clock check's sources: the broker's time, and the status this agent left retained before,
+    // asked for before the new status replaces it and dropped once it came (no echo of the agent's
+    // own statuses). A refusal, e.g. by Mosquitto's ACL, is harmless.
     client.subscribe([BROKER_TIME_TOPIC, statusTopic], { qos: 0 }, () => {
       client.unsubscribe(statusTopic, () => {
         if (closing) return;

@@ -1,15 +1,8 @@
 import { join } from "node:path";
 import { type CaseEvent, createLogger, isAddressInUse, type Logger, PortInUseError } from "@bms/shared";
 import { LIVE_DEFAULTS, type LiveConfig } from "@bms/shared/config/live-config";
-import {
-  type CaseStore,
-  type CommandStore,
-  openPostgresStores,
-  openSqliteCaseStore,
-  openSqliteCommandStore,
-  openSqliteWebhookOutbox,
-  type WebhookOutbox,
-} from "@bms/storage";
+import { type CaseStore, type CommandStore, openSqliteCaseStore, openSqliteCommandStore, openSqliteWebhookOutbox, type WebhookOutbox } from "@bms/storage";
+import { openPostgresStores } from "@bms/storage/postgres";
 import Fastify, { type FastifyError } from "fastify";
 import { Registry } from "prom-client";
 import { loadAccessList } from "./access-list";
