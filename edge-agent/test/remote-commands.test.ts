@@ -163,7 +163,7 @@ describe("remote commands in the edge agent, against the simulators", () => {
     const runner = overheatedRunner();
     const server = await startModbusTcpServer({ host: "127.0.0.1", port: 0, devices: runner.packs, map: loadDeviceProfile(VENDOR_PROFILE) });
     cleanups.push(() => server.close());
-    const t = await setup([device("pack-1", 1, server.port, { profile: { file: VENDOR_PROFILE } })]);
+    const t = await setup([device("pack-1", 1, server.port, { profile: { file: VENDOR_PROFILE } })], { maxCaptureHz: 2 });
 
     const id = await t.send({ packId: "pack-1", kind: "reset-alarms", params: {} });
     await t.send({ packId: "pack-1", kind: "reset-alarms", params: {}, id });
@@ -179,6 +179,8 @@ describe("remote commands in the edge agent, against the simulators", () => {
     const refused = await t.outcome(await t.send({ packId: "pack-1", kind: "set-parameter", params: { name: "balanceStartV", value: 3.5 } }));
     expect(refused).toMatchObject({ status: "refused" });
     expect(refused.error).toMatch(/commands\.setParameter is false/);
+    const fast = await t.outcome(await t.send({ packId: "pack-1", kind: "capture", params: { hz: 5, seconds: 1 } }));
+    expect(fast).toMatchObject({ status: "refused", error: "this site's agent captures at most 2 Hz for 120 s" });
     const nobody = await t.outcome(await t.send({ packId: "pack-9", kind: "read-event-log", params: {} }));
     expect(nobody).toMatchObject({ status: "refused", error: "this site's agent reads no pack pack-9" });
 
