@@ -6,10 +6,12 @@ import { openPostgresStores } from "@bms/storage/postgres";
 import Fastify, { type FastifyError } from "fastify";
 import { Registry } from "prom-client";
 import { loadAccessList } from "./access-list";
+import { CaseIndex } from "./case-index";
 import { CommandService } from "./commands/command-service";
 import { consoleRoutes } from "./console-assets";
 import { consoleMeta } from "./console-meta";
 import { createTokenChecker } from "./engineer-auth";
+import { openHistorySources } from "./history/history-sources";
 import { createLiveMetrics } from "./live-metrics";
 import { attachLiveSocket } from "./live-socket";
 import { clientAddressResolver, LoginThrottle } from "./login-throttle";
@@ -61,13 +63,14 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   const metrics = createLiveMetrics();
   // Access and rules first: a bad TOKENS_FILE or rule file stops the start (exit 2) before anything listens.
   const identify = createTokenChecker(loadAccessList(config));
-  const meta = consoleMeta(config.rulesFile);
+  const meta = consoleMeta(config.rulesFile, config.grafanaUrl);
   const clientAddress = clientAddressResolver(config.http.trustProxy);
   const throttle = new LoginThrottle({
     initialDelayMs: config.loginThrottleInitialMs ?? LIVE_DEFAULTS.loginThrottleInitialMs,
     maxDelayMs: config.loginThrottleMaxMs ?? LIVE_DEFAULTS.loginThrottleMaxMs,
   });
   const state = new PackState({ historyPerPack: config.historyPerPack, maxPacks: config.maxPacks ?? LIVE_DEFAULTS.maxPacks });
+  const history = openHistorySources(config.influx, state, log);
   const pg =
     config.databaseUrl && (!options.caseStore || !options.webhookOutbox) ? await openPostgresStores(config.databaseUrl, { applicationName: "bms-live" }) : null;
   const ownsStore = options.caseStore === undefined && pg === null;
@@ -79,6 +82,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   // Behind Redis, several nodes share the rooms; each reads from the broker only what its sockets watch.
   const redis = config.redisUrl ? await connectRedisAdapter(config.redisUrl, log) : null;
   let feed: MqttFeed | null = null;
+  const caseIndex = new CaseIndex(caseStore, log);
 
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: true });
 
@@ -145,6 +149,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
         const key = caseEventKey(event);
         if (recentEvents.delete(key)) return;
         // Every node receives the broker's case events itself.
+        caseIndex.apply(event.case);
         socket.emitCaseEvent(event, "local");
       },
       onCommandResult: (siteId, value) => {
@@ -159,6 +164,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   feed = mqttFeed;
 
   const announceCaseEvent = (event: CaseEvent) => {
+    caseIndex.apply(event.case);
     if (redis) {
       // Every node's subscribers through Redis (not the broker: each node would send it again).
       socket.emitCaseEvent(event, "all");
@@ -189,10 +195,12 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   await app.register(restApi, {
     prefix: "/api",
     caseStore,
+    caseIndex,
     webhookOutbox,
     commandStore,
     commands,
     state,
+    history,
     identify,
     throttle,
     clientAddress,
@@ -224,7 +232,10 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   }
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.http.port;
-  log.info({ port, mqtt: config.mqtt.url }, "live service listening");
+  log.info(
+    { port, mqtt: config.mqtt.url, history: config.influx ? `${config.influx.url} (${config.influx.queryApi})` : "live buffer (no INFLUX_URL)" },
+    "live service listening",
+  );
 
   let closing: Promise<void> | null = null;
   return {

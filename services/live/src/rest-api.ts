@@ -5,6 +5,7 @@ import type { z } from "zod";
 import { caseRoutes } from "./case-routes";
 import { commandRoutes } from "./commands/command-routes";
 import { bearerToken, canSee, type Engineer, hasRole } from "./engineer-auth";
+import { fleetRoutes } from "./fleet-routes";
 import { packRoutes } from "./pack-routes";
 import type { RestDeps } from "./rest-types";
 
@@ -96,4 +97,5 @@ export const restApi: FastifyPluginAsyncZod<RestDeps> = async (app, deps) => {
   await caseRoutes(app, deps);
   await packRoutes(app, deps);
   await commandRoutes(app, deps);
+  await fleetRoutes(app, deps);
 };

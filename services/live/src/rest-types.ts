@@ -2,8 +2,10 @@ import type { IncomingMessage } from "node:http";
 import type { CaseEvent, EngineerRole, LiveMeta, Logger } from "@bms/shared";
 import type { CaseStore, CommandStore, WebhookOutbox } from "@bms/storage";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type { CaseIndex } from "./case-index";
 import type { CommandService } from "./commands/command-service";
 import type { Engineer } from "./engineer-auth";
+import type { HistorySources } from "./history/history-sources";
 import type { LiveMetrics } from "./live-metrics";
 import type { LoginThrottle } from "./login-throttle";
 import type { PackState } from "./pack-state";
@@ -30,8 +32,12 @@ declare module "fastify" {
 
 export interface RestDeps {
   caseStore: CaseStore;
+  /** The cases being worked, in memory, for fleet triage. */
+  caseIndex: CaseIndex;
   webhookOutbox: WebhookOutbox;
   state: PackState;
+  /** Pack history: the time-series server's, and the live buffer to fall back on. */
+  history: HistorySources;
   identify: (token: string | undefined) => Engineer | null;
   throttle: LoginThrottle;
   clientAddress: (request: IncomingMessage) => string;

@@ -62,12 +62,9 @@ describe("the console's remote-diagnosis panel", () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
     const errors: string[] = [];
     page.on("pageerror", (err) => errors.push(err.message));
-    await page.goto(`${h.live.url}/?token=${encodeURIComponent(ENGINEER_TOKEN)}`);
-    const caseRow = page.locator(`tr[data-case-id="${opened.id}"]`);
-    await expect.poll(() => caseRow.count(), { timeout: 10_000 }).toBe(1);
-    await caseRow.click();
+    await page.goto(`${h.live.url}/?token=${encodeURIComponent(ENGINEER_TOKEN)}#/case/${opened.id}`);
     const panel = page.locator(`[data-diagnosis="${opened.id}"]`);
-    await expect.poll(() => panel.count(), { timeout: 5000 }).toBe(1);
+    await expect.poll(() => panel.count(), { timeout: 10_000 }).toBe(1);
     // An engineer has no settings form.
     expect(await panel.locator('button[data-action="set-parameter"]').count()).toBe(0);
 
@@ -101,8 +98,7 @@ describe("the console's remote-diagnosis panel", () => {
       dialogs.push(d.message());
       void d.accept();
     });
-    await admin.goto(`${h.live.url}/?token=${encodeURIComponent(TOKEN)}`);
-    await admin.locator(`tr[data-case-id="${opened.id}"]`).click();
+    await admin.goto(`${h.live.url}/?token=${encodeURIComponent(TOKEN)}#/case/${opened.id}`);
     const adminPanel = admin.locator(`[data-diagnosis="${opened.id}"]`);
     await expect.poll(() => adminPanel.locator('select[name="parameter"] option').count(), { timeout: 10_000 }).toBe(3);
     await adminPanel.locator('select[name="parameter"]').selectOption("balanceStartV");
@@ -120,11 +116,8 @@ describe("the console's remote-diagnosis panel", () => {
   it("shows a viewer no panel", async () => {
     const opened = await openCase(h.caseStore, "site-1", "pack-1", "low-soh", { title: "Viewer's case" });
     const page = await browser.newPage();
-    await page.goto(`${h.live.url}/?token=${encodeURIComponent(VIEWER_TOKEN)}`);
-    const caseRow = page.locator(`tr[data-case-id="${opened.id}"]`);
-    await expect.poll(() => caseRow.count(), { timeout: 10_000 }).toBe(1);
-    await caseRow.click();
-    await expect.poll(() => page.locator("tr.evidence").count(), { timeout: 5000 }).toBeGreaterThan(0);
+    await page.goto(`${h.live.url}/?token=${encodeURIComponent(VIEWER_TOKEN)}#/case/${opened.id}`);
+    await expect.poll(() => page.evaluate(() => document.body.dataset.caseLoaded), { timeout: 10_000 }).toBe(opened.id);
     expect(await page.locator(`[data-diagnosis]`).count()).toBe(0);
     await page.close();
   });
