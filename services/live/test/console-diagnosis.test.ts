@@ -1,18 +1,16 @@
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type RunningAgent, startEdgeAgent } from "@bms/edge-agent";
 import { createLogger } from "@bms/shared";
 import { EdgeAgentConfig } from "@bms/shared/config/edge-agent-config";
 import { loadDeviceProfile, parseScenario, type RunningModbusTcpServer, ScenarioRunner, startModbusTcpServer } from "@bms/simulators";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireBinary } from "../../../test/support/binaries";
+import { launchChromium, screenshot } from "../../../test/support/browser";
 import { REPO_ROOT } from "../../../test/support/cli";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
 import { ENGINEER_TOKEN, type Harness, openCase, startHarness, TOKEN, VIEWER_TOKEN } from "./live-harness";
 
 const VENDOR_PROFILE = join(REPO_ROOT, "simulators", "profiles", "vendor-example.yaml");
-const SCREENSHOT = join(process.cwd(), ".tmp", "console-diagnosis.png");
 
 let h: Harness;
 let browser: Browser;
@@ -21,7 +19,6 @@ let agent: RunningAgent;
 let agentDir: TempDir;
 
 beforeAll(async () => {
-  const executablePath = requireBinary("chromium", "chromium");
   h = await startHarness({}, { commandRepublishMs: 500 });
   // Pack 1 overheated and cooled: its BMS logged and counted it.
   const runner = new ScenarioRunner(parseScenario({ name: "console", seed: 4, packs: 1, packDefaults: { load: { kind: "constant", amps: -20 } } }));
@@ -42,10 +39,7 @@ beforeAll(async () => {
     }),
     { log: createLogger("edge-agent", "warn") },
   );
-  browser = await chromium.launch({
-    executablePath,
-    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"],
-  });
+  browser = await launchChromium();
 }, 60_000);
 
 afterAll(async () => {
@@ -85,8 +79,7 @@ describe("the console's remote-diagnosis panel", () => {
     // The case's timeline has both, in the engineer's name.
     const timeline = (await h.caseStore.get(opened.id, { details: true }))?.timeline ?? [];
     expect(timeline.filter((e) => e.kind === "command-result" && e.actor === "Ada").length).toBe(2);
-    mkdirSync(join(process.cwd(), ".tmp"), { recursive: true });
-    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    await screenshot(page, "console-diagnosis");
     expect(errors).toEqual([]);
     await page.close();
 
@@ -119,6 +112,24 @@ describe("the console's remote-diagnosis panel", () => {
     await page.goto(`${h.live.url}/?token=${encodeURIComponent(VIEWER_TOKEN)}#/case/${opened.id}`);
     await expect.poll(() => page.evaluate(() => document.body.dataset.caseLoaded), { timeout: 10_000 }).toBe(opened.id);
     expect(await page.locator(`[data-diagnosis]`).count()).toBe(0);
+    await page.close();
+  });
+
+  it("works from the pack page too, without a case", async () => {
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    await page.goto(`${h.live.url}/?token=${encodeURIComponent(ENGINEER_TOKEN)}#/pack/site-1/pack-1`);
+    const panel = page.locator('[data-diagnosis="site-1/pack-1"]');
+    await expect.poll(() => panel.count(), { timeout: 10_000 }).toBe(1);
+    await panel.locator('button[data-action="read-event-log"]').click();
+    const logRow = panel.locator('li:has(.diag-kind:text-is("read-event-log"))');
+    await expect.poll(() => logRow.getAttribute("data-status"), { timeout: 20_000 }).toBe("succeeded");
+    expect(await logRow.locator("table.event-log tbody").textContent()).toContain("OVER_TEMP_ALARM");
+    const id = (await logRow.getAttribute("data-command")) ?? "";
+    const record = await fetch(`${h.live.url}/api/commands/${encodeURIComponent(id)}`, { headers: { authorization: `Bearer ${ENGINEER_TOKEN}` } });
+    expect(((await record.json()) as { caseId: string | null }).caseId).toBeNull();
+    expect(errors).toEqual([]);
     await page.close();
   });
 });

@@ -181,7 +181,7 @@ export function renderCase(page, { id, ctx }) {
       card("Freeze frame", framesBox),
       card("At the trigger", snapshotBox),
       card("Work the case", workForms(c, ctx, load)),
-      ...(ctx.canWork ? [card("Remote diagnosis", diagnosisPanel(c, ctx.me.role))] : []),
+      ...(ctx.canWork ? [card("Remote diagnosis", diagnosisPanel({ siteId: c.siteId, packId: c.packId, caseId: c.id }, ctx.me.role))] : []),
       card(
         "Costs",
         c.costLines.length

@@ -7,7 +7,7 @@ import { el } from "./dom.js";
 
 const SVG = "http://www.w3.org/2000/svg";
 const FINAL = new Set(["succeeded", "failed", "expired", "refused"]);
-/** caseId -> the panel's element (kept across re-renders of the case page) and its state. */
+/** caseId (or "site/pack" on the pack page) -> the panel's element (kept across re-renders) and its state. */
 const panels = new Map();
 /** command id -> the panel that sent it. */
 const owners = new Map();
@@ -196,13 +196,17 @@ async function loadParameters(panel) {
   }
 }
 
-/** The panel of one case (built once, then moved into each re-render of the case page). */
-export function diagnosisPanel(c, role) {
-  let p = panels.get(c.id);
+/**
+ * The panel of a case's pack (its commands recorded on the case) or, with no `caseId`, of a pack
+ * (from the pack page); built once, then moved into each re-render of its page.
+ */
+export function diagnosisPanel({ siteId, packId, caseId }, role) {
+  const key = caseId ?? `${siteId}/${packId}`;
+  let p = panels.get(key);
   if (p) return p.root;
   const root = el("div", null, "diagnosis");
-  root.dataset.diagnosis = c.id;
-  p = { caseId: c.id, siteId: c.siteId, packId: c.packId, root, list: el("ul", null, "diag-commands"), error: el("p", "", "error") };
+  root.dataset.diagnosis = key;
+  p = { caseId, siteId, packId, root, list: el("ul", null, "diag-commands"), error: el("p", "", "error") };
   const hz = numberInput("hz", 5, 0.1, 10, 0.1);
   const seconds = numberInput("seconds", 10, 1, 120, 1);
   const controls = el("div", null, "actions");
@@ -222,6 +226,6 @@ export function diagnosisPanel(c, role) {
     loadParameters(p);
   }
   root.append(p.error, p.list);
-  panels.set(c.id, p);
+  panels.set(key, p);
   return root;
 }
