@@ -19,7 +19,11 @@ export function loadEdgeAgentConfig(file: string, env: NodeJS.ProcessEnv = proce
   const config = loadConfig(EdgeAgentConfig, { file, env, envBindings: EDGE_AGENT_ENV });
   const dir = dirname(resolve(file));
   const absolute = (path: string) => (isAbsolute(path) ? path : resolve(dir, path));
-  const devices = config.devices.map((d) => (typeof d.profile === "string" ? d : { ...d, profile: { file: absolute(d.profile.file) } }));
+  const devices = config.devices.map((d) => ({
+    ...d,
+    ...(typeof d.profile === "string" ? {} : { profile: { file: absolute(d.profile.file) } }),
+    ...(d.diagnostics ? { diagnostics: { file: absolute(d.diagnostics.file) } } : {}),
+  }));
   const tls = config.mqtt.tls;
   const mqtt = tls
     ? {

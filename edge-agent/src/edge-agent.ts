@@ -8,6 +8,7 @@ import {
   createLogger,
   type Logger,
   type PackMeta,
+  type PackParameters,
   type PackSample,
   SiteStatus,
   topics,
@@ -17,14 +18,18 @@ import type { DeviceProfile } from "@bms/shared/device-profile";
 import { type DurableQueue, openSqliteDurableQueue } from "@bms/storage/sqlite-durable-queue";
 import { agentStatusOf, StatusReporter, statusPayload } from "./agent-status";
 import { ClockCheck } from "./clock-check";
+import { CommandInbox } from "./commands/command-inbox";
+import type { DiagnosticDevice } from "./commands/diagnostic-device";
+import { readPackParameters } from "./commands/pack-parameters";
 import { type DeviceHealth, DevicePoller } from "./device-poller";
-import { loadDeviceProfiles } from "./device-profiles";
+import { type LoadedProfiles, loadProfileFiles } from "./device-profiles";
 import { connectToBroker, mqttTlsAndCredentials } from "./mqtt-options";
 import { OutboxPublisher } from "./outbox-publisher";
 import { CanDeviceReader } from "./readers/can-device-reader";
 import type { DeviceReader } from "./readers/device-reader";
 import { ProfileDeviceReader } from "./readers/profile-device-reader";
 import { SunSpecDeviceReader } from "./readers/sunspec-device-reader";
+import { SunSpecReader } from "./sunspec/sunspec-reader";
 import { TransportRegistry } from "./transports/transport-registry";
 
 export interface AgentHealth {
@@ -92,6 +97,17 @@ function readerFor(device: DeviceConfig, transports: TransportRegistry, profiles
   return profile ? new ProfileDeviceReader(transport, t.unitId, profile) : new SunSpecDeviceReader(transport, t.unitId);
 }
 
+/** What remote diagnosis reaches of a device: a reader of its own beside the poller's, its registers and its diagnostic profile. */
+function diagnosticDevice(device: DeviceConfig, transports: TransportRegistry, loaded: LoadedProfiles): DiagnosticDevice {
+  const reader = readerFor(device, transports, loaded.profiles);
+  const t = device.transport;
+  if (t.kind === "can-slcan") return { packId: device.packId, reader };
+  const transport = transports.registerTransport(device);
+  const profile = loaded.profiles.get(device.packId) ?? loaded.diagnostics.get(device.packId);
+  const sunspec = loaded.profiles.has(device.packId) ? undefined : new SunSpecReader(transport, t.unitId);
+  return { packId: device.packId, reader, bus: { transport, unitId: t.unitId, ...(sunspec ? { sunspec } : {}) }, ...(profile ? { profile } : {}) };
+}
+
 /**
  * Starts the edge agent: one poller per configured pack (SunSpec, a register profile or Pylontech
  * CAN, over Modbus TCP, Modbus RTU or SLCAN), a durable outbox (`${dataDir}/outbox-${siteId}.db`)
@@ -101,7 +117,8 @@ function readerFor(device: DeviceConfig, transports: TransportRegistry, profiles
 export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdgeAgentOptions = {}): Promise<RunningAgent> {
   const log = options.log ?? createLogger("edge-agent");
   const { siteId } = config;
-  const profiles = loadDeviceProfiles(config.devices, options.configDir ?? process.cwd());
+  const loaded = loadProfileFiles(config.devices, options.configDir ?? process.cwd());
+  const profiles = loaded.profiles;
   const mqttSecrets = mqttTlsAndCredentials(config.mqtt);
   mkdirSync(config.dataDir, { recursive: true });
   const queue = openSqliteDurableQueue(join(config.dataDir, `outbox-${siteId}.db`), {
@@ -163,6 +180,32 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
         },
       }),
   );
+  const commandsTopic = topics.commands(siteId);
+  const diagnostics = new Map(config.devices.map((d) => [d.packId, diagnosticDevice(d, transports, loaded)]));
+  /** Retained like the meta, so a reconnect publishes them again. */
+  const publishParameters = (packId: string) => {
+    const device = diagnostics.get(packId);
+    if (!device) return;
+    readPackParameters(device, config.commands.setParameter)
+      .then((report: PackParameters | null) => {
+        if (!report || closing) return;
+        const topic = topics.parameters(siteId, packId);
+        metas.set(topic, JSON.stringify(report));
+        if (client.connected) client.publish(topic, JSON.stringify(report), { qos: 1, retain: true });
+      })
+      .catch((err: unknown) => log.warn({ siteId, packId, err: (err as Error).message }, "could not read the pack's parameters"));
+  };
+  let parametersRead = false;
+  const inbox = new CommandInbox({
+    siteId,
+    config: config.commands,
+    devices: diagnostics,
+    seen: queue,
+    publish: (message) => outbox.enqueue(topics.commandResults(siteId), JSON.stringify(message)),
+    parametersChanged: publishParameters,
+    log,
+  });
+
   const status = () =>
     agentStatusOf(
       outbox,
@@ -184,6 +227,16 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
     if (brokerDown) log.info({ siteId, url: config.mqtt.url, backlog: outbox.size() }, "broker reachable again");
     else log.info({ siteId, url: config.mqtt.url }, "connected to the broker");
     brokerDown = false;
+    // Commands at QoS 1: the service republishes one while it is pending, and the inbox runs an ID once.
+    if (config.commands.enabled) {
+      client.subscribe(commandsTopic, { qos: 1 }, (err) => {
+        if (err) log.warn({ siteId, topic: commandsTopic, err: err.message }, "could not subscribe to commands");
+      });
+    }
+    if (!parametersRead) {
+      parametersRead = true;
+      for (const packId of diagnostics.keys()) publishParameters(packId);
+    }
     // The clock check's sources: the broker's time, and the status this agent left retained before,
     // asked for before the new status replaces it and dropped once it came (no echo of the agent's
     // own statuses). A refusal, e.g. by Mosquitto's ACL, is harmless.
@@ -197,6 +250,10 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
     });
   });
   client.on("message", (topic, payload, packet) => {
+    if (topic === commandsTopic) {
+      if (config.commands.enabled && !closing) inbox.handle(payload);
+      return;
+    }
     try {
       if (topic === BROKER_TIME_TOPIC) clock.onBrokerTime(BrokerTime.parse(JSON.parse(payload.toString())).ts, packet.retain);
       // Only the retained copy is the status from before; live copies are this agent's own echo.
@@ -236,6 +293,7 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
     close: () => {
       closing ??= (async () => {
         reporter.stop();
+        await inbox.stop();
         await Promise.all(pollers.map((p) => p.stop()));
         await transports.close();
         // Hand the broker what it will take in time; the rest stays on disk for the next start.

@@ -1,7 +1,8 @@
 import { z } from "zod";
 import { BmsAlarmCode } from "./bms-alarms";
 import { registerSize } from "./device-profile-codec";
-import { ByteOrder, RegisterType } from "./register-types";
+import { checkParameterNames, DiagnosticSections, diagnosticSpans } from "./device-profile-diagnostics";
+import { Address, checkEncoding, Encoding, type NamedSpan, RegisterSpace, type RegisterSpan } from "./device-profile-encoding";
 
 export {
   byteOrderOf,
@@ -12,6 +13,14 @@ export {
   isNotImplemented,
   registerSize,
 } from "./device-profile-codec";
+export {
+  ProfileAlarmReset,
+  ProfileCounter,
+  ProfileEventLog,
+  ProfileParameter,
+  SunSpecPointRef,
+} from "./device-profile-diagnostics";
+export { RegisterSpace, type RegisterSpan } from "./device-profile-encoding";
 export { ByteOrder, RegisterType } from "./register-types";
 
 /**
@@ -21,10 +30,6 @@ export { ByteOrder, RegisterType } from "./register-types";
  * 10^`scaleFactor`, or 10^(the signed register at `scaleFactorRegister`). docs/edge-agent.md
  * documents the format.
  */
-
-/** Modbus function 3 (holding registers) or 4 (input registers): two separate address spaces. */
-export const RegisterSpace = z.enum(["holding", "input"]);
-export type RegisterSpace = z.infer<typeof RegisterSpace>;
 
 /** Scalar pack-sample fields a point can feed. `bmsAlarms` is a bitfield (see `bits`). */
 export const ProfileScalarField = z.enum([
@@ -50,43 +55,6 @@ export type ProfileArrayField = z.infer<typeof ProfileArrayField>;
 export const ProfileMetaField = z.enum(["manufacturer", "model", "serial", "bmsFirmware", "cellCount", "ratedCapacity"]);
 export type ProfileMetaField = z.infer<typeof ProfileMetaField>;
 export const TEXT_META_FIELDS: ReadonlySet<ProfileMetaField> = new Set(["manufacturer", "model", "serial", "bmsFirmware"]);
-
-const Address = z.number().int().min(0).max(0xffff);
-const MAX_ABS_SCALE_FACTOR = 10;
-
-/** How one value is stored: shared by points and cell arrays. */
-const Encoding = z.object({
-  type: RegisterType,
-  /** @default "ABCD" */
-  byteOrder: ByteOrder.default("ABCD"),
-  /** Registers of a `string` (two characters each); only for strings. */
-  size: z.number().int().min(1).max(64).optional(),
-  /** Multiplier: value = raw × scale. @default 1 */
-  scale: z.number().positive().finite().optional(),
-  /** Exponent: value = raw × 10^scaleFactor (SunSpec style). */
-  scaleFactor: z.number().int().min(-MAX_ABS_SCALE_FACTOR).max(MAX_ABS_SCALE_FACTOR).optional(),
-  /** Address of a signed 16-bit exponent register (a SunSpec `sunssf`), in the same register space. */
-  scaleFactorRegister: Address.optional(),
-  /** Added after scaling, e.g. −273.15 for a temperature in kelvin. @default 0 */
-  offset: z.number().finite().default(0),
-  /** A raw value that means "the device does not have it" (the value is then left out). SunSpec types have theirs built in. */
-  missing: z.number().int().optional(),
-  /** Which read function; @default the profile's `registers` */
-  registers: RegisterSpace.optional(),
-  /** Unit of the decoded value, for people; the field fixes the real unit (V, A, °C, %, Ah, kΩ). */
-  unit: z.string().max(16).optional(),
-});
-
-type EncodingShape = z.infer<typeof Encoding>;
-
-/** Issues that every point and array shares: one scale, strings sized, numbers not sized. */
-function checkEncoding(value: EncodingShape, ctx: z.RefinementCtx): void {
-  const scales = [value.scale, value.scaleFactor, value.scaleFactorRegister].filter((s) => s !== undefined).length;
-  if (scales > 1) ctx.addIssue({ code: "custom", path: [], message: "give one of scale (a multiplier), scaleFactor (a power of ten) or scaleFactorRegister" });
-  if (value.type === "string" && value.size === undefined) ctx.addIssue({ code: "custom", path: ["size"], message: "a string needs size (registers)" });
-  if (value.type !== "string" && value.size !== undefined) ctx.addIssue({ code: "custom", path: ["size"], message: "size is only for strings" });
-  if (value.type === "string" && scales > 0) ctx.addIssue({ code: "custom", path: [], message: "a string cannot be scaled" });
-}
 
 export const ProfilePoint = Encoding.extend({
   /** The pack-sample field it feeds; give this or `meta`. */
@@ -175,9 +143,11 @@ export const DeviceProfile = z
     maxGap: z.number().int().min(0).max(124).default(DEFAULT_MAX_GAP),
     points: z.array(ProfilePoint).max(256).default([]),
     arrays: z.array(ProfileArray).max(64).default([]),
+    ...DiagnosticSections,
   })
   .strict()
   .superRefine((profile, ctx) => {
+    checkParameterNames(profile.parameters, ctx);
     const spaceOf = (own: RegisterSpace | undefined) => own ?? profile.registers;
     // One source per value: two points feeding packVoltage would make the sample depend on read order.
     const fed = new Map<string, number>();
@@ -189,12 +159,13 @@ export const DeviceProfile = z
       }
       if (first === undefined) fed.set(target, i);
     });
-    const spans: { space: RegisterSpace; from: number; to: number; what: string; path: (string | number)[] }[] = [];
+    const spans: NamedSpan[] = [];
     profile.points.forEach((p, i) => {
       spans.push({ space: spaceOf(p.registers), from: p.address, to: p.address + registerSize(p.type, p.size), what: `points.${i}`, path: ["points", i] });
       if (p.scaleFactorRegister !== undefined) {
         const at = p.scaleFactorRegister;
-        spans.push({ space: spaceOf(p.registers), from: at, to: at + 1, what: `points.${i}.scaleFactorRegister`, path: ["points", i, "scaleFactorRegister"] });
+        const path = ["points", i, "scaleFactorRegister"];
+        spans.push({ space: spaceOf(p.registers), from: at, to: at + 1, what: `points.${i}.scaleFactorRegister`, path, scaleFactor: true });
       }
     });
     profile.arrays.forEach((a, i) => {
@@ -203,9 +174,11 @@ export const DeviceProfile = z
       spans.push({ space: spaceOf(a.registers), from: a.address, to: a.address + (a.count - 1) * stride + size, what: `arrays.${i}`, path: ["arrays", i] });
       if (a.scaleFactorRegister !== undefined) {
         const at = a.scaleFactorRegister;
-        spans.push({ space: spaceOf(a.registers), from: at, to: at + 1, what: `arrays.${i}.scaleFactorRegister`, path: ["arrays", i, "scaleFactorRegister"] });
+        const path = ["arrays", i, "scaleFactorRegister"];
+        spans.push({ space: spaceOf(a.registers), from: at, to: at + 1, what: `arrays.${i}.scaleFactorRegister`, path, scaleFactor: true });
       }
     });
+    spans.push(...diagnosticSpans(profile));
     for (const span of spans) {
       if (span.to > 0x10000) ctx.addIssue({ code: "custom", path: span.path, message: `${span.what} runs past register 65535` });
     }
@@ -220,8 +193,8 @@ export const DeviceProfile = z
       }
     }
     // Scale-factor registers may be shared; values may not overlap each other or a scale-factor register.
-    const values = spans.filter((s) => !s.what.endsWith("scaleFactorRegister"));
-    const factors = spans.filter((s) => s.what.endsWith("scaleFactorRegister"));
+    const values = spans.filter((s) => s.scaleFactor !== true);
+    const factors = spans.filter((s) => s.scaleFactor === true);
     for (const space of RegisterSpace.options) {
       const mine = values.filter((s) => s.space === space).sort((x, y) => x.from - y.from);
       for (let i = 1; i < mine.length; i++) {
@@ -239,20 +212,18 @@ export const DeviceProfile = z
 export type DeviceProfile = z.output<typeof DeviceProfile>;
 export type DeviceProfileInput = z.input<typeof DeviceProfile>;
 
-/** A range of one register space: [from, to). */
-export interface RegisterSpan {
-  space: RegisterSpace;
-  from: number;
-  /** Exclusive. */
-  to: number;
-}
+/**
+ * Which registers: every one the profile uses, those the sample needs (fields, cell arrays), the
+ * identity's (`meta` points), or the event log's (entries, head, counters).
+ */
+export type ProfilePart = "all" | "sample" | "identity" | "eventLog";
 
-/** Which registers: every one the profile uses, those the sample needs (fields, cell arrays), or the identity's (`meta` points). */
-export type ProfilePart = "all" | "sample" | "identity";
-
-/** The register ranges the points and array elements of `part` occupy, with their scale-factor registers. */
+/** The register ranges the points, array elements or diagnostic sections of `part` occupy, with their scale-factor registers. */
 export function profileFootprint(profile: DeviceProfile, part: ProfilePart = "all"): RegisterSpan[] {
   const spans: RegisterSpan[] = [];
+  const diagnostics = diagnosticSpans(profile).filter((s) => part === "all" || (part === "eventLog" && s.what.startsWith("eventLog")));
+  for (const { space, from, to } of diagnostics) spans.push({ space, from, to });
+  if (part === "eventLog") return spans;
   const add = (own: RegisterSpace | undefined, from: number, size: number) => spans.push({ space: own ?? profile.registers, from, to: from + size });
   for (const p of profile.points) {
     if (part !== "all" && (part === "identity") !== (p.meta !== undefined)) continue;

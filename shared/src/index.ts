@@ -1,6 +1,7 @@
 export * from "./access";
 export * from "./backoff";
 export * from "./bms-alarms";
+export * from "./bms-history";
 export * from "./broker-time";
 export * from "./clock";
 export * from "./command-line";
@@ -15,6 +16,7 @@ export * from "./pack-meta";
 export * from "./pack-sample";
 export * from "./package-dir";
 export * from "./pylontech-can";
+export * from "./remote-command";
 export * from "./site-status";
 export * from "./statistics";
 export * from "./support-case";

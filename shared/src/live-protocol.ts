@@ -22,6 +22,8 @@ export const LIVE_EVENTS = {
   unsubscribe: "unsubscribe",
   sample: "sample",
   case: "case",
+  /** A remote command was requested or changed status (its CommandRecord; a capture without its samples). */
+  command: "command",
 } as const;
 
 /** One pack as `GET /api/packs` returns it: the latest sample and identity the live service holds. */

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { BmsAlarmCode } from "./bms-alarms";
+import { BmsCounters, BmsEvent } from "./bms-history";
 import { Id } from "./ids";
 import { PackMeta } from "./pack-meta";
 import { EpochMs, PackSample } from "./pack-sample";
@@ -64,6 +65,23 @@ export const RuleFiring = z.object({
 });
 export type RuleFiring = z.infer<typeof RuleFiring>;
 
+/** Entries of the BMS's own log a case keeps (the newest). */
+export const MAX_CASE_BMS_EVENTS = 100;
+
+/** The BMS's own record (its event log and lifetime counters), as the last `read-event-log` on the case's pack read it. */
+export const BmsHistoryEvidence = z.object({
+  /** The command that read it. */
+  commandId: z.string().max(64),
+  readAt: EpochMs,
+  counters: BmsCounters,
+  /** The counters as the read before this one found them, when there was one: what rose in between. */
+  previous: z.object({ readAt: EpochMs, counters: BmsCounters }).nullable(),
+  /** The log's newest entries, oldest first. */
+  events: z.array(BmsEvent).max(MAX_CASE_BMS_EVENTS),
+  /** Events the BMS logged in all; null when it does not say. */
+  totalEvents: z.number().int().min(0).nullable(),
+});
+export type BmsHistoryEvidence = z.infer<typeof BmsHistoryEvidence>;
 /**
  * The case's condition followed while it holds (the ingestion updates it every minute, and sooner
  * on a worse value): the evidence at opening stays as it was, this says what happened since.
@@ -113,6 +131,8 @@ export const CaseEvidence = z.object({
    * Absent for cases opened from live samples; a later back-filled occurrence is flagged in `rulesFired`.
    */
   backfilled: z.boolean().optional(),
+  /** The BMS's own event log and counters, once an engineer read them (remote diagnosis). */
+  bmsHistory: BmsHistoryEvidence.optional(),
 });
 export type CaseEvidence = z.infer<typeof CaseEvidence>;
 
@@ -133,6 +153,11 @@ export type WarrantyExclusionKind = z.infer<typeof WarrantyExclusionKind>;
 
 export const WarrantyExclusion = z.object({
   condition: WarrantyExclusionKind,
+  /**
+   * `telemetry` (or absent): tallied from the samples the ingestion saw; `bms-log`: events the BMS
+   * itself logged that the telemetry never showed (the site offline, or before monitoring began).
+   */
+  source: z.enum(["telemetry", "bms-log"]).optional(),
   /** Seconds the condition held (over-current: seconds above the limit). */
   seconds: z.number().min(0),
   /** Separate episodes of it. */
@@ -240,6 +265,10 @@ export const TimelineKind = z.enum([
   "note",
   "cost-line",
   "spare-part",
+  /** A remote command an engineer sent the pack (remote diagnosis). */
+  "command",
+  /** What a remote command did: its outcome, with before and after. */
+  "command-result",
 ]);
 export type TimelineKind = z.infer<typeof TimelineKind>;
 

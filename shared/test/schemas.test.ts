@@ -45,6 +45,17 @@ describe("topics", () => {
     expect(parseTopic("cases/s1/p1")).toEqual({ kind: "case", siteId: "s1", packId: "p1" });
   });
 
+  it("builds and parses the remote-diagnosis topics", () => {
+    expect(topics.commands("s1")).toBe("bms/s1/cmd");
+    expect(topics.commandResults("s1")).toBe("bms/s1/cmd/result");
+    expect(topics.parameters("s1", "p1")).toBe("bms/s1/p1/parameters");
+    expect(parseTopic("bms/s1/cmd")).toEqual({ kind: "command", siteId: "s1" });
+    expect(parseTopic("bms/s1/cmd/result")).toEqual({ kind: "command-result", siteId: "s1" });
+    expect(parseTopic("bms/s1/p1/parameters")).toEqual({ kind: "parameters", siteId: "s1", packId: "p1" });
+    expect(parseTopic("bms/s1/cmd/other")).toBeNull();
+    expect(parseTopic("bms/s1/cmd/result/x")).toBeNull();
+  });
+
   it.each([
     "bms/s1/p1/other",
     "bms/s1",

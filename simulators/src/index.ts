@@ -21,7 +21,7 @@ export type { CanFrame, PylontechFrameOptions } from "./protocols/can-frames";
 export { formatSlcanFrame, pylontechFrames } from "./protocols/can-frames";
 export { loadDeviceProfile } from "./protocols/device-profile-file";
 export type { ModbusMapSetting } from "./protocols/modbus-register-map";
-export { registerMapFor } from "./protocols/modbus-register-map";
+export { registerMapFor, SUNSPEC_DIAGNOSTICS_PROFILE } from "./protocols/modbus-register-map";
 export type { ModbusRtuServerOptions, RunningModbusRtuServer } from "./protocols/modbus-rtu-server";
 export { startModbusRtuServer } from "./protocols/modbus-rtu-server";
 export type { ModbusTcpServerOptions, RunningModbusTcpServer } from "./protocols/modbus-tcp-server";
@@ -56,7 +56,7 @@ export { hashScenario, iterateScenario, recordScenario, serialiseRecord } from "
 export type { PackStatus, ScenarioStatus } from "./scenario/scenario-runner";
 export { ScenarioRunner, UnknownPackError } from "./scenario/scenario-runner";
 export { deriveSeed, SeededRandom } from "./seeded-random";
-export type { LinkCondition, PackIdentity, SimulatedDevice } from "./simulated-device";
+export type { DeviceHistory, LinkCondition, PackIdentity, SimulatedDevice } from "./simulated-device";
 export type { SimulatorCliInput, SimulatorCliOptions } from "./simulator-options";
 export { SimulatorCliOptionsSchema } from "./simulator-options";
 export type { SunSpecLayout } from "./sunspec-register-map";

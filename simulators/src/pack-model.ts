@@ -6,6 +6,7 @@ import type { FaultPack } from "./faults/fault-module";
 import type { LinkCondition } from "./link-condition";
 import { createLoadProfile, type LoadProfile } from "./load-profile";
 import { Balancer } from "./model/balancing";
+import { BmsEventLog, type BmsRecord } from "./model/bms-event-log";
 import { ProtectionLatch, protectionConditions } from "./model/bms-protection";
 import { CellBank } from "./model/cell-bank";
 import { CHEMISTRY, type Chemistry, type ChemistryParameters, COMMON_LIMITS } from "./model/chemistry";
@@ -15,6 +16,7 @@ import type { PackSnapshot } from "./model/pack-snapshot";
 import { SocEstimator } from "./model/soc-estimator";
 import { deriveSeed, SeededRandom } from "./seeded-random";
 
+export type { BmsRecord, LoggedEvent } from "./model/bms-event-log";
 export type { PackModelOptions, ResolvedPackModelOptions, Topology } from "./model/pack-model-options";
 export { PackModelOptionsSchema, TopologySchema } from "./model/pack-model-options";
 export type { PackRatings, PackSnapshot } from "./model/pack-snapshot";
@@ -61,6 +63,7 @@ export class PackModel {
   private readonly protection = new ProtectionLatch();
   private readonly balancer: Balancer;
   private readonly faults: ActiveFaults;
+  private readonly eventLog: BmsEventLog;
   private effects: FaultEffects;
   /** What the BMS measures now: cell voltages, V; sensor readings, °C. */
   private voltages: number[];
@@ -81,6 +84,7 @@ export class PackModel {
     this.ratedDischarge = this.capacityAh * this.params.dischargeC;
     this.balanceCurrentA = opts.balanceCurrentA;
     this.reportsInsulation = opts.reportsInsulation;
+    this.eventLog = new BmsEventLog(this.ratedDischarge);
 
     // Every draw is made whether or not its option is given, so setting one option never shifts the others.
     const setup = new SeededRandom(opts.seed);
@@ -157,9 +161,15 @@ export class PackModel {
     this.measure(0);
   }
 
-  /** AlmRst: each latched alarm clears as soon as its condition has gone (at once if it already has). */
+  /** AlmRst: each latched alarm clears as soon as its condition has gone (at once if it already has); the BMS logs the reset. */
   resetAlarms(): void {
+    this.eventLog.alarmsReset(this.simulatedSeconds);
     this.protection.requestReset();
+  }
+
+  /** The BMS's own event log and lifetime counters (times in simulated seconds). */
+  bmsRecord(): BmsRecord {
+    return this.eventLog.record();
   }
 
   /** Same as resetAlarms() (the first simulator's name). */
@@ -271,6 +281,7 @@ export class PackModel {
       forced: fx.bms.forced,
     });
     this.protection.update(conditions, h);
+    this.eventLog.observe(this.simulatedSeconds, this.protection.trips(), { voltages, sensors, current: this.current });
   }
 
   private limits(): { charge: number; discharge: number } {

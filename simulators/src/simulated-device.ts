@@ -1,3 +1,4 @@
+import type { BmsCounterName, BmsEventCode } from "@bms/shared";
 import type { LinkCondition } from "./link-condition";
 import type { PackSnapshot } from "./model/pack-snapshot";
 
@@ -23,6 +24,16 @@ export interface PackIdentity {
   cellCount: number;
 }
 
+/** What a BMS remembers of its life (SimulatedDevice.history), its times by its own clock. */
+export interface DeviceHistory {
+  /** Events logged in all; the newest are in `events`. */
+  total: number;
+  /** Oldest first; `n` counts from 0 over the pack's life. */
+  events: readonly { n: number; code: BmsEventCode; at: number; value: number | null }[];
+  /** Lifetime counters (a recording has none). */
+  counters: Readonly<Partial<Record<BmsCounterName, number>>>;
+}
+
 export interface SimulatedDevice {
   readonly unitId: number;
   readonly identity: PackIdentity;
@@ -34,4 +45,6 @@ export interface SimulatedDevice {
   linkRandom(): number;
   /** Same as writing 1 to SunSpec 802 AlmRst: latched alarms clear once their condition has gone. */
   resetAlarms(): void;
+  /** The BMS's event log and lifetime counters (read-event-log). */
+  history(): DeviceHistory;
 }

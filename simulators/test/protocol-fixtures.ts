@@ -44,4 +44,9 @@ export class TestDevice implements SimulatedDevice {
   resetAlarms(): void {
     this.model.requestAlarmReset();
   }
+
+  history() {
+    const record = this.model.bmsRecord();
+    return { total: record.total, events: record.events.map((e) => ({ ...e, at: 1_750_000_000_000 + e.atSeconds * 1000 })), counters: record.counters };
+  }
 }

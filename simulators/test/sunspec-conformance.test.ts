@@ -81,9 +81,11 @@ describe("SunSpec conformance: every served point of every model against the off
     near(b.scaled("SoC"), truth.soc, b.scaleFactor("SoC_SF"), "SoC");
     expect(b.raw("State")).toBe(truth.state);
     expect(b.raw("Evt1")).toBe(truth.evt1);
-    // Not implemented, each with its type's value: ReqW int16, StateVnd enum16, the reserve points uint16.
+    // Not implemented, each with its type's value: ReqW int16, StateVnd enum16.
     const word = (name: keyof typeof MODEL_BATTERY.points) => b.words(name)[0];
-    expect([word("ReqW"), word("StateVnd"), word("SocRsvMax"), word("SoCRsvMin")]).toEqual([0x8000, 0xffff, 0xffff, 0xffff]);
+    expect([word("ReqW"), word("StateVnd")]).toEqual([0x8000, 0xffff]);
+    // The reserve a controller sets (remote diagnosis), at its defaults.
+    expect([b.scaled("SocRsvMax"), b.scaled("SoCRsvMin")]).toEqual([95, 10]);
     expect([b.raw("SetOp"), b.raw("SetInvState"), b.raw("AlmRst"), b.raw("LocRemCtl")]).toEqual([1, 3, 0, 0]);
   });
 

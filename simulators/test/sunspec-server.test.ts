@@ -195,7 +195,6 @@ describe("SunSpec Modbus TCP server", () => {
       expect(await exceptionCodeOf(client.writeRegister(at("ID"), 802))).toBe(0x02);
       expect(await exceptionCodeOf(client.writeRegisters(at("AlmRst"), [1, 4]))).toBe(0x02); // AlmRst + Typ (read-only)
       expect(await exceptionCodeOf(client.writeRegister(at("WarrDt") + 1, 0))).toBe(0x02); // half a uint32
-      expect(await exceptionCodeOf(client.writeRegister(at("SocRsvMax"), 500))).toBe(0x02); // read-write, not implemented here
       expect(await exceptionCodeOf(client.writeRegister(40002 + MODEL_COMMON.points.DA.offset, 9))).toBe(0x02); // unit IDs are fixed
       expect(await exceptionCodeOf(client.writeRegister(40002 + MODEL_COMMON.points.Pad.offset, 0x8000))).toBe(0x02);
       expect(await exceptionCodeOf(client.writeRegister(BASE, 1))).toBe(0x02); // the SunS marker
@@ -204,6 +203,19 @@ describe("SunSpec Modbus TCP server", () => {
       expect(await exceptionCodeOf(client.writeRegisters(40_240, [1, 1, 1]))).toBe(0x02); // past 805's end into the end model
       expect(await exceptionCodeOf(client.writeRegisters(at("SetInvState"), [3, 0]))).toBe(0x02); // past SetInvState into a scale factor
       expect((await battery(1)).raw("SetInvState")).toBe(3);
+    });
+
+    it("keeps the SOC reserve (SocRsvMax, SoCRsvMin) per pack in engineering units at SoC_SF; refuses more than 100 % with 0x03", async () => {
+      client.setID(2);
+      const sf = (await battery(2)).scaleFactor("SoC_SF") ?? 0;
+      await client.writeRegisters(at("SocRsvMax"), [Math.round(90 / 10 ** sf), Math.round(20.5 / 10 ** sf)]);
+      const b = await battery(2);
+      expect([b.scaled("SocRsvMax"), b.scaled("SoCRsvMin")]).toEqual([90, 20.5]);
+      expect(await exceptionCodeOf(client.writeRegister(at("SoCRsvMin"), Math.round(101 / 10 ** sf)))).toBe(0x03);
+      expect((await battery(2)).scaled("SoCRsvMin")).toBe(20.5);
+      expect((await battery(1)).scaled("SoCRsvMin")).toBe(10);
+      await client.writeRegisters(at("SocRsvMax"), [Math.round(95 / 10 ** sf), Math.round(10 / 10 ** sf)]);
+      client.setID(1);
     });
 
     it("answers a write to a unit ID without a pack with 0x0B", async () => {

@@ -1,5 +1,6 @@
 import { benchAgent } from "./agent-bench";
 import { benchCases } from "./case-bench";
+import { benchCommands, formatCommandBench } from "./command-bench";
 import { benchConsole, formatConsoleBench } from "./console-bench";
 import { benchIngestion, formatIngestionBench } from "./ingestion-bench";
 import { benchLayout, formatLayoutBench } from "./layout-bench";
@@ -10,7 +11,7 @@ import { benchSimulator } from "./simulator-bench";
 /**
  * `npm run bench`: every figure printed beside a baseline measured in the same run.
  * BENCH_SAMPLES (default 20000) sets the ingestion's burst; BENCH_ONLY (comma-separated part
- * names: ingestion, layout, agent, simulator, cases, scale-out, live, console) runs some parts only.
+ * names: ingestion, layout, agent, simulator, cases, commands, scale-out, live, console) runs some parts only.
  */
 const BURST = Number(process.env.BENCH_SAMPLES ?? 20_000);
 const only = new Set((process.env.BENCH_ONLY ?? "").split(",").filter(Boolean));
@@ -35,6 +36,8 @@ async function main(): Promise<void> {
       `  fault → case on socket.io            p50 ${f(c.caseLatencyP50Ms, 1)} ms, p99 ${f(c.caseLatencyP99Ms, 1)} ms, max ${f(c.caseLatencyMaxMs, 1)} ms  (${f(c.caseOpenedAnnounced)} of ${f(c.caseFaults)} cases, ${f(c.casePacks)} packs streaming ${f(c.caseStreamedSamplesPerS)} samples/s, all rules)\njson-cases: ${JSON.stringify(c)}\n`,
     );
   }
+  // Remote commands: post → result on socket.io through the broker, the agent and a simulated BMS.
+  if (wanted("commands")) process.stdout.write(formatCommandBench(await benchCommands()));
   // Partitioned ingestion on RabbitMQ: 1 and 2 workers against the bare consumer, failover.
   if (wanted("scale-out")) process.stdout.write(formatScaleOutBench(await benchScaleOut()));
   // The live service in its own process: latency and memory with 1000 and 10000 packs, the subscribe flood.

@@ -1,5 +1,5 @@
 import ModbusRTU from "modbus-serial";
-import { MAX_REGISTERS_PER_READ, type RegisterSpace, type RegisterTransport } from "./register-transport";
+import { MAX_REGISTERS_PER_READ, MAX_REGISTERS_PER_WRITE, type RegisterSpace, type WritableRegisterTransport } from "./register-transport";
 import { RequestQueue } from "./request-queue";
 import { BadReplyError, DeviceTimeoutError, DeviceUnreachableError, ModbusExceptionError } from "./transport-errors";
 
@@ -39,12 +39,13 @@ function describe(err: unknown): ModbusSerialError {
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /**
- * Register reads over one modbus-serial client (one TCP connection or one serial port), shared by
- * every unit ID behind it: one request at a time (the lock of the line), at most 125 registers each.
+ * Register reads and writes over one modbus-serial client (one TCP connection or one serial port),
+ * shared by every unit ID behind it: one request at a time (the lock of the line), at most 125
+ * registers a read, 123 a write.
  * Connection trouble closes the client and the next call opens it again ("Port Not Open" otherwise
  * sticks forever: modbus-serial issues #92, #461, #529).
  */
-export class ModbusClientTransport implements RegisterTransport {
+export class ModbusClientTransport implements WritableRegisterTransport {
   private client: ModbusRTU | null = null;
   private readonly queue = new RequestQueue();
   private closed = false;
@@ -68,14 +69,34 @@ export class ModbusClientTransport implements RegisterTransport {
     await this.queue.run(async () => this.dropConnection());
   }
 
-  private read(space: RegisterSpace, unitId: number, address: number, count: number): Promise<number[]> {
+  /** Function 6 for one register, 16 for up to 123; in the queue with the reads. */
+  writeRegisters(unitId: number, address: number, values: readonly number[]): Promise<void> {
+    const problem = this.rangeProblem(unitId, address, values.length, "write");
+    if (problem) return Promise.reject(problem);
+    if (values.length > MAX_REGISTERS_PER_WRITE)
+      return Promise.reject(new RangeError(`cannot write ${values.length} registers at once: at most ${MAX_REGISTERS_PER_WRITE}`));
+    if (!values.every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffff)) return Promise.reject(new RangeError("a register holds a whole number 0-65535"));
+    return this.queue.run(async () => {
+      await this.request(unitId, address, values.length, "writing", async (client) => {
+        if (values.length === 1) await client.writeRegister(address, values[0] ?? 0);
+        else await client.writeRegisters(address, [...values]);
+      });
+    });
+  }
+
+  private rangeProblem(unitId: number, address: number, count: number, verb: "read" | "write"): RangeError | undefined {
     const [lowUnit, highUnit] = this.link.unitRange;
-    if (!Number.isInteger(unitId) || unitId < lowUnit || unitId > highUnit) {
-      return Promise.reject(new RangeError(`unit ID ${unitId} is not ${lowUnit}-${highUnit} on ${this.endpoint}`));
-    }
+    if (!Number.isInteger(unitId) || unitId < lowUnit || unitId > highUnit)
+      return new RangeError(`unit ID ${unitId} is not ${lowUnit}-${highUnit} on ${this.endpoint}`);
     if (!Number.isInteger(address) || !Number.isInteger(count) || address < 0 || count < 1 || address + count > 0x10000) {
-      return Promise.reject(new RangeError(`cannot read ${count} registers at ${address}: the range must lie inside 0-65535`));
+      return new RangeError(`cannot ${verb} ${count} registers at ${address}: the range must lie inside 0-65535`);
     }
+    return undefined;
+  }
+
+  private read(space: RegisterSpace, unitId: number, address: number, count: number): Promise<number[]> {
+    const problem = this.rangeProblem(unitId, address, count, "read");
+    if (problem) return Promise.reject(problem);
     // All chunks of one read run in one queue slot, so concurrent callers never interleave.
     return this.queue.run(async () => {
       const out: number[] = [];
@@ -88,28 +109,35 @@ export class ModbusClientTransport implements RegisterTransport {
     });
   }
 
-  private async readChunk(space: RegisterSpace, unitId: number, address: number, count: number): Promise<number[]> {
+  /** One request on the line: connect, pause, address the unit, send; failures typed and recovered from. Runs inside a queue slot. */
+  private async request<T>(unitId: number, address: number, count: number, operation: "reading" | "writing", send: (client: ModbusRTU) => Promise<T>) {
     const client = await this.connection();
     const pause = this.lastRequestEnd + this.link.interRequestDelayMs - Date.now();
     if (pause > 0) await sleep(pause);
     discardReceived(client);
     client.setID(unitId);
-    let data: number[];
     try {
-      ({ data } = space === "input" ? await client.readInputRegisters(address, count) : await client.readHoldingRegisters(address, count));
+      return { client, reply: await send(client) };
     } catch (err) {
-      const typed = this.classify(err, address, count);
+      const typed = this.classify(err, address, count, operation);
       await this.afterFailure(typed, client);
       throw typed;
     } finally {
       this.lastRequestEnd = Date.now();
     }
+  }
+
+  private async readChunk(space: RegisterSpace, unitId: number, address: number, count: number): Promise<number[]> {
+    const { client, reply } = await this.request(unitId, address, count, "reading", (c) =>
+      space === "input" ? c.readInputRegisters(address, count) : c.readHoldingRegisters(address, count),
+    );
+    const data: unknown = reply.data;
     if (!Array.isArray(data) || data.length !== count) {
       const typed = new BadReplyError(this.endpoint, `asked for ${count} registers at ${address}, got ${Array.isArray(data) ? data.length : "none"}`);
       await this.afterFailure(typed, client);
       throw typed;
     }
-    return data;
+    return data as number[];
   }
 
   private async afterFailure(err: Error, client: ModbusRTU): Promise<void> {
@@ -122,10 +150,10 @@ export class ModbusClientTransport implements RegisterTransport {
     discardReceived(client);
   }
 
-  private classify(err: unknown, address: number, count: number): Error {
+  private classify(err: unknown, address: number, count: number, operation: "reading" | "writing"): Error {
     const e = describe(err);
     const message = typeof e.message === "string" ? e.message : String(err);
-    if (typeof e.modbusCode === "number") return new ModbusExceptionError(this.endpoint, e.modbusCode, address, count);
+    if (typeof e.modbusCode === "number") return new ModbusExceptionError(this.endpoint, e.modbusCode, address, count, operation);
     if (e.name === "TransactionTimedOutError" || e.errno === "ETIMEDOUT") return new DeviceTimeoutError(this.endpoint, this.link.timeoutMs);
     // CRC and length errors, and modbus-serial's "Unexpected data error" (a reply from another unit or for another function).
     if (/CRC|length|unexpected data/i.test(message)) return new BadReplyError(this.endpoint, message);

@@ -16,6 +16,18 @@ export interface RegisterTransport {
   close(): Promise<void>;
 }
 
+/**
+ * A register transport that also writes holding registers (remote diagnosis: alarm reset, a
+ * setting): function 6 for one register, 16 for more. A write takes its turn in the same queue as
+ * reads, so on an RS-485 line it holds the line's one lock like a read.
+ */
+export interface WritableRegisterTransport extends RegisterTransport {
+  writeRegisters(unitId: number, address: number, values: readonly number[]): Promise<void>;
+}
+
+/** Function 16 writes at most 123 registers per request. */
+export const MAX_REGISTERS_PER_WRITE = 123;
+
 /** Function 3 (holding) or 4 (input). */
 export type RegisterSpace = "holding" | "input";
 

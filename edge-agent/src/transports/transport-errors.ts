@@ -43,8 +43,11 @@ export class ModbusExceptionError extends Error {
     readonly exceptionCode: number,
     readonly address: number,
     readonly count: number,
+    readonly operation: "reading" | "writing" = "reading",
   ) {
-    super(`${endpoint} refused reading ${count} registers at ${address}: Modbus exception ${exceptionCode} (${EXCEPTION_NAMES[exceptionCode] ?? "unknown"})`);
+    super(
+      `${endpoint} refused ${operation} ${count} registers at ${address}: Modbus exception ${exceptionCode} (${EXCEPTION_NAMES[exceptionCode] ?? "unknown"})`,
+    );
   }
 }
 

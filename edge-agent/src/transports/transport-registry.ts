@@ -1,7 +1,7 @@
 import { busOf, type DeviceConfig } from "@bms/shared/config/edge-agent-config";
 import { ModbusRtuTransport } from "./modbus-rtu-transport";
 import { ModbusTcpTransport } from "./modbus-tcp-transport";
-import type { RegisterTransport } from "./register-transport";
+import type { WritableRegisterTransport } from "./register-transport";
 import { SlcanTransport } from "./slcan-transport";
 
 /**
@@ -10,19 +10,19 @@ import { SlcanTransport } from "./slcan-transport";
  * port. A shared bus takes the largest timeout and pause of its devices.
  */
 export class TransportRegistry {
-  private readonly registers = new Map<string, RegisterTransport>();
+  private readonly registers = new Map<string, WritableRegisterTransport>();
   private readonly can = new Map<string, SlcanTransport>();
 
   constructor(private readonly devices: readonly DeviceConfig[]) {}
 
-  registerTransport(device: DeviceConfig): RegisterTransport {
+  registerTransport(device: DeviceConfig): WritableRegisterTransport {
     const { bus } = busOf(device.transport);
     const existing = this.registers.get(bus);
     if (existing) return existing;
     const peers = this.peers(bus);
     const timeoutMs = Math.max(...peers.map((d) => d.timeoutMs));
     const t = device.transport;
-    let transport: RegisterTransport;
+    let transport: WritableRegisterTransport;
     if (t.kind === "modbus-tcp") {
       const interRequestDelayMs = Math.max(...peers.map((d) => (d.transport.kind === "modbus-tcp" ? d.transport.interRequestDelayMs : 0)));
       transport = new ModbusTcpTransport({ host: t.host, port: t.port, timeoutMs, interRequestDelayMs });

@@ -1,4 +1,4 @@
-import { BROKER_TIME_TOPIC, ID_PATTERN } from "@bms/shared";
+import { BROKER_TIME_TOPIC, COMMAND_LEVEL, ID_PATTERN, parseTopic } from "@bms/shared";
 import type { BrokerIdentity } from "./broker-identity";
 
 export type AclDecision = { allowed: true } | { allowed: false; reason: string };
@@ -16,14 +16,23 @@ function isUnder(topic: string, prefix: string): boolean {
   return rest.every((level) => ID_PATTERN.test(level));
 }
 
+/** `bms/{siteId}/cmd`: a remote-diagnosis command. */
+function isCommand(topic: string): boolean {
+  return parseTopic(topic)?.kind === "command";
+}
+
 /**
  * Publish ACL:
- * - agent: only `bms/{its siteId}/...` (so never `cases/`, `$SYS` or another site, retained or not);
- * - service: only `cases/...`;
- * - anonymous (when allowed): only `bms/...`.
+ * - agent: only `bms/{its siteId}/...` (so never `cases/`, `$SYS` or another site, retained or
+ *   not), and never a command (`bms/{its siteId}/cmd`): commands come from the service;
+ * - service: `cases/...`; a service account with `commands` also `bms/{siteId}/cmd` of any site;
+ * - anonymous (when allowed): only `bms/...`, commands excepted.
  */
 export function authorizePublishTopic(identity: BrokerIdentity | undefined, topic: string): AclDecision {
   if (!identity) return deny("the client has no identity (not authenticated)");
+  if (isCommand(topic) && !(identity.kind === "user" && identity.user.role === "service" && identity.user.commands)) {
+    return deny("only the service's command account publishes commands");
+  }
   if (identity.kind === "anonymous") {
     return isUnder(topic, "bms") ? ALLOW : deny("anonymous clients may publish only under bms/");
   }
@@ -31,19 +40,21 @@ export function authorizePublishTopic(identity: BrokerIdentity | undefined, topi
   if (user.role === "agent") {
     return user.siteId !== undefined && isUnder(topic, `bms/${user.siteId}`) ? ALLOW : deny(`agent may publish only under bms/${user.siteId ?? "?"}/`);
   }
-  return isUnder(topic, "cases") ? ALLOW : deny("service may publish only under cases/");
+  if (user.commands && isCommand(topic)) return ALLOW;
+  return isUnder(topic, "cases") ? ALLOW : deny(`service may publish only under cases/${user.commands ? " and bms/{siteId}/cmd" : ""}`);
 }
 
 /**
- * Subscribe ACL: an agent only to its own retained status and the broker's time (its clock check:
- * exact topics, no wildcards, so never another site's data); services and (allowed) anonymous
- * clients to anything.
+ * Subscribe ACL: an agent only to its own retained status, its own commands and the broker's time
+ * (exact topics, no wildcards, so never another site's data or commands); services and (allowed)
+ * anonymous clients to anything.
  */
 export function authorizeSubscribeTopic(identity: BrokerIdentity | undefined, filter: string): AclDecision {
   if (!identity) return deny("the client has no identity (not authenticated)");
   if (identity.kind === "user" && identity.user.role === "agent") {
-    const own = `bms/${identity.user.siteId ?? "?"}/status`;
-    return filter === own || filter === BROKER_TIME_TOPIC ? ALLOW : deny(`agents may subscribe only to ${own} and ${BROKER_TIME_TOPIC}`);
+    const site = identity.user.siteId ?? "?";
+    const allowed = [`bms/${site}/status`, `bms/${site}/${COMMAND_LEVEL}`, BROKER_TIME_TOPIC];
+    return allowed.includes(filter) ? ALLOW : deny(`agents may subscribe only to ${allowed.join(", ")}`);
   }
   return ALLOW;
 }

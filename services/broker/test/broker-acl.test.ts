@@ -1,7 +1,7 @@
 import { ErrorWithSubackPacket, type MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { waitFor } from "../../../test/support/free-port";
-import { AGENT, agentClientId, SERVICE, serviceClientId, startTestBroker, type TestBroker } from "./broker-fixture";
+import { AGENT, agentClientId, OTHER_AGENT, SERVICE, serviceClientId, startTestBroker, type TestBroker } from "./broker-fixture";
 import { collect, TestClients } from "./broker-test-clients";
 
 const SUBACK_FAILURE = 128;
@@ -149,5 +149,53 @@ describe("broker topic ACL for anonymous clients (allowAnonymous)", () => {
     await again.publishAsync("bms/any-site/p/telemetry", "after", { qos: 1 });
     await waitFor(() => got.some((m) => m.payload === "after"), 5000, "second anonymous publish");
     expect(got.filter((m) => m.payload === "forbidden")).toEqual([]);
+  });
+});
+
+describe("broker topic ACL for remote-diagnosis commands", () => {
+  const LIVE = { username: "live", password: "live-password-0", role: "service", commands: true } as const;
+  let broker: TestBroker;
+  const clients = new TestClients();
+  const login = (account: { username: string; password: string }, clientId: string) =>
+    clients.connect(broker.url, { username: account.username, password: account.password, clientId });
+
+  beforeAll(async () => {
+    broker = await startTestBroker({ users: [AGENT, OTHER_AGENT, SERVICE, LIVE] });
+  });
+  afterEach(() => clients.endAll());
+  afterAll(() => broker.close());
+
+  it("only the commands account publishes a command, and only the site's own agent receives it", async () => {
+    const agent1 = await login(AGENT, "edge-site-1");
+    const agent2 = await login(OTHER_AGENT, "edge-site-2");
+    const got1 = collect(agent1);
+    const got2 = collect(agent2);
+    expect((await agent1.subscribeAsync("bms/site-1/cmd", { qos: 1 })).map((g) => g.qos)).toEqual([1]);
+    expect((await agent2.subscribeAsync("bms/site-2/cmd", { qos: 1 })).map((g) => g.qos)).toEqual([1]);
+    const nosy = await agent2.subscribeAsync("bms/site-1/cmd", { qos: 1 }).then(
+      (granted) => granted.map((g) => g.qos),
+      (err: unknown) => (err instanceof ErrorWithSubackPacket ? err.packet.granted : []),
+    );
+    expect(nosy).toEqual([SUBACK_FAILURE]);
+
+    // The ingestion's account (no `commands`) and an agent, even for its own site: cut off, delivered to no one.
+    for (const [account, clientId, topic] of [
+      [SERVICE, serviceClientId(), "bms/site-1/cmd"],
+      [AGENT, "test-agent-1-forger", "bms/site-1/cmd"],
+      [OTHER_AGENT, "test-agent-2-forger", "bms/site-2/cmd"],
+    ] as const) {
+      const forger = await login(account, clientId);
+      const gone = closed(forger);
+      forger.publish(topic, "forged", { qos: 1 }, () => {});
+      await gone;
+    }
+    const live = await login(LIVE, "bms-live-1");
+    await live.publishAsync("bms/site-1/cmd", "real", { qos: 1 });
+    await waitFor(() => got1.length > 0, 5000, "the command at site 1's agent");
+    await live.publishAsync("bms/site-2/cmd", "real-2", { qos: 1 });
+    await waitFor(() => got2.length > 0, 5000, "the command at site 2's agent");
+    expect(got1.map((m) => m.payload)).toEqual(["real"]);
+    expect(got2.map((m) => m.payload)).toEqual(["real-2"]);
+    expect(live.connected).toBe(true);
   });
 });

@@ -102,3 +102,36 @@ describe("Mosquitto with the shipped example config (services/broker/examples/mo
     expect(received.map((m) => m.payload)).toEqual(["marker"]);
   });
 });
+
+describe("Mosquitto's example ACL for remote-diagnosis commands", () => {
+  let mosquitto: MosquittoServer;
+  const clients = new TestClients();
+  const login = (user: keyof typeof PASSWORDS) => ({ username: user, password: PASSWORDS[user], clientId: user });
+  beforeAll(async () => {
+    mosquitto = await startMosquitto({ users: PASSWORDS, ...exampleSettings() });
+  });
+  afterEach(() => clients.endAll());
+  afterAll(() => mosquitto.stop());
+
+  it("the live account's command reaches its site's agent only; an agent's or the ingestion's command reaches no one", async () => {
+    const agent1 = await clients.connect(mosquitto.url, login("agent-site-1"));
+    const agent2 = await clients.connect(mosquitto.url, login("agent-site-2"));
+    const got1 = collect(agent1);
+    const got2 = collect(agent2);
+    await agent1.subscribeAsync("bms/site-1/cmd", { qos: 1 });
+    // Mosquitto may grant the filter, but never delivers what the ACL does not let the account read.
+    await agent2.subscribeAsync(["bms/site-1/cmd", "bms/site-2/cmd"], { qos: 1 }).catch(() => undefined);
+    const ingestion = await clients.connect(mosquitto.url, login("ingestion"));
+    await ingestion.publishAsync("bms/site-1/cmd", "forged-by-ingestion", { qos: 1 }).catch(() => undefined);
+    await agent1.publishAsync("bms/site-1/cmd", "forged-by-agent", { qos: 1 }).catch(() => undefined);
+    const live = await clients.connect(mosquitto.url, login("live"));
+    await live.publishAsync("bms/site-1/cmd", "real", { qos: 1 });
+    await waitFor(() => got1.length > 0, 5000, "the command at site 1's agent");
+    // A marker for site 2, then nothing else may have reached it.
+    await live.publishAsync("bms/site-2/cmd", "marker-2", { qos: 1 });
+    await waitFor(() => got2.length > 0, 5000, "site 2's own command");
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(got1.map((m) => m.payload)).toEqual(["real"]);
+    expect(got2.map((m) => m.payload)).toEqual(["marker-2"]);
+  });
+});

@@ -1,12 +1,13 @@
 import { join } from "node:path";
 import { type CaseEvent, createLogger, isAddressInUse, type Logger, PortInUseError } from "@bms/shared";
 import { LIVE_DEFAULTS, type LiveConfig } from "@bms/shared/config/live-config";
-import { type CaseStore, openSqliteCaseStore, openSqliteWebhookOutbox, type WebhookOutbox } from "@bms/storage";
+import { type CaseStore, type CommandStore, openSqliteCaseStore, openSqliteCommandStore, openSqliteWebhookOutbox, type WebhookOutbox } from "@bms/storage";
 import { openPostgresStores } from "@bms/storage/postgres";
 import Fastify, { type FastifyError } from "fastify";
 import { Registry } from "prom-client";
 import { loadAccessList } from "./access-list";
 import { CaseIndex } from "./case-index";
+import { CommandService } from "./commands/command-service";
 import { consoleRoutes } from "./console-assets";
 import { consoleMeta } from "./console-meta";
 import { createTokenChecker } from "./engineer-auth";
@@ -33,6 +34,10 @@ export interface StartLiveOptions {
   caseStore?: CaseStore;
   /** The ingestion's webhook log, for admins; @default as the case store's, closed by close() */
   webhookOutbox?: WebhookOutbox;
+  /** Remote commands; @default openSqliteCommandStore(`${dataDir}/commands.db`), closed by close() */
+  commandStore?: CommandStore;
+  /** How often pending commands are published again and expired ones marked, ms. @default 5000 */
+  commandRepublishMs?: number;
   /** Registries of other services to expose on this `/metrics` too (`npm start`). @default [] */
   extraRegistries?: Registry[];
   /** Health of other parts in the same process (`npm start`), reported on `/healthz` under their name; one not ok makes it degraded. @default {} */
@@ -72,6 +77,8 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   const caseStore = options.caseStore ?? pg?.cases ?? openSqliteCaseStore(join(config.dataDir, "cases.db"));
   const ownsOutbox = options.webhookOutbox === undefined && pg === null;
   const webhookOutbox = options.webhookOutbox ?? pg?.webhooks ?? openSqliteWebhookOutbox(join(config.dataDir, "cases.db"));
+  const ownsCommands = options.commandStore === undefined;
+  const commandStore = options.commandStore ?? openSqliteCommandStore(join(config.dataDir, "commands.db"));
   // Behind Redis, several nodes share the rooms; each reads from the broker only what its sockets watch.
   const redis = config.redisUrl ? await connectRedisAdapter(config.redisUrl, log) : null;
   let feed: MqttFeed | null = null;
@@ -123,6 +130,16 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
     }
   };
 
+  const commands: CommandService = new CommandService({
+    store: commandStore,
+    caseStore,
+    publish: (siteId, message) => mqttFeed.publishCommand(siteId, message),
+    emit: (record) => socket.emitCommand(record),
+    announceCaseEvent: (event) => announceCaseEvent(event),
+    log,
+    ...(options.commandRepublishMs !== undefined ? { republishMs: options.commandRepublishMs } : {}),
+  });
+
   const mqttFeed = startMqttFeed(
     config.mqtt,
     state,
@@ -135,6 +152,10 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
         caseIndex.apply(event.case);
         socket.emitCaseEvent(event, "local");
       },
+      onCommandResult: (siteId, value) => {
+        commands.onResult(siteId, value).catch((err: unknown) => log.warn({ err, siteId }, "could not apply a command result"));
+      },
+      onParameters: (siteId, packId, value) => commands.onParameters(siteId, packId, value),
     },
     metrics,
     log,
@@ -176,6 +197,8 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
     caseStore,
     caseIndex,
     webhookOutbox,
+    commandStore,
+    commands,
     state,
     history,
     identify,
@@ -186,14 +209,17 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
     log,
     announceCaseEvent,
   });
+  commands.start();
 
   const shutdown = async () => {
+    await commands.stop();
     await socket.close();
     await app.close();
     await mqttFeed.close();
     await redis?.close();
     if (ownsStore) await caseStore.close();
     if (ownsOutbox) await webhookOutbox.close();
+    if (ownsCommands) await commandStore.close();
     await pg?.close();
   };
 

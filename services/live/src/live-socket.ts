@@ -1,6 +1,7 @@
 import type { Server as HttpServer, IncomingMessage } from "node:http";
 import {
   type CaseEvent,
+  type CommandRecord,
   formatIssues,
   LIVE_EVENTS,
   LIVE_NAMESPACE,
@@ -48,6 +49,8 @@ export interface LiveSocket {
    * every node's sockets through the adapter (a change made on this node). The same without Redis.
    */
   emitCaseEvent(event: CaseEvent, reach: "local" | "all"): void;
+  /** A command's record to the watchers of its pack and site (a capture's samples left out: GET /api/commands/:id has them). */
+  emitCommand(record: CommandRecord): void;
   close(): Promise<void>;
 }
 
@@ -307,6 +310,11 @@ export function attachLiveSocket(httpServer: HttpServer, options: LiveSocketOpti
       const rooms = [siteRoom(event.case.siteId), packRoom(event.case.siteId, event.case.packId)];
       (reach === "local" ? live.local : live).to(rooms).emit(LIVE_EVENTS.case, event);
       metrics.caseEventsSent.inc();
+    },
+    emitCommand(record) {
+      const result = record.result as { frame?: unknown[] } | undefined;
+      const slim = result?.frame ? { ...record, result: { ...result, frame: undefined, frameSamples: result.frame.length } } : record;
+      live.to([siteRoom(record.siteId), packRoom(record.siteId, record.packId)]).emit(LIVE_EVENTS.command, slim);
     },
     async close() {
       clearInterval(timer);

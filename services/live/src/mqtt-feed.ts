@@ -1,15 +1,32 @@
 import { randomBytes } from "node:crypto";
-import { CaseEvent, clockAheadReason, type Logger, PackMeta, PackSample, parseTopic, SiteStatus, TOPIC_FILTERS, topics } from "@bms/shared";
+import {
+  CaseEvent,
+  type CommandMessage,
+  clockAheadReason,
+  type Logger,
+  PackMeta,
+  PackSample,
+  parseTopic,
+  SiteStatus,
+  TOPIC_FILTERS,
+  topics,
+} from "@bms/shared";
 import type { MqttConnectionConfig } from "@bms/shared/config/mqtt-connection";
 import { connect, type MqttClient } from "mqtt";
 import type { LiveMetrics } from "./live-metrics";
 import type { PackState } from "./pack-state";
 
-/** What the live service reads: samples, identity, agent status and case events (docs/architecture.md, Contracts). */
-export const LIVE_TOPIC_FILTERS = [TOPIC_FILTERS.allTelemetry, "bms/+/+/meta", "bms/+/status", TOPIC_FILTERS.allCaseEvents] as const;
+/** What every live node reads, whatever its engineers watch: identity, agent status, case events, command results and pack parameters. */
+export const WATCHING_TOPIC_FILTERS = [
+  "bms/+/+/meta",
+  "bms/+/status",
+  TOPIC_FILTERS.allCaseEvents,
+  TOPIC_FILTERS.allCommandResults,
+  TOPIC_FILTERS.allParameters,
+] as const;
 
-/** What a live node behind Redis always reads; samples only of what its engineers watch (`MqttFeed.watch`). */
-export const WATCHING_TOPIC_FILTERS = ["bms/+/+/meta", "bms/+/status", TOPIC_FILTERS.allCaseEvents] as const;
+/** What the live service reads (docs/architecture.md, Contracts): every sample, and the rest; behind Redis, samples only of what its engineers watch (`MqttFeed.watch`). */
+export const LIVE_TOPIC_FILTERS = [TOPIC_FILTERS.allTelemetry, ...WATCHING_TOPIC_FILTERS] as const;
 
 /** Why a message was ignored; the metric label. */
 export type RejectReason = "unknown-topic" | "invalid-json" | "invalid-payload" | "clock-ahead" | "topic-mismatch" | "pack-limit";
@@ -18,6 +35,10 @@ export interface MqttFeedHandlers {
   /** A sample that became its pack's latest. */
   onSample(siteId: string, packId: string, sample: PackSample): void;
   onCaseEvent(event: CaseEvent): void;
+  /** A message on `bms/{siteId}/cmd/result` (validated by the command service). */
+  onCommandResult(siteId: string, value: unknown): void;
+  /** A pack's writable points (`bms/{siteId}/{packId}/parameters`, validated by the command service). */
+  onParameters(siteId: string, packId: string, value: unknown): void;
 }
 
 export interface MqttFeed {
@@ -31,6 +52,8 @@ export interface MqttFeed {
   unwatch(siteId: string, packId?: string): void;
   /** Publishes a case event on `cases/{siteId}/{packId}` (QoS 1) so that every live instance sees it. */
   publishCaseEvent(event: CaseEvent): Promise<void>;
+  /** Publishes a command for the site's agent on `bms/{siteId}/cmd` (QoS 1, not retained). */
+  publishCommand(siteId: string, message: CommandMessage): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -147,6 +170,16 @@ export function startMqttFeed(
         handlers.onCaseEvent(event.data);
         return;
       }
+      case "command-result":
+        metrics.mqttMessages.inc({ kind: "command-result" });
+        handlers.onCommandResult(parsed.siteId, json.value);
+        return;
+      case "parameters":
+        metrics.mqttMessages.inc({ kind: "parameters" });
+        handlers.onParameters(parsed.siteId, parsed.packId, json.value);
+        return;
+      case "command":
+        return reject("unknown-topic", topic);
     }
   });
 
@@ -171,6 +204,9 @@ export function startMqttFeed(
     },
     async publishCaseEvent(event) {
       await client.publishAsync(topics.caseEvents(event.case.siteId, event.case.packId), JSON.stringify(event), { qos: 1 });
+    },
+    async publishCommand(siteId, message) {
+      await client.publishAsync(topics.commands(siteId), JSON.stringify(message), { qos: 1 });
     },
     async close() {
       ready = false;

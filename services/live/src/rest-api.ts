@@ -3,6 +3,7 @@ import type { FastifyReply, FastifyRequest, FastifySchemaCompiler } from "fastif
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { z } from "zod";
 import { caseRoutes } from "./case-routes";
+import { commandRoutes } from "./commands/command-routes";
 import { bearerToken, canSee, type Engineer, hasRole } from "./engineer-auth";
 import { fleetRoutes } from "./fleet-routes";
 import { packRoutes } from "./pack-routes";
@@ -95,5 +96,6 @@ export const restApi: FastifyPluginAsyncZod<RestDeps> = async (app, deps) => {
 
   await caseRoutes(app, deps);
   await packRoutes(app, deps);
+  await commandRoutes(app, deps);
   await fleetRoutes(app, deps);
 };

@@ -1,8 +1,9 @@
 import type { IncomingMessage } from "node:http";
 import type { CaseEvent, EngineerRole, LiveMeta, Logger } from "@bms/shared";
-import type { CaseStore, WebhookOutbox } from "@bms/storage";
+import type { CaseStore, CommandStore, WebhookOutbox } from "@bms/storage";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { CaseIndex } from "./case-index";
+import type { CommandService } from "./commands/command-service";
 import type { Engineer } from "./engineer-auth";
 import type { HistorySources } from "./history/history-sources";
 import type { LiveMetrics } from "./live-metrics";
@@ -43,6 +44,8 @@ export interface RestDeps {
   meta: LiveMeta;
   metrics: LiveMetrics;
   log: Logger;
+  commandStore: CommandStore;
+  commands: CommandService;
   /** Tells local subscribers and every other live instance (via MQTT) about a changed case. */
   announceCaseEvent(event: CaseEvent): void;
 }

@@ -6,7 +6,7 @@ import { io, type Socket } from "socket.io-client";
 import { startAedesBroker } from "../../../test/support/aedes-broker";
 import { waitFor } from "../../../test/support/free-port";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
-import { type RunningLive, startLive } from "../src/index";
+import { type RunningLive, type StartLiveOptions, startLive } from "../src/index";
 
 /** An admin token (a plain string, like ENGINEER_TOKEN). */
 export const TOKEN = "test-engineer-token-0123456789";
@@ -65,7 +65,7 @@ export function meta(overrides: Partial<PackMeta> = {}): PackMeta {
 }
 
 /** An aedes broker, a SQLite case store in a temp dir and the live service on free ports, ready (MQTT subscribed). */
-export async function startHarness(configOverrides: Record<string, unknown> = {}): Promise<Harness> {
+export async function startHarness(configOverrides: Record<string, unknown> = {}, liveOptions: Omit<StartLiveOptions, "caseStore"> = {}): Promise<Harness> {
   const broker = await startAedesBroker();
   const dir: TempDir = makeTempDir("bms-live-");
   const caseStore = openSqliteCaseStore(`${dir.path}/cases.db`);
@@ -86,7 +86,7 @@ export async function startHarness(configOverrides: Record<string, unknown> = {}
   });
   let live: RunningLive;
   try {
-    live = await startLive(config, { caseStore });
+    live = await startLive(config, { ...liveOptions, caseStore });
   } catch (err) {
     // A config the service refuses: leave nothing running behind.
     await caseStore.close();

@@ -10,7 +10,7 @@ import { IngestionConfig } from "@bms/shared/config/ingestion-config";
 import { LiveConfig } from "@bms/shared/config/live-config";
 import { splitUrlCredentials } from "@bms/shared/config/mqtt-connection";
 import type { StackConfig } from "@bms/shared/config/stack-config";
-import { type RunningSimulator, SimulatorCliOptionsSchema, startSimulator } from "@bms/simulators";
+import { type RunningSimulator, SimulatorCliOptionsSchema, SUNSPEC_DIAGNOSTICS_PROFILE, startSimulator } from "@bms/simulators";
 
 export interface RunningStack {
   /** The engineers' console, with the token in the query. */
@@ -85,7 +85,7 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
             users: [
               { ...accounts.agent, role: "agent", siteId: config.siteId },
               { ...accounts.ingestion, role: "service" },
-              { ...accounts.live, role: "service" },
+              { ...accounts.live, role: "service", commands: true },
             ],
           },
           "stack broker",
@@ -158,6 +158,8 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
             packId: `pack-${i + 1}`,
             transport: { kind: "modbus-tcp", host: "127.0.0.1", port: simulator.port ?? config.simModbusPort, unitId: i + 1 },
             chemistry: "LFP",
+            // The simulated SunSpec BMS's event log, counters and settings, for remote diagnosis.
+            ...(simulatorOptions.protocol === "sunspec" ? { diagnostics: { file: SUNSPEC_DIAGNOSTICS_PROFILE } } : {}),
           })),
         },
         "stack agent",

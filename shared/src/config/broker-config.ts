@@ -9,9 +9,10 @@ import { Id } from "../ids";
 export const ClientIdPattern = z.string().regex(/^[A-Za-z0-9_-]{1,64}\*?$/, "a client ID of 1-64 letters, digits, '_' or '-', optionally ending in *");
 
 /**
- * A broker account. `agent`: may publish only under `bms/{siteId}/#` and subscribe only to its own
- * retained status and the broker's time. `service` (ingestion, live): may subscribe to everything
- * and publish under `cases/#`. Each account connects only with its own client IDs.
+ * A broker account. `agent`: may publish only under `bms/{siteId}/#` (never its commands,
+ * `bms/{siteId}/cmd`) and subscribe only to its own retained status, its commands and the broker's
+ * time. `service` (ingestion, live): may subscribe to everything and publish under `cases/#`; with
+ * `commands`, also every site's `bms/{siteId}/cmd`. Each account connects only with its own client IDs.
  */
 export const BrokerUser = z
   .object({
@@ -27,9 +28,13 @@ export const BrokerUser = z
     clientIds: z.array(ClientIdPattern).min(1).max(100).optional(),
     /** Connections this account may hold at once. @default the broker's maxConnectionsPerAccount */
     maxConnections: z.number().int().min(1).max(100_000).optional(),
+    /** A service account that publishes remote-diagnosis commands (`bms/{siteId}/cmd`): the live service's. @default false */
+    commands: z.boolean().default(false),
   })
   .strict()
   .superRefine((u, ctx) => {
+    if (u.role === "agent" && u.commands)
+      ctx.addIssue({ code: "custom", path: ["commands"], message: "only a service account publishes commands", input: u.commands });
     // `input` given explicitly: the default would be the whole account, password included, in the error line.
     if (u.role === "agent" && u.siteId === undefined)
       ctx.addIssue({ code: "custom", path: ["siteId"], message: "an agent account needs its siteId", input: u.siteId });

@@ -118,11 +118,28 @@ export const DeviceConfig = z
     /** Model and serial number, for meta when the BMS does not report them. */
     model: z.string().max(64).optional(),
     serial: z.string().max(64).optional(),
+    /**
+     * A SunSpec device's vendor registers for remote diagnosis: a register profile file (relative to
+     * the config file) whose `eventLog`, `parameters` and `alarmReset` lie beside the SunSpec map. A
+     * register-profile device declares them in its own profile. @default none
+     */
+    diagnostics: z
+      .object({ file: z.string().min(1) })
+      .strict()
+      .optional(),
   })
   .strict()
   .superRefine((d, ctx) => {
     const can = d.transport.kind === "can-slcan";
     const profile = d.profile ?? (can ? "pylontech-can" : "sunspec");
+    if (d.diagnostics !== undefined && profile !== "sunspec") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["diagnostics"],
+        message: "only a SunSpec device takes a diagnostics profile: a register profile declares eventLog, parameters and alarmReset itself",
+        input: d.diagnostics,
+      });
+    }
     if (can && profile !== "pylontech-can")
       ctx.addIssue({ code: "custom", path: ["profile"], message: 'a CAN device speaks "pylontech-can"', input: d.profile });
     if (!can && profile === "pylontech-can")
@@ -191,6 +208,26 @@ export const PlausibilityConfig = z
   .strict();
 export type PlausibilityConfig = z.infer<typeof PlausibilityConfig>;
 
+/**
+ * What remote diagnosis may do on this site (docs/remote-diagnosis.md). Commands that only read run
+ * whenever `enabled`; the two that write to a BMS each need their own switch.
+ */
+export const AgentCommandsConfig = z
+  .object({
+    /** Take commands at all (subscribe to `bms/{siteId}/cmd`). @default true */
+    enabled: z.boolean().default(true),
+    /** reset-alarms writes the BMS's alarm reset (SunSpec 802 AlmRst or the profile's). @default true */
+    resetAlarms: z.boolean().default(true),
+    /** set-parameter writes a BMS setting: off until the site enables it. @default false */
+    setParameter: z.boolean().default(false),
+    /** The highest capture rate this gateway allows, Hz (1–10). @default 10 */
+    maxCaptureHz: z.number().min(0.1).max(10).default(10),
+    /** The longest capture this gateway allows, s (1–120). @default 120 */
+    maxCaptureSeconds: z.number().min(1).max(120).default(120),
+  })
+  .strict();
+export type AgentCommandsConfig = z.infer<typeof AgentCommandsConfig>;
+
 const GIB = 1024 ** 3;
 
 export const EdgeAgentConfig = z
@@ -230,6 +267,7 @@ export const EdgeAgentConfig = z
       packVoltageStep: 0.3,
       confirmPolls: 3,
     }),
+    commands: AgentCommandsConfig.default({ enabled: true, resetAlarms: true, setParameter: false, maxCaptureHz: 10, maxCaptureSeconds: 120 }),
     devices: z.array(DeviceConfig).min(1, "at least one device"),
   })
   .strict()

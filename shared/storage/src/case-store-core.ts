@@ -1,7 +1,19 @@
 import { randomUUID } from "node:crypto";
-import { Actor, CaseAssignee, CaseNoteText, CostLineInput, type PackCaseRollup, SEVERITY_RANK, Severity, SparePartInput, type SupportCase } from "@bms/shared";
+import {
+  Actor,
+  BmsHistoryEvidence,
+  CaseAssignee,
+  CaseNoteText,
+  CostLineInput,
+  type PackCaseRollup,
+  SEVERITY_RANK,
+  Severity,
+  SparePartInput,
+  type SupportCase,
+} from "@bms/shared";
+import { z } from "zod";
 import { checkAt, checked, checkStatus, type ParsedCommand, parseCommand } from "./case-inputs";
-import { type CasePlan, planAssign, planCostLine, planNote, planSparePart, planTransition } from "./case-policy";
+import { type CasePlan, type CommandEntry, planAssign, planCommandEntry, planCostLine, planNote, planSparePart, planTransition } from "./case-policy";
 import type { CaseFilter, CaseStore } from "./case-store";
 import type { RuleCommand, RuleCommandResult } from "./rule-ledger";
 import { StoreCorruptError, StoreInputError } from "./storage-errors";
@@ -26,8 +38,16 @@ type Maybe<T> = T | Promise<T>;
 /** In one transaction: read the case, plan the change, write it; null for an unknown id. */
 export type ChangeCase = (id: string, plan: (c: SupportCase) => CasePlan) => Maybe<SupportCase | null>;
 
+const CommandEntryInput: z.ZodType<CommandEntry> = z
+  .object({
+    kind: z.enum(["command", "command-result"]),
+    message: z.string().min(1).max(10_000),
+    bmsHistory: BmsHistoryEvidence.omit({ previous: true }).optional(),
+  })
+  .strict();
+
 /** The engineers' changes: inputs checked first, then planned by the policy inside the adapter's transaction. */
-export function engineerChanges(change: ChangeCase): Pick<CaseStore, "transition" | "assign" | "addNote" | "addCostLine" | "addSparePart"> {
+export function engineerChanges(change: ChangeCase): Pick<CaseStore, "transition" | "assign" | "addNote" | "addCostLine" | "addSparePart" | "addCommandEntry"> {
   const actorOf = (actor: string) => checked(Actor, actor, "actor");
   return {
     async transition(id, to, actor, at, text) {
@@ -60,6 +80,12 @@ export function engineerChanges(change: ChangeCase): Pick<CaseStore, "transition
       const input = checked(SparePartInput, part, "spare part");
       const who = actorOf(actor);
       return change(id, (c) => planSparePart(c, input, who, at, newCaseId()));
+    },
+    async addCommandEntry(id, entry, actor, at) {
+      checkAt(at, "addCommandEntry");
+      const input = checked(CommandEntryInput, entry, "command entry");
+      const who = actorOf(actor);
+      return change(id, (c) => planCommandEntry(c, input, who, at));
     },
   };
 }

@@ -10,6 +10,7 @@ import type {
   TimelineEntry,
   WarrantyAssessment,
 } from "@bms/shared";
+import type { CommandEntry } from "./case-policy/engineer-policy";
 
 /** A rule fired on a pack: what the ingestion hands the store. */
 export interface FiringInput {
@@ -111,6 +112,8 @@ export interface CaseStore {
   addNote(id: string, text: string, actor: string, at: number): Promise<SupportCase | null>;
   addCostLine(id: string, line: CostLineInput, actor: string, at: number): Promise<SupportCase | null>;
   addSparePart(id: string, part: SparePartInput, actor: string, at: number): Promise<SupportCase | null>;
+  /** A remote command or its result on the case's timeline (with an event-log read, the BMS's record as evidence). */
+  addCommandEntry(id: string, entry: CommandEntry, actor: string, at: number): Promise<SupportCase | null>;
 
   /** With `details`: freeze frames, timeline and the pack's other active case IDs too. */
   get(id: string, options?: { details?: boolean }): Promise<SupportCase | null>;

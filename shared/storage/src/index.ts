@@ -11,11 +11,13 @@ export type {
   OpenFreezeFrame,
 } from "./case-store";
 export { MAX_CASE_LIST_LIMIT } from "./case-store-core";
+export type { CommandStore } from "./command-store";
 export type { DeadLetter, DeadLetterStore } from "./dead-letter-store";
 export type { DurableQueue, QueuedMessage } from "./durable-queue";
 export type { LegacyRuleStates, PackStateRow, RuleCommand, RuleCommandResult, RuleLedger } from "./rule-ledger";
 export type { RuleStateRow, RuleStateStore } from "./rule-state-store";
 export { openSqliteCaseStore, type SqliteCaseStore } from "./sqlite-case-store";
+export { openSqliteCommandStore } from "./sqlite-command-store";
 export { SCHEMA_VERSION, type SchemaStep, type StoreSchema } from "./sqlite-database";
 export { openSqliteDeadLetterStore, type SqliteDeadLetterStoreOptions } from "./sqlite-dead-letter-store";
 export { DEFAULT_MAX_QUEUED_MESSAGES, openSqliteDurableQueue, type SqliteDurableQueueOptions } from "./sqlite-durable-queue";

@@ -5,7 +5,7 @@ import type { ReplayPlayer } from "../replay/replay-player";
 import { driveInRealTime, type RealTimeDriver } from "../scenario/real-time-driver";
 import type { Scenario } from "../scenario/scenario-file";
 import { ScenarioRunner, type ScenarioStatus, UnknownPackError } from "../scenario/scenario-runner";
-import type { LinkCondition, PackIdentity, SimulatedDevice } from "../simulated-device";
+import type { DeviceHistory, LinkCondition, PackIdentity, SimulatedDevice } from "../simulated-device";
 
 /** What a running simulator plays: a scenario (packs with a model) or a recording. */
 export type Playing = { kind: "scenario"; runner: ScenarioRunner } | { kind: "replay"; player: ReplayPlayer };
@@ -55,6 +55,9 @@ export class DeviceSlot implements SimulatedDevice {
   }
   resetAlarms(): void {
     this.target().resetAlarms();
+  }
+  history(): DeviceHistory {
+    return this.target().history();
   }
 }
 

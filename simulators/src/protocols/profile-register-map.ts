@@ -1,6 +1,7 @@
 import { type BmsAlarmCode, evt1ToAlarms } from "@bms/shared";
 import {
   type DeviceProfile,
+  decodeProfileValue,
   encodeProfileText,
   encodeProfileValue,
   type ProfileArrayField,
@@ -15,6 +16,7 @@ import {
 import { MODBUS_EXCEPTION, ModbusException } from "../modbus-exception";
 import type { SimulatedDevice } from "../simulated-device";
 import { SCALE_FACTORS } from "../sunspec-register-map";
+import { encodeDiagnosticRegisters, writeDiagnosticRegisters } from "./diagnostic-registers";
 import { packSampleFieldsOf } from "./pack-sample-fields";
 import type { RegisterMap } from "./register-map";
 
@@ -75,7 +77,7 @@ export function encodeProfileRegisters(profile: DeviceProfile, device: Simulated
   const snapshot = device.snapshot();
   const fields = packSampleFieldsOf(snapshot, device.identity);
   const words = new Map<number, number>();
-  const put = (address: number, values: number[]) => {
+  const put = (address: number, values: readonly number[]) => {
     values.forEach((word, i) => {
       words.set(address + i, word);
     });
@@ -83,15 +85,15 @@ export function encodeProfileRegisters(profile: DeviceProfile, device: Simulated
   const inSpace = (own: RegisterSpace | undefined) => (own ?? profile.registers) === space;
   /** A scale-factor register gets the exponent of the first value that refers to it. */
   const exponentAt = new Map<number, number>();
-  const exponent = (register: number | undefined, field: ProfileScalarField | ProfileArrayField): number | undefined => {
+  const exponentOf = (register: number | undefined, chosen: number): number | undefined => {
     if (register === undefined) return undefined;
     const known = exponentAt.get(register);
     if (known !== undefined) return known;
-    const chosen = SCALE_FACTOR_OF[field];
     exponentAt.set(register, chosen);
     put(register, encodeProfileValue(chosen, { type: "sunssf" }));
     return chosen;
   };
+  const exponent = (register: number | undefined, field: ProfileScalarField | ProfileArrayField) => exponentOf(register, SCALE_FACTOR_OF[field]);
   for (const point of profile.points.filter((p) => inSpace(p.registers))) {
     if (point.meta !== undefined) {
       const value = metaValue(point.meta, device);
@@ -114,10 +116,20 @@ export function encodeProfileRegisters(profile: DeviceProfile, device: Simulated
       if (value !== undefined) put(array.address + i * stride, encodeProfileValue(value, array, sf));
     }
   }
+  encodeDiagnosticRegisters(profile, device, space, { put, exponent: exponentOf });
   return words;
 }
 
-/** A vendor-style map: the profile decides every address and register space; the device is read-only. */
+/** The exponent a device serves in a scale-factor register of the profile's holding registers. */
+export function servedScaleFactor(profile: DeviceProfile, device: SimulatedDevice, register: number): number | undefined {
+  const word = encodeProfileRegisters(profile, device, "holding").get(register);
+  return word === undefined ? undefined : decodeProfileValue([word], { type: "sunssf" });
+}
+
+/**
+ * A vendor-style map: the profile decides every address and register space. Only its parameters
+ * (whole, within bounds) and its alarm reset may be written; everything else is read-only (0x02).
+ */
 export function profileRegisterMap(profile: DeviceProfile): RegisterMap {
   const spans = profileSpans(profile);
   return {
@@ -132,7 +144,8 @@ export function profileRegisterMap(profile: DeviceProfile): RegisterMap {
       const words = encodeProfileRegisters(profile, device, space);
       return Array.from({ length: count }, (_, i) => words.get(address + i) ?? 0);
     },
-    write(_device, address) {
+    write(device, address, values) {
+      if (writeDiagnosticRegisters(profile, device, address, values, (register) => servedScaleFactor(profile, device, register))) return;
       throw new ModbusException(MODBUS_EXCEPTION.ILLEGAL_DATA_ADDRESS, `register ${address} is read-only in the ${profile.name} map`);
     },
   };

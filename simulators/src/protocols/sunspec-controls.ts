@@ -14,6 +14,10 @@ export interface SunSpecControls {
   setInverterState: number;
   /** 802 CtrlHb: the controller's heartbeat as last written. @default 0 */
   controllerHeartbeat: number;
+  /** 802 SocRsvMax: the highest SOC the site keeps, %. @default 95 */
+  socReserveMax: number;
+  /** 802 SoCRsvMin: the reserve the site keeps, %. @default 10 */
+  socReserveMin: number;
   /** Per string: 803 StrSetEna / 804 SetEna and 803 StrSetCon / 804 SetCon. @default ENABLE_STRING, CONNECT_STRING */
   strings: { enable: number; connect: number }[];
 }
@@ -23,6 +27,8 @@ export function defaultControls(strings: number): SunSpecControls {
     setOperation: SET_OPERATION.CONNECT,
     setInverterState: SET_INVERTER_STATE.INVERTER_STARTED,
     controllerHeartbeat: 0,
+    socReserveMax: 95,
+    socReserveMin: 10,
     strings: Array.from({ length: strings }, () => ({ enable: SET_STRING_ENABLE.ENABLE_STRING, connect: SET_STRING_CONNECT.CONNECT_STRING })),
   };
 }

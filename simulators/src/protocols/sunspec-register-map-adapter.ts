@@ -1,9 +1,13 @@
 import { SUNSPEC_BASE_ADDRESS } from "@bms/shared";
+import { type DeviceProfile, profileBlocks, type RegisterSpace } from "@bms/shared/device-profile";
+import { ModelReader } from "@bms/shared/sunspec/model-reader";
 import { MODEL_BATTERY, MODEL_LITHIUM_BANK, MODEL_LITHIUM_STRING, modelLength, SET_STRING_CONNECT, SET_STRING_ENABLE } from "@bms/shared/sunspec/models";
 import { decodeWrite, type PointWrite } from "@bms/shared/sunspec/point-write";
 import { MODBUS_EXCEPTION, ModbusException } from "../modbus-exception";
 import type { SimulatedDevice } from "../simulated-device";
-import { encodePackRegisters, type PlacedModel, sunspecLayoutFor, sunspecModels } from "../sunspec-register-map";
+import { encodePackRegisters, type PlacedModel, type SunSpecLayout, sunspecLayoutFor, sunspecModels } from "../sunspec-register-map";
+import { writeDiagnosticRegisters } from "./diagnostic-registers";
+import { encodeProfileRegisters, servedScaleFactor } from "./profile-register-map";
 import type { RegisterMap } from "./register-map";
 import { controlsOf, type SunSpecControls } from "./sunspec-controls";
 
@@ -20,14 +24,40 @@ function oneOf(values: Readonly<Record<string, number>>, raw: number, label: str
   }
 }
 
+/** An 802 point's value in engineering units: the raw value at the scale factor the device serves now. */
+function batteryValue(device: SimulatedDevice, layout: SunSpecLayout, point: PointWrite): number {
+  const sfName = point.def.sf;
+  if (!sfName) return point.raw;
+  const start = layout.battery - layout.base;
+  const block = encodePackRegisters(layout, device.identity, device.snapshot(), controlsOf(device, layout.topology.strings)).slice(
+    start,
+    start + 2 + modelLength(MODEL_BATTERY),
+  );
+  const sf = new ModelReader(MODEL_BATTERY, block).scaleFactor(sfName) ?? 0;
+  return Number((point.raw * 10 ** sf).toPrecision(12));
+}
+
+/** 802 SocRsvMax / SoCRsvMin: a percentage the site keeps, 0–100, the reserve below the maximum. */
+function reserveSetting(device: SimulatedDevice, layout: SunSpecLayout, point: PointWrite, which: "socReserveMax" | "socReserveMin"): Apply {
+  const value = batteryValue(device, layout, point);
+  if (value < 0 || value > 100) refuse(MODBUS_EXCEPTION.ILLEGAL_DATA_VALUE, `${point.name} is a percentage, 0–100, not ${value}`);
+  return (c) => {
+    c[which] = value;
+  };
+}
+
 /**
  * What one written point does on this BMS, checked before anything is applied. Read-write points
- * it does not implement (model 1 DA: unit IDs are fixed; 802 SocRsvMax, SoCRsvMin) answer 0x02.
+ * it does not implement (model 1 DA: unit IDs are fixed) answer 0x02.
  */
-function effectOf(placed: PlacedModel, point: PointWrite): Apply {
+function effectOf(placed: PlacedModel, point: PointWrite, device: SimulatedDevice, layout: SunSpecLayout): Apply {
   const { name, raw } = point;
   const label = `${name} (model ${placed.model.id})`;
   switch (`${placed.model.id}.${name}`) {
+    case `${MODEL_BATTERY.id}.SocRsvMax`:
+      return reserveSetting(device, layout, point, "socReserveMax");
+    case `${MODEL_BATTERY.id}.SoCRsvMin`:
+      return reserveSetting(device, layout, point, "socReserveMin");
     case `${MODEL_BATTERY.id}.AlmRst`:
       if (raw !== 1) refuse(MODBUS_EXCEPTION.ILLEGAL_DATA_VALUE, `AlmRst accepts only 1 (reset latched alarms), not ${raw}`);
       return (_, device) => device.resetAlarms();
@@ -69,11 +99,20 @@ function stringSetting(placed: PlacedModel, point: PointWrite, setting: "enable"
  * SunSpec at `base`: SunS, 1, 802, [803, 804…], 805…, end, encoded from the device's snapshot on
  * every read. Writes (functions 6 and 16) go through the model table: whole read-write points
  * only, else 0x02; values outside a point's type or symbols, else 0x03; all or nothing.
+ * `vendor`, a diagnostics profile, adds the BMS's vendor registers beside the map (its event log,
+ * parameters and alarm reset), served and written as a vendor-profile map serves them.
  */
-export function sunspecRegisterMap(base = SUNSPEC_BASE_ADDRESS): RegisterMap {
+export function sunspecRegisterMap(base = SUNSPEC_BASE_ADDRESS, vendor?: DeviceProfile): RegisterMap {
+  const vendorBlocks = vendor ? profileBlocks(vendor) : [];
+  const inVendorBlock = (space: RegisterSpace, address: number, count: number) =>
+    vendorBlocks.some((b) => b.space === space && address >= b.from && address + count <= b.to);
   return {
     name: "sunspec",
-    read(device, address, count) {
+    read(device, address, count, space = "holding") {
+      if (vendor && inVendorBlock(space, address, count)) {
+        const words = encodeProfileRegisters(vendor, device, space);
+        return Array.from({ length: count }, (_, i) => words.get(address + i) ?? 0);
+      }
       const snapshot = device.snapshot();
       const layout = sunspecLayoutFor(snapshot, base);
       const start = address - layout.base;
@@ -84,6 +123,10 @@ export function sunspecRegisterMap(base = SUNSPEC_BASE_ADDRESS): RegisterMap {
       return encodePackRegisters(layout, device.identity, snapshot, controls).slice(start, start + count);
     },
     write(device, address, values) {
+      if (vendor && inVendorBlock("holding", address, values.length)) {
+        if (writeDiagnosticRegisters(vendor, device, address, values, (register) => servedScaleFactor(vendor, device, register))) return;
+        return refuse(MODBUS_EXCEPTION.ILLEGAL_DATA_ADDRESS, `register ${address} is read-only in the vendor registers`);
+      }
       const layout = sunspecLayoutFor(device.snapshot(), base);
       const last = address + values.length - 1;
       const endOf = (m: PlacedModel) => m.address + 2 + modelLength(m.model, m.instances);
@@ -95,7 +138,7 @@ export function sunspecRegisterMap(base = SUNSPEC_BASE_ADDRESS): RegisterMap {
       if ("kind" in decoded) {
         return refuse(decoded.kind === "address" ? MODBUS_EXCEPTION.ILLEGAL_DATA_ADDRESS : MODBUS_EXCEPTION.ILLEGAL_DATA_VALUE, decoded.message);
       }
-      const effects = decoded.points.map((point) => effectOf(placed, point));
+      const effects = decoded.points.map((point) => effectOf(placed, point, device, layout));
       const controls = controlsOf(device, layout.topology.strings);
       for (const apply of effects) apply(controls, device);
     },

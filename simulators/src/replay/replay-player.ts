@@ -4,7 +4,7 @@ import { CHEMISTRY } from "../model/chemistry";
 import type { PackSnapshot } from "../pack-model";
 import { packIdentity } from "../scenario/pack-identity";
 import { deriveSeed, SeededRandom } from "../seeded-random";
-import type { LinkCondition, PackIdentity, SimulatedDevice } from "../simulated-device";
+import type { DeviceHistory, LinkCondition, PackIdentity, SimulatedDevice } from "../simulated-device";
 import type { RecordedSample, ReplayRecording, ReplayStream } from "./replay-recording";
 
 export interface ReplayOptions {
@@ -103,6 +103,11 @@ export class ReplayDevice implements SimulatedDevice {
 
   /** A recording's alarms are what was recorded: a reset changes nothing. */
   resetAlarms(): void {}
+
+  /** A recording holds samples only: no BMS log, no counters. */
+  history(): DeviceHistory {
+    return { total: 0, events: [], counters: {} };
+  }
 }
 
 /**

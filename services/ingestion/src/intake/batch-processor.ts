@@ -99,6 +99,8 @@ export class BatchProcessor {
           inputs.push({ kind: "sample", siteId, packId, sample, arrivedAt: message.receivedAt });
           break;
         }
+        case "ignored":
+          break;
         case "meta":
           inputs.push({ kind: "meta", siteId: result.siteId, packId: result.packId, meta: result.meta });
           break;

@@ -19,6 +19,8 @@ export type ValidatedMessage =
   | { ok: true; kind: "telemetry"; siteId: string; packId: string; sample: PackSample }
   | { ok: true; kind: "meta"; siteId: string; packId: string; meta: PackMeta }
   | { ok: true; kind: "status"; siteId: string; status: SiteStatus }
+  /** Remote-diagnosis traffic under bms/ (commands, their results, a pack's parameters): the live service's, not the ingestion's. */
+  | { ok: true; kind: "ignored" }
   | {
       ok: false;
       /** The topic's kind where the topic was understood. */
@@ -67,6 +69,7 @@ function parsed<T>(schema: z.ZodType<T>, json: unknown): { ok: true; data: T } |
 /** Topic, size, encoding, nesting, JSON, schema, clock and limit checks of one MQTT message; never throws. */
 export function validateMessage(topic: string, payload: Uint8Array, limits: MessageLimits, arrivedAt: number): ValidatedMessage {
   const topicParts = parseTopic(topic);
+  if (topicParts?.kind === "command" || topicParts?.kind === "command-result" || topicParts?.kind === "parameters") return { ok: true, kind: "ignored" };
   const kind = topicParts === null || topicParts.kind === "case" ? "unknown" : topicParts.kind;
   // One line, whatever the parser quoted of the payload.
   const reject = (category: RejectCategory, reason: string): ValidatedMessage => ({

@@ -5,6 +5,7 @@ import { api, seg } from "./api.js";
 import { costForm, partForm, workForms } from "./case-forms.js";
 import { drawCells } from "./cells.js";
 import { timeChart } from "./charts.js";
+import { diagnosisPanel, onCommand } from "./diagnosis.js";
 import { card, el, facts, h } from "./dom.js";
 import { cellName, duration, fixed, when } from "./format.js";
 import { pointOf, SERIES_CHARTS } from "./pack-series.js";
@@ -180,6 +181,7 @@ export function renderCase(page, { id, ctx }) {
       card("Freeze frame", framesBox),
       card("At the trigger", snapshotBox),
       card("Work the case", workForms(c, ctx, load)),
+      ...(ctx.canWork ? [card("Remote diagnosis", diagnosisPanel({ siteId: c.siteId, packId: c.packId, caseId: c.id }, ctx.me.role))] : []),
       card(
         "Costs",
         c.costLines.length
@@ -244,6 +246,7 @@ export function renderCase(page, { id, ctx }) {
   const stopCases = ctx.on("case", (e) => {
     if (e.case.id === id) load();
   });
+  const stopCommands = ctx.on("command", onCommand);
   let stopWatching = () => {};
   load().then((c) => {
     // The case's events come to its pack's room.
@@ -252,6 +255,7 @@ export function renderCase(page, { id, ctx }) {
   return () => {
     stopped = true;
     stopCases();
+    stopCommands();
     stopWatching();
     for (const chart of charts) chart.destroy();
   };

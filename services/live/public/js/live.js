@@ -1,6 +1,6 @@
 // The socket.io feed: one connection, rooms joined by the screen that needs them.
 
-const listeners = { sample: new Set(), case: new Set(), status: new Set() };
+const listeners = { sample: new Set(), case: new Set(), command: new Set(), status: new Set() };
 let socket = null;
 const rooms = new Map(); // "site/pack" -> { siteId, packId }
 
@@ -20,6 +20,7 @@ export function connect(token, onRefused) {
   });
   socket.on("sample", (s) => emit("sample", s));
   socket.on("case", (e) => emit("case", e));
+  socket.on("command", (c) => emit("command", c));
 }
 
 export function disconnect() {
@@ -32,7 +33,7 @@ function emit(kind, value) {
   for (const fn of listeners[kind]) fn(value);
 }
 
-/** Listens to `sample`, `case` or `status` (connected: boolean); returns the way to stop. */
+/** Listens to `sample`, `case`, `command` or `status` (connected: boolean); returns the way to stop. */
 export function on(kind, fn) {
   listeners[kind].add(fn);
   return () => listeners[kind].delete(fn);

@@ -3,6 +3,7 @@
 import { api, seg } from "./api.js";
 import { drawCells } from "./cells.js";
 import { timeChart } from "./charts.js";
+import { diagnosisPanel, onCommand } from "./diagnosis.js";
 import { card, el, facts, h } from "./dom.js";
 import { ago, fixed, when } from "./format.js";
 import { pointOf, SERIES_CHARTS } from "./pack-series.js";
@@ -165,6 +166,7 @@ export function renderPack(page, { siteId, packId, ctx }) {
       grafanaLinks(ctx.meta.grafanaUrl, siteId, packId, () => range),
     ),
     card("Cases", casesBox),
+    ...(ctx.canWork ? [card("Remote diagnosis", diagnosisPanel({ siteId, packId }, ctx.me.role))] : []),
   );
 
   const charts = TRENDS.map((t) => ({
@@ -245,6 +247,7 @@ export function renderPack(page, { siteId, packId, ctx }) {
   const stopCases = ctx.on("case", (e) => {
     if (e.case.siteId === siteId && e.case.packId === packId) loadView();
   });
+  const stopCommands = ctx.on("command", onCommand);
   loadView();
   loadHistory();
   return () => {
@@ -253,6 +256,7 @@ export function renderPack(page, { siteId, packId, ctx }) {
     stopWatching();
     stopSamples();
     stopCases();
+    stopCommands();
     for (const { chart } of charts) chart.destroy();
   };
 }

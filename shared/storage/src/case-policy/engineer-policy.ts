@@ -1,6 +1,16 @@
-import { CASE_TRANSITIONS, type CaseStatus, type CostLine, type CostLineInput, type SparePart, type SparePartInput, type SupportCase } from "@bms/shared";
+import {
+  type BmsHistoryEvidence,
+  CASE_TRANSITIONS,
+  type CaseStatus,
+  type CostLine,
+  type CostLineInput,
+  type SparePart,
+  type SparePartInput,
+  type SupportCase,
+} from "@bms/shared";
 import type { z } from "zod";
 import { CaseTransitionError, StoreInputError } from "../storage-errors";
+import { withBmsLog } from "./bms-log-policy";
 import { type CasePlan, cents, changeCase, touched } from "./case-plan";
 
 /** The after-sales process (CASE_TRANSITIONS): an engineer moves a case; anything else is a CaseTransitionError. */
@@ -72,4 +82,26 @@ export function planSparePart(c: SupportCase, input: z.output<typeof SparePartIn
   };
   const message = `Spare part requested: ${part.quantity} × ${part.part} for BMS ${part.bmsVersion}${part.description ? ` (${part.description})` : ""}`;
   return changeCase(c, { spareParts: [...c.spareParts, part], updatedAt: touched(c, at) }, [{ kind: "spare-part", actor, at, message }]);
+}
+
+/** What a remote command adds to its case: a timeline entry, and for an event-log read the BMS's record as evidence. */
+export interface CommandEntry {
+  kind: "command" | "command-result";
+  message: string;
+  /** read-event-log: what the BMS logged and counted; `previous` is filled from the evidence it replaces. */
+  bmsHistory?: Omit<BmsHistoryEvidence, "previous">;
+}
+
+/** A remote command on the case's timeline; a new event-log read keeps the counters of the read before, to show what rose. */
+export function planCommandEntry(c: SupportCase, entry: CommandEntry, actor: string, at: number): CasePlan {
+  const changes: Parameters<typeof changeCase>[1] = { updatedAt: touched(c, at) };
+  if (entry.bmsHistory) {
+    const before = c.evidence.bmsHistory;
+    const previous =
+      before && before.commandId !== entry.bmsHistory.commandId ? { readAt: before.readAt, counters: before.counters } : (before?.previous ?? null);
+    const bmsHistory = { ...entry.bmsHistory, previous };
+    changes.evidence = { ...c.evidence, bmsHistory };
+    if (c.warranty) changes.warranty = withBmsLog(c.warranty, bmsHistory);
+  }
+  return changeCase(c, changes, [{ kind: entry.kind, actor, at, message: entry.message }]);
 }

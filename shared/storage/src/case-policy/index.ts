@@ -2,8 +2,9 @@
  * The case policy as pure functions: given the rows a store read, what changes. Store adapters
  * (SQLite now, PostgreSQL later) read, call these and write the plan in one transaction.
  */
+export { withBmsLog } from "./bms-log-policy";
 export { type CaseChanges, type CasePlan, costTotals, RULES_ACTOR, type TimelineDraft } from "./case-plan";
-export { planAssign, planCostLine, planNote, planSparePart, planTransition } from "./engineer-policy";
+export { type CommandEntry, planAssign, planCommandEntry, planCostLine, planNote, planSparePart, planTransition } from "./engineer-policy";
 export {
   type FiringFacts,
   type FiringPlan,
