@@ -9,6 +9,8 @@ export * from "./errors";
 export * from "./ids";
 export * from "./live-protocol";
 export * from "./logger";
+export * from "./ocv-curves";
+export * from "./pack-health";
 export * from "./pack-meta";
 export * from "./pack-sample";
 export * from "./pylontech-can";

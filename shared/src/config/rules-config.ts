@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { BmsAlarmCode } from "../bms-alarms";
 import { Id } from "../ids";
+import { OcvCurve } from "../ocv-curves";
 import { Chemistry } from "../pack-meta";
 import { RuleId, Severity } from "../support-case";
 
@@ -349,6 +350,29 @@ export const RuleSettings = z
   .strict();
 export type RuleSettings = z.infer<typeof RuleSettings>;
 
+/** The operating window of a product's warranty: temperature, SOC and C-rates it is meant to work in. */
+export const OperatingWindow = z
+  .object({
+    /** °C, the hottest sensor. @default -10 */
+    minTemperatureC: z.number().default(-10),
+    /** °C, the hottest sensor. @default 45 */
+    maxTemperatureC: z.number().default(45),
+    /** %. @default 0 */
+    minSocPct: z.number().min(0).max(100).default(0),
+    /** %. @default 100 */
+    maxSocPct: z.number().min(0).max(100).default(100),
+    /** C. @default 0.5 */
+    maxChargeC: z.number().positive().default(0.5),
+    /** C. @default 1 */
+    maxDischargeC: z.number().positive().default(1),
+    /** Share of operating hours outside the window past which the usage counts against the warranty, %. @default 5 */
+    maxOutsideSharePct: z.number().min(0).max(100).default(5),
+    /** The share counts only over at least this many operating hours (a fault's own episode in a short history says little). @default 24 */
+    minOperatingHours: z.number().min(0).max(1_000_000).default(24),
+  })
+  .strict();
+export type OperatingWindow = z.infer<typeof OperatingWindow>;
+
 /** Limits of the warranty terms: conditions beyond them are evidence of misuse. */
 export const WarrantyTerms = z
   .object({
@@ -364,9 +388,92 @@ export const WarrantyTerms = z
     maxDischargeC: z.number().positive(),
     /** Seconds of a condition the terms tolerate before it counts against the warranty. @default 60 */
     toleranceS: Seconds.default(60),
+    /** The window the pack is meant to work in; time outside it is shown as stress (docs/warranty-analytics.md). */
+    operatingWindow: OperatingWindow.prefault({}),
+    /** Years the capacity warranty runs from the warranty start. @default 10 */
+    warrantedYears: z.number().positive().max(50).default(10),
+    /** SOH (% of rated capacity) warranted at the end of `warrantedYears`; the warranted curve falls linearly from 100 % to it. @default 70 */
+    eolSohPct: z.number().min(1).max(100).default(70),
+    /** Equivalent full cycles the warranty covers (null: no cycle limit). @default null */
+    warrantedEquivalentCycles: z.number().positive().max(1_000_000).nullable().default(null),
+    /** Energy the warranty covers, kWh discharged (null: no energy limit). @default null */
+    warrantedThroughputKWh: z.number().positive().max(1e9).nullable().default(null),
+    /** Calendar-ageing stress: time with SOC at or above this… @default 90 */
+    highSocPct: z.number().min(0).max(100).default(90),
+    /** …and the hottest sensor at or above this, °C, is counted together. @default 35 */
+    highTemperatureC: z.number().min(-50).max(150).default(35),
   })
   .strict();
 export type WarrantyTerms = z.infer<typeof WarrantyTerms>;
+
+const Band = z.array(z.number()).min(1).max(50);
+const rising = (edges: readonly number[]) => edges.every((e, i) => i === 0 || e > (edges[i - 1] as number));
+
+/**
+ * How the ingestion estimates a pack's health from field data (docs/warranty-analytics.md: the
+ * stress tally, the capacity windows between rests, the resistance steps, weak cell or imbalance).
+ */
+export const HealthSettings = z
+  .object({
+    /** SOC band edges, %, rising (stress hours per SOC band × temperature band). @default [0, 10, …, 100] */
+    socBandsPct: Band.refine(rising, "edges must rise").default([0, 10, 20, 30, 40, 50, 60, 70, 80, 90, 100]),
+    /** Temperature band edges, °C, rising (the hottest sensor); below the first and above the last are bands too. @default [-10, 0, 10, 25, 35, 45, 55] */
+    temperatureBandsC: Band.refine(rising, "edges must rise").default([-10, 0, 10, 25, 35, 45, 55]),
+    /** C-rate band edges above rest, rising (hours charging and discharging per band). @default [0.2, 0.5, 1, 2] */
+    cRateBands: Band.refine(rising, "edges must rise").default([0.2, 0.5, 1, 2]),
+    /** |current| at or below this × rated Ah is a rest for reading open-circuit voltages, C. @default 0.02 */
+    restCurrentC: z.number().min(0).max(1).default(0.02),
+    /** A rest must last this long before its voltages are taken as open-circuit voltages, s. @default 1800 */
+    minRestS: Seconds.default(1800),
+    /** OCV table of the product's cells ([SOC %, V], rising); default: the chemistry's shipped curve. */
+    ocvCurve: OcvCurve.optional(),
+    /** A rested cell's SOC is read only where the curve rises at least this much, mV per % (LFP's plateau is ~1). @default 5 */
+    minOcvSlopeMvPerPct: z.number().min(0).max(1000).default(5),
+    /** Error of a rested voltage as an OCV (measurement, relaxation, hysteresis), mV. @default 3 */
+    ocvUncertaintyMv: z.number().min(0).max(500).default(3),
+    /** Rests outside this temperature range are not read (the curves are for ~25 °C), °C. @default [5, 45] */
+    ocvTemperatureRangeC: z.tuple([z.number(), z.number()]).default([5, 45]),
+    /** Error of the current sensor as an offset, C (it adds up over a window). @default 0.002 */
+    currentUncertaintyC: z.number().min(0).max(1).default(0.002),
+    /** A capacity window needs a cell's SOC to move at least this much between its two rests, %. @default 30 */
+    minSwingPct: z.number().min(1).max(100).default(30),
+    /** …and its relative uncertainty to be at most this, %. @default 5 */
+    maxWindowUncertaintyPct: z.number().min(0.1).max(100).default(5),
+    /** Rests further apart than this make no window (the current sensor's offset adds up), s. @default 259200 (3 days) */
+    maxWindowS: PositiveSeconds.default(3 * 86_400),
+    /** Samples further apart than this break a window (charge cannot be counted across), s. @default 300 */
+    maxSampleGapS: PositiveSeconds.default(300),
+    /** The estimate uses the windows of this many days before the newest one. @default 14 */
+    recentDays: z.number().positive().max(3650).default(14),
+    /** Windows needed for an estimate. @default 3 */
+    minWindows: z.number().int().min(1).max(1000).default(3),
+    /** The least uncertainty an estimate claims, percentage points (the method's floor). @default 1 */
+    uncertaintyFloorPct: z.number().min(0).max(50).default(1),
+    /** The end-of-life forecast needs windows spread over at least this many days. @default 30 */
+    forecastMinSpanDays: z.number().positive().max(3650).default(30),
+    /** Internal resistance from current steps: a step of at least this, C… @default 0.15 */
+    resistanceStepC: z.number().positive().max(10).default(0.15),
+    /** …between samples at most this far apart, s… @default 60 */
+    resistanceStepMaxS: PositiveSeconds.default(60),
+    /** …with the SOC inside this range, % (the knees of the curve move the voltage on their own). @default [20, 90] */
+    resistanceSocRangePct: z.tuple([z.number().min(0).max(100), z.number().min(0).max(100)]).default([20, 90]),
+    /** …and the temperature inside this range, °C. @default [10, 40] */
+    resistanceTemperatureRangeC: z.tuple([z.number(), z.number()]).default([10, 40]),
+    /** Resistance is brought to 25 °C as R₂₅ = R · exp(−k · (25 − T)); k per °C. @default 0.03 */
+    resistanceTemperatureCoefficient: z.number().min(0).max(1).default(0.03),
+    /** Rests at or above this SOC are the top of charge (weak cell or imbalance), %. @default 90 */
+    topSocPct: z.number().min(0).max(100).default(90),
+    /** Rests at or below this SOC are the bottom, %. @default 20 */
+    bottomSocPct: z.number().min(0).max(100).default(20),
+    /** A cell whose SOC swings this much more than the median cell's between top and bottom is weak, percentage points. @default 10 */
+    weakCellSwingPct: z.number().positive().max(100).default(10),
+    /** A cell off the median by this much at both ends (same side) is out of balance, percentage points. @default 5 */
+    imbalanceOffsetPct: z.number().positive().max(100).default(5),
+    /** Top and bottom rests each needed before cells are judged. @default 2 */
+    minEndRests: z.number().int().min(1).max(1000).default(2),
+  })
+  .strict();
+export type HealthSettings = z.infer<typeof HealthSettings>;
 
 /** A rule file: every part optional, layered over the defaults by rule ID (objects merge, arrays and values replace). */
 export const RuleFile = z
@@ -376,6 +483,8 @@ export const RuleFile = z
     replaceDefaults: z.boolean().default(false),
     settings: z.record(z.string(), z.unknown()).default({}),
     warranty: z.record(z.string(), z.unknown()).default({}),
+    /** How pack health is estimated (HealthSettings). */
+    health: z.record(z.string(), z.unknown()).default({}),
     /** Rule ID → definition (new rules) or the fields to change (existing ones). */
     rules: z.record(RuleId, z.record(z.string(), z.unknown())).default({}),
     /** Chemistry → settings, warranty terms and rule fields for packs of that chemistry. */
@@ -386,7 +495,23 @@ export const RuleFile = z
           .object({
             settings: z.record(z.string(), z.unknown()).default({}),
             warranty: z.record(z.string(), z.unknown()).default({}),
+            health: z.record(z.string(), z.unknown()).default({}),
             rules: z.record(RuleId, z.record(z.string(), z.unknown())).default({}),
+          })
+          .strict(),
+      )
+      .default({}),
+    /**
+     * Product (the pack meta's `model`) → its warranty terms and health settings, layered over its
+     * chemistry's: each product's own operating window, warranted years, end-of-life SOH, throughput.
+     */
+    products: z
+      .record(
+        z.string().min(1).max(64),
+        z
+          .object({
+            warranty: z.record(z.string(), z.unknown()).default({}),
+            health: z.record(z.string(), z.unknown()).default({}),
           })
           .strict(),
       )

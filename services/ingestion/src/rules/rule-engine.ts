@@ -2,6 +2,7 @@ import { type Logger, type PackMeta, type PackSample, SITE_PACK_ID, type SiteSta
 import type { PackStateRow, RuleLedger } from "@bms/storage";
 import type { CaseAnnouncer } from "../case-announcer";
 import type { IngestionMetrics } from "../ingestion-metrics";
+import type { HealthContext } from "../warranty/pack-health";
 import { LedgerCommitter } from "./ledger-committer";
 import { caughtUp, endBackfill, type Gap, recordLiveStep, routeLate } from "./pack-lanes";
 import { PackObservation } from "./pack-observation";
@@ -196,9 +197,10 @@ export class RuleEngine {
     pack.live.addInterval(sample.ts);
     const obs = this.observe(pack, pack.live, sample, resolved);
     const step = pack.usage.add(obs, resolved.warranty);
+    const rates = pack.health.add(obs, this.healthContext(pack, resolved));
     // Soft, like the usage history it goes with: after a crash the first live step (no usual
     // interval known yet) is a gap again, one that covers the lost one.
-    recordLiveStep(lanes, prev, sample.ts, usual, step);
+    recordLiveStep(lanes, prev, sample.ts, usual, step, rates);
     pack.mark("soft");
     this.evaluate(pack, pack.live, obs, resolved);
     this.checkNoData(site);
@@ -224,6 +226,7 @@ export class RuleEngine {
     lane.addInterval(sample.ts);
     const obs = this.observe(pack, lane, sample, resolved);
     pack.usage.fill(obs, resolved.warranty, gap.from, gap.usage);
+    if (gap.health) pack.health.fill(obs, this.healthContext(pack, resolved), gap.from, gap.health);
     gap.from = sample.ts;
     this.options.metrics.ruleSamplesBackfilled.inc();
     this.evaluate(pack, lane, obs, resolved);
@@ -348,15 +351,29 @@ export class RuleEngine {
   // ---- state ------------------------------------------------------------------------------------
 
   private packTarget(pack: PackRules, lane: RuleLane, resolved: ResolvedRules): StepTarget {
-    return { subject: pack.subject, lane, live: pack.live, meta: pack.meta, usage: pack.usage.saved, resolved, mark: (dirt) => pack.mark(dirt) };
+    return {
+      subject: pack.subject,
+      lane,
+      live: pack.live,
+      meta: pack.meta,
+      usage: pack.usage.saved,
+      health: pack.health.state,
+      resolved,
+      mark: (dirt) => pack.mark(dirt),
+    };
   }
 
   private siteTarget(site: SiteRules, resolved: ResolvedRules): StepTarget {
-    return { subject: site.lane.subject, lane: site.lane, live: site.lane, meta: null, usage: null, resolved, mark: (dirt) => site.mark(dirt) };
+    return { subject: site.lane.subject, lane: site.lane, live: site.lane, meta: null, usage: null, health: null, resolved, mark: (dirt) => site.mark(dirt) };
   }
 
+  private healthContext(pack: PackRules, resolved: ResolvedRules): HealthContext {
+    return { terms: resolved.warranty, settings: resolved.health, meta: pack.meta, chemistry: resolved.chemistry };
+  }
+
+  /** The pack's rules: by its chemistry, and its product (meta model) for the warranty terms and health settings. */
   private rulesFor(pack: PackRules): ResolvedRules {
-    return this.options.book.resolve(pack.subject.siteId, pack.subject.packId, pack.meta?.chemistry);
+    return this.options.book.resolve(pack.subject.siteId, pack.subject.packId, pack.meta?.chemistry, pack.meta?.model);
   }
 
   private site(siteId: string): SiteRules {

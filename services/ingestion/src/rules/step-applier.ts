@@ -1,5 +1,6 @@
 import { type Logger, type PackMeta, type PackSample, SEVERITY_RANK } from "@bms/shared";
 import type { IngestionMetrics } from "../ingestion-metrics";
+import type { HealthState } from "../warranty/health-state";
 import type { UsageHistoryState } from "../warranty/usage-history";
 import { buildFiring, firingOf } from "./firing-builder";
 import type { RuleSubject } from "./kinds/kind-module";
@@ -18,6 +19,7 @@ export interface StepTarget {
   /** Null for the site's own rules. */
   meta: PackMeta | null;
   usage: UsageHistoryState | null;
+  health: HealthState | null;
   resolved: ResolvedRules;
   mark(dirt: Dirt): void;
 }
@@ -113,6 +115,7 @@ export class StepApplier {
       resolved: target.resolved,
       meta: target.meta,
       usage: target.usage,
+      health: target.health,
       attachTo,
       reopenWithinMs: this.deps.reopenWithinMs,
     });
