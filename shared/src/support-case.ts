@@ -180,7 +180,13 @@ export const WarrantyAssessment = z.object({
     .optional(),
   /** The evidence behind the suggestion, one line per finding, and which way it points. */
   evidence: z
-    .array(z.object({ topic: z.enum(["coverage", "exclusion", "operating-window", "throughput", "soh", "cells"]), points: z.enum(["free", "chargeable", "neutral"]), text: z.string() }))
+    .array(
+      z.object({
+        topic: z.enum(["coverage", "exclusion", "operating-window", "throughput", "soh", "cells"]),
+        points: z.enum(["free", "chargeable", "neutral"]),
+        text: z.string(),
+      }),
+    )
     .max(50)
     .optional(),
 });

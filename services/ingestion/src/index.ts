@@ -33,6 +33,8 @@ export { DEFAULT_INGESTION_CLIENT_ID } from "./intake/mqtt-source";
 export { sampleToLines } from "./line-protocol";
 export { DEFAULT_RULES_FILE, type ResolvedRules, type Rule, RuleBook } from "./rules/rule-book";
 export { RuleEngine, type RuleEngineOptions, type RuleInput } from "./rules/rule-engine";
+export { healthOfRow, readAllPackHealth, readPackHealth, reportOfRow } from "./warranty/health-reader";
+export { siteHealthReport } from "./warranty/health-report";
 export { SIGNATURE_HEADER, signWebhook, verifyWebhookSignature } from "./webhooks/webhook-signature";
 
 export interface IngestionHealth {

@@ -116,7 +116,8 @@ export class CellBank {
     for (let i = 0; i < this.count; i++) {
       const soc = this.soc[i] ?? 0;
       this.ocv[i] = openCircuitVoltage(this.chemistry, soc);
-      this.resistance[i] = cellResistance(this.r25[i] ?? 0, this.temperature[i] ?? 0, soc) * (this.wear?.wearResistance[i] ?? 1) * (fx.resistanceFactor[i] ?? 1);
+      this.resistance[i] =
+        cellResistance(this.r25[i] ?? 0, this.temperature[i] ?? 0, soc) * (this.wear?.wearResistance[i] ?? 1) * (fx.resistanceFactor[i] ?? 1);
     }
   }
 

@@ -92,7 +92,7 @@ export class RuleEngine {
       });
     }
     const siteTimer = setInterval(() => void this.enqueue(() => this.checkSites()), this.options.siteCheckMs ?? 1000);
-    const checkpointTimer = setInterval(() => void this.enqueue(() => this.commit("soft")), this.options.checkpointMs ?? 5000);
+    const checkpointTimer = setInterval(() => void this.checkpoint(), this.options.checkpointMs ?? 5000);
     siteTimer.unref();
     checkpointTimer.unref();
     this.timers.push(siteTimer, checkpointTimer);
@@ -122,6 +122,11 @@ export class RuleEngine {
   /** A pack's meta: its chemistry picks its rules from the next sample on. Kept in memory (the broker keeps it retained). */
   onMeta(siteId: string, packId: string, meta: PackMeta): void {
     this.meta(siteId, packId, meta);
+  }
+
+  /** Saves every state that changed, soft ones too (what the checkpoint timer does), and resolves once it is durable. */
+  checkpoint(): Promise<void> {
+    return this.enqueue(() => this.commit("soft"));
   }
 
   /** Resolves when every batch and timer job queued so far is done. */

@@ -55,7 +55,13 @@ export function cellVerdict(balance: BalanceState, cellCapacityAh: readonly (num
   });
   if (weak.length > 0) {
     const names = weak.map((w) => `cell ${w.cell} (${w.excessSwingPct} points more swing)`).join(", ");
-    return { ...base, weak, imbalanced, verdict: "weak-cell", reason: `highest at the top and lowest at the bottom: ${names}; it has lost capacity: replace it` };
+    return {
+      ...base,
+      weak,
+      imbalanced,
+      verdict: "weak-cell",
+      reason: `highest at the top and lowest at the bottom: ${names}; it has lost capacity: replace it`,
+    };
   }
   if (imbalanced.length > 0) {
     const names = imbalanced.map((c) => `cell ${c.cell} (${c.offsetPct > 0 ? "+" : ""}${c.offsetPct} points)`).join(", ");

@@ -3,6 +3,7 @@ import type { HealthSettings, WarrantyTerms } from "@bms/shared/config/rules-con
 import { cellVerdict } from "./cell-balance";
 import type { HealthState } from "./health-state";
 import { ocvCurveFor } from "./pack-health";
+import { recentResistance } from "./resistance-trend";
 import { estimateSoh, forecastEol } from "./soh-estimator";
 
 /**
@@ -49,6 +50,7 @@ export function packHealthReport(siteId: string, packId: string, state: HealthSt
   const efc = ratedAh > 0 ? throughputAh / (2 * ratedAh) : 0;
   const res = state.resistance;
   const baseline = res.baselineCount > 0 ? res.baselineSum / res.baselineCount : null;
+  const recent = recentResistance(res, settings);
   const w = terms.operatingWindow;
   const outsideHours: Partial<Record<WindowLimit, number>> = {};
   for (const [limit, seconds] of Object.entries(c.outsideS) as [WindowLimit, number][]) outsideHours[limit] = r(seconds / 3600, 3);
@@ -84,7 +86,12 @@ export function packHealthReport(siteId: string, packId: string, state: HealthSt
       warrantedMinPct: rn(minPct),
       marginPct: soh.pct === null || minPct === null ? null : r(soh.pct - minPct),
     },
-    resistance: { milliOhm: rn(res.recent, 3), baselineMilliOhm: rn(baseline, 3), growthPct: res.recent === null || baseline === null ? null : r((res.recent / baseline - 1) * 100), steps: res.steps },
+    resistance: {
+      milliOhm: rn(recent, 3),
+      baselineMilliOhm: rn(baseline, 3),
+      growthPct: recent === null || baseline === null ? null : r((recent / baseline - 1) * 100),
+      steps: res.steps,
+    },
     cells: cellVerdict(state.balance, state.soh.cellCapacityAh, settings),
     throughputAh: r(throughputAh, 3),
     chargedAh: r(c.chargedAh, 3),
@@ -152,7 +159,11 @@ export function siteHealthReport(siteId: string, packs: readonly PackHealth[]): 
     maxT = further(maxT, p.extremes.maxTemperatureC, 1);
     minSoc = further(minSoc, p.extremes.minSocPct, -1);
   }
-  const sum = (pick: (p: PackHealth) => number) => r(packs.reduce((acc, p) => acc + pick(p), 0), 3);
+  const sum = (pick: (p: PackHealth) => number) =>
+    r(
+      packs.reduce((acc, p) => acc + pick(p), 0),
+      3,
+    );
   return {
     siteId,
     packs: packs.length,

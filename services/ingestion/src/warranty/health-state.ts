@@ -100,15 +100,20 @@ export type SohState = z.infer<typeof SohState>;
 
 /** Resistance from current steps. */
 export const ResistanceState = z.object({
+  /** The newest sample, and the one before it (how fast the voltage drifted before a step). */
   prev: z.object({ ts: z.number(), current: Num, volts: Num }).nullable(),
+  before: z.object({ ts: z.number(), current: Num, volts: Num }).nullable(),
   steps: z.number().int().min(0),
   /** Mean of the first steps, mΩ at 25 °C. */
   baselineSum: Num,
   baselineCount: z.number().int().min(0),
-  /** Moving average of the recent steps, mΩ at 25 °C. */
-  recent: Num.nullable(),
+  /** The newest steps, mΩ at 25 °C: the recent value is the mean of those of the recent days. */
+  recent: z.array(z.object({ ts: z.number(), milliOhm: Num })).max(64),
 });
 export type ResistanceState = z.infer<typeof ResistanceState>;
+
+/** Steps kept for the recent value. */
+export const RESISTANCE_STEPS_KEPT = 64;
 
 /** Resistance steps averaged for the baseline. */
 export const RESISTANCE_BASELINE_STEPS = 5;
@@ -179,7 +184,7 @@ export function newHealthState(): HealthState {
     extremes: { maxTemperatureC: null, minTemperatureC: null, minSocPct: null, maxChargeC: null, maxDischargeC: null },
     bmsSohPct: null,
     soh: { lastTs: null, lastCurrent: null, ah: 0, rest: null, anchor: null, windowsTotal: 0, rejected: {}, cellCapacityAh: [], cellWindows: [], windows: [] },
-    resistance: { prev: null, steps: 0, baselineSum: 0, baselineCount: 0, recent: null },
+    resistance: { prev: null, before: null, steps: 0, baselineSum: 0, baselineCount: 0, recent: [] },
     balance: { topRests: 0, bottomRests: 0, top: [], bottom: [] },
   };
 }

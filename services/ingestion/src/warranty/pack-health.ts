@@ -4,7 +4,7 @@ import type { PackObservation } from "../rules/pack-observation";
 import { type HealthState, loadHealthState } from "./health-state";
 import { addToResistance } from "./resistance-trend";
 import { addToSoh } from "./soh-estimator";
-import { countRates, fillRates, type HealthFill, type SampleRates, ratesOf, recordExtremes, secondsSince } from "./stress-tally";
+import { countRates, fillRates, type HealthFill, ratesOf, recordExtremes, type SampleRates, secondsSince } from "./stress-tally";
 
 /** What the tallies need besides the sample: the pack's resolved warranty terms and health settings, and its meta. */
 export interface HealthContext {

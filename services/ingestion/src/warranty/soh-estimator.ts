@@ -80,7 +80,8 @@ function endRest(state: SohState, balance: BalanceState, rest: NonNullable<SohSt
   const socs: (number | null)[] = [];
   const sigmas: (number | null)[] = [];
   for (const r of readings) {
-    const steep = r !== null && r.slopeMvPerPct >= settings.minOcvSlopeMvPerPct;
+    // (A segment exactly at the limit counts: 5 mV over 1 % is not read as 4.999….)
+    const steep = r !== null && r.slopeMvPerPct >= settings.minOcvSlopeMvPerPct - 1e-9;
     socs.push(steep ? r.socPercent : null);
     sigmas.push(steep ? settings.ocvUncertaintyMv / r.slopeMvPerPct : null);
   }
@@ -176,7 +177,15 @@ export interface SohEstimate {
 
 /** The estimate now: the windows of the recent days, weighted by their uncertainty. */
 export function estimateSoh(state: SohState, ratedAh: number, settings: HealthSettings, curve: OcvCurve | null, chemistry: string | null): SohEstimate {
-  const none = (reason: string, windows = 0): SohEstimate => ({ pct: null, reason, uncertaintyPct: null, confidence: null, windows, capacityAh: null, cell: null });
+  const none = (reason: string, windows = 0): SohEstimate => ({
+    pct: null,
+    reason,
+    uncertaintyPct: null,
+    confidence: null,
+    windows,
+    capacityAh: null,
+    cell: null,
+  });
   if (curve === null) return none(`not enough data: no OCV curve for ${chemistry ?? "this chemistry"} (set health.ocvCurve for the product in the rule file)`);
   if (!(ratedAh > 0)) return none("not enough data: the pack's rated capacity is not known");
   const newest = state.windows[state.windows.length - 1];
@@ -198,7 +207,9 @@ export function estimateSoh(state: SohState, ratedAh: number, settings: HealthSe
   }
   const mean = sum / sumW;
   // The windows' own errors, or their scatter if that is larger (errors the model does not know).
-  const scatter = Math.sqrt(recent.reduce((acc, w) => acc + (w.capacityAh - mean) ** 2 / Math.max(1e-9, w.sigmaAh) ** 2, 0) / sumW / Math.max(1, recent.length - 1));
+  const scatter = Math.sqrt(
+    recent.reduce((acc, w) => acc + (w.capacityAh - mean) ** 2 / Math.max(1e-9, w.sigmaAh) ** 2, 0) / sumW / Math.max(1, recent.length - 1),
+  );
   const sigma = Math.max(Math.sqrt(1 / sumW), scatter);
   const uncertaintyPct = Math.max(settings.uncertaintyFloorPct, ((2 * sigma) / ratedAh) * 100);
   return {
@@ -233,7 +244,9 @@ export function forecastEol(state: SohState, ratedAh: number, eolPct: number, se
   const spanDays = first && last ? (last.ts - first.ts) / 86_400_000 : 0;
   const none = (basis: string): EolForecast => ({ at: null, earliest: null, latest: null, trendPctPerYear: null, basis });
   if (!(ratedAh > 0) || points.length < 3 || spanDays < settings.forecastMinSpanDays) {
-    return none(`no forecast yet: it needs windows spread over at least ${settings.forecastMinSpanDays} days (${Math.floor(spanDays)} so far, ${points.length} windows)`);
+    return none(
+      `no forecast yet: it needs windows spread over at least ${settings.forecastMinSpanDays} days (${Math.floor(spanDays)} so far, ${points.length} windows)`,
+    );
   }
   let sw = 0;
   let st = 0;
@@ -257,5 +270,10 @@ export function forecastEol(state: SohState, ratedAh: number, eolPct: number, se
   const cross = (b: number): number | null => (b < 0 ? Math.round((tMean + (eolPct - yMean) / b) * YEAR_MS) : null);
   const basis = `straight line through ${points.length} windows over ${Math.round(spanDays)} days, ±2 standard errors of its slope`;
   if (slope >= 0) return { ...none(`no fade seen yet (${basis})`), trendPctPerYear: slope };
-  return { at: cross(slope), earliest: cross(slope - 2 * slopeSigma), latest: cross(slope + 2 * slopeSigma), trendPctPerYear: slope, basis };
+  // Past the line's centre the steeper slope crosses later: the bounds are ordered, not named by slope.
+  const bounds = [cross(slope - 2 * slopeSigma), cross(slope + 2 * slopeSigma)];
+  const known = bounds.filter((b): b is number => b !== null);
+  const earliest = known.length > 0 ? Math.min(...known) : null;
+  const latest = bounds.includes(null) ? null : Math.max(...known);
+  return { at: cross(slope), earliest, latest, trendPctPerYear: slope, basis };
 }

@@ -1,7 +1,7 @@
 import type { PackMeta, WarrantyAssessment } from "@bms/shared";
 import type { HealthSettings, WarrantyTerms } from "@bms/shared/config/rules-config";
-import type { HealthState } from "./health-state";
 import { packHealthReport } from "./health-report";
+import type { HealthState } from "./health-state";
 import { UsageHistory, type UsageHistoryState } from "./usage-history";
 
 export interface AssessmentInputs {
