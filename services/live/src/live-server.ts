@@ -1,10 +1,11 @@
 import { join } from "node:path";
+import { RuleBook } from "@bms/ingestion";
 import { type CaseEvent, createLogger, isAddressInUse, type Logger, PortInUseError } from "@bms/shared";
 import { LIVE_DEFAULTS, type LiveConfig } from "@bms/shared/config/live-config";
-import { type CaseStore, openSqliteCaseStore, openSqliteWebhookOutbox, type WebhookOutbox } from "@bms/storage";
+import { type CaseStore, openSqliteCaseStore, openSqliteWebhookOutbox, type RuleLedger, type WebhookOutbox } from "@bms/storage";
 import Fastify, { type FastifyError } from "fastify";
 import { Registry } from "prom-client";
-import { loadAccessList } from "./access-list";
+import { loadAccessList, loadCustomers } from "./access-list";
 import { consoleRoutes } from "./console-assets";
 import { consoleMeta } from "./console-meta";
 import { createTokenChecker } from "./engineer-auth";
@@ -13,6 +14,7 @@ import { attachLiveSocket } from "./live-socket";
 import { clientAddressResolver, LoginThrottle } from "./login-throttle";
 import { startMqttFeed } from "./mqtt-feed";
 import { PackState } from "./pack-state";
+import { ReportScheduler } from "./reports/report-delivery";
 import { restApi } from "./rest-api";
 
 export interface RunningLive {
@@ -27,6 +29,11 @@ export interface StartLiveOptions {
   log?: Logger;
   /** A store the caller owns (and closes); @default openSqliteCaseStore(`${dataDir}/cases.db`), closed by close() */
   caseStore?: CaseStore;
+  /**
+   * Where the ingestion's pack states are read (the health API, the reports): the same store.
+   * @default `caseStore` when it is a RuleLedger too (both adapters are), else the owned SQLite store
+   */
+  packStates?: Pick<RuleLedger, "loadStates">;
   /** The ingestion's webhook log, for admins; @default openSqliteWebhookOutbox(`${dataDir}/cases.db`), closed by close() */
   webhookOutbox?: WebhookOutbox;
   /** Registries of other services to expose on this `/metrics` too (`npm start`). @default [] */
@@ -48,13 +55,19 @@ function caseEventKey(event: CaseEvent): string {
   return `${event.case.id}|${event.type}|${event.case.status}|${event.case.updatedAt}|${event.case.occurrences}`;
 }
 
-/** Starts REST, socket.io, the console, /healthz and /metrics on one port, fed from MQTT. */
+function hasLoadStates(store: CaseStore | undefined): store is CaseStore & Pick<RuleLedger, "loadStates"> {
+  return typeof (store as Partial<RuleLedger> | undefined)?.loadStates === "function";
+}
+
+/** Starts REST, socket.io, the console, /healthz and /metrics on one port, fed from MQTT; and the monthly report scheduler when reports are configured. */
 export async function startLive(config: LiveConfig, options: StartLiveOptions = {}): Promise<RunningLive> {
   const log = options.log ?? createLogger("live");
   const metrics = createLiveMetrics();
   // Access and rules first: a bad TOKENS_FILE or rule file stops the start (exit 2) before anything listens.
   const identify = createTokenChecker(loadAccessList(config));
-  const meta = consoleMeta(config.rulesFile);
+  const customers = loadCustomers(config);
+  const book = RuleBook.load({ file: config.rulesFile });
+  const meta = consoleMeta(book);
   const clientAddress = clientAddressResolver(config.http.trustProxy);
   const throttle = new LoginThrottle({
     initialDelayMs: config.loginThrottleInitialMs ?? LIVE_DEFAULTS.loginThrottleInitialMs,
@@ -62,7 +75,10 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   });
   const state = new PackState({ historyPerPack: config.historyPerPack, maxPacks: config.maxPacks ?? LIVE_DEFAULTS.maxPacks });
   const ownsStore = options.caseStore === undefined;
-  const caseStore = options.caseStore ?? openSqliteCaseStore(join(config.dataDir, "cases.db"));
+  const ownStore = options.caseStore === undefined ? openSqliteCaseStore(join(config.dataDir, "cases.db")) : null;
+  const caseStore: CaseStore = options.caseStore ?? (ownStore as CaseStore);
+  const packStates = options.packStates ?? ownStore ?? (hasLoadStates(options.caseStore) ? options.caseStore : null);
+  if (packStates === null) throw new Error("startLive: pass packStates (a RuleLedger) with a caseStore that is not one");
   const ownsOutbox = options.webhookOutbox === undefined;
   const webhookOutbox = options.webhookOutbox ?? openSqliteWebhookOutbox(join(config.dataDir, "cases.db"));
 
@@ -141,9 +157,31 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   });
 
   consoleRoutes(app);
-  await app.register(restApi, { prefix: "/api", caseStore, webhookOutbox, state, identify, throttle, clientAddress, meta, metrics, log, announceCaseEvent });
+  await app.register(restApi, {
+    prefix: "/api",
+    caseStore,
+    packStates,
+    book,
+    customers,
+    webhookOutbox,
+    state,
+    identify,
+    throttle,
+    clientAddress,
+    meta,
+    metrics,
+    log,
+    announceCaseEvent,
+  });
+
+  const reports = config.reports;
+  const scheduler =
+    reports?.schedule && (reports.smtpUrl !== undefined || reports.webhook !== undefined) && customers.length > 0
+      ? new ReportScheduler({ config: reports, customers, sources: { caseStore, packStates, book }, cursors: webhookOutbox, log })
+      : null;
 
   const shutdown = async () => {
+    await scheduler?.stop();
     await socket.close();
     await app.close();
     await feed.close();
@@ -158,6 +196,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
     if (isAddressInUse(err)) throw new PortInUseError(config.http.port, "HTTP_PORT (http.port)");
     throw err;
   }
+  scheduler?.start();
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.http.port;
   log.info({ port, mqtt: config.mqtt.url }, "live service listening");

@@ -1,11 +1,13 @@
 import type { IncomingMessage } from "node:http";
-import { type CaseEvent, type EngineerRole, formatIssues, type LiveMeta, type Logger } from "@bms/shared";
-import type { CaseStore, WebhookOutbox } from "@bms/storage";
+import type { RuleBook } from "@bms/ingestion";
+import { type CaseEvent, type Customer, type EngineerRole, formatIssues, type LiveMeta, type Logger } from "@bms/shared";
+import type { CaseStore, RuleLedger, WebhookOutbox } from "@bms/storage";
 import type { FastifyReply, FastifyRequest, FastifySchemaCompiler } from "fastify";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { z } from "zod";
 import { caseRoutes } from "./case-routes";
 import { bearerToken, canSee, type Engineer, hasRole } from "./engineer-auth";
+import { healthRoutes } from "./health-routes";
 import type { LiveMetrics } from "./live-metrics";
 import type { LoginThrottle } from "./login-throttle";
 import { packRoutes } from "./pack-routes";
@@ -33,6 +35,12 @@ declare module "fastify" {
 
 export interface RestDeps {
   caseStore: CaseStore;
+  /** The ingestion's pack states (their health part), read from the case store. */
+  packStates: Pick<RuleLedger, "loadStates">;
+  /** The rule book the ingestion uses: each pack's warranty terms and health settings. */
+  book: RuleBook;
+  /** TOKENS_FILE customers: whose sites a monthly report groups. */
+  customers: readonly Customer[];
   webhookOutbox: WebhookOutbox;
   state: PackState;
   identify: (token: string | undefined) => Engineer | null;
@@ -135,4 +143,5 @@ export const restApi: FastifyPluginAsyncZod<RestDeps> = async (app, deps) => {
 
   await caseRoutes(app, deps);
   await packRoutes(app, deps);
+  await healthRoutes(app, deps);
 };
