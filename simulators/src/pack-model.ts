@@ -155,6 +155,7 @@ export class PackModel {
    * physics (the cells keep their SOC). Packs without `ageing` only move their clock.
    */
   fastForward(ff: FastForward): void {
+    if (!Number.isFinite(ff.days) || ff.days < 0) throw new RangeError(`fastForward needs a finite number of days ≥ 0, got ${ff.days}`);
     this.ageing?.fastForward(ff);
     this.simulatedSeconds += ff.days * 86_400;
     this.effects = this.faults.effects(this.simulatedSeconds);

@@ -2,7 +2,7 @@ import { SIGNATURE_HEADER, signWebhook } from "@bms/ingestion";
 import type { Customer, Logger } from "@bms/shared";
 import type { ReportsConfig } from "@bms/shared/config/live-config";
 import type { WebhookOutbox } from "@bms/storage";
-import nodemailer, { type Transporter } from "nodemailer";
+import type { Transporter } from "nodemailer";
 import { buildCustomerReport, type CustomerReport, previousMonth, type ReportSources } from "./monthly-report";
 import { renderReportHtml, reportTitle } from "./report-html";
 import { renderReportPdf } from "./report-pdf";
@@ -46,11 +46,21 @@ export class ReportScheduler {
   private running: Promise<void> | undefined;
   private stopped = false;
   private readonly now: () => number;
-  private readonly mailer: Transporter | null;
+  private mailer: Transporter | null = null;
 
   constructor(private readonly options: ReportSchedulerOptions) {
     this.now = options.now ?? Date.now;
-    this.mailer = options.config.smtpUrl ? nodemailer.createTransport(options.config.smtpUrl) : null;
+  }
+
+  /** The SMTP transport (nodemailer loaded on first use, so the service starts without it); null without smtpUrl. */
+  private async transport(): Promise<Transporter | null> {
+    const url = this.options.config.smtpUrl;
+    if (url === undefined) return null;
+    if (this.mailer === null) {
+      const { default: nodemailer } = await import("nodemailer");
+      this.mailer = nodemailer.createTransport(url);
+    }
+    return this.mailer;
   }
 
   /** Checks now, then every `checkEveryMs`. */
@@ -87,13 +97,14 @@ export class ReportScheduler {
     const { config, cursors, log } = this.options;
     const emailKey = `report:${customer.id}:email`;
     const webhookKey = `report:${customer.id}:webhook`;
-    const wantEmail = this.mailer !== null && customer.emails.length > 0 && (await cursors.getCursor(emailKey)) < yyyymm(month);
+    const mailer = customer.emails.length > 0 ? await this.transport() : null;
+    const wantEmail = mailer !== null && (await cursors.getCursor(emailKey)) < yyyymm(month);
     const wantWebhook = config.webhook !== undefined && (await cursors.getCursor(webhookKey)) < yyyymm(month);
     if (!wantEmail && !wantWebhook) return;
     const report = await buildCustomerReport(this.options.sources, customer, customer.sites, month, this.now());
     const pdf = await renderReportPdf([report]);
-    if (wantEmail && this.mailer) {
-      await this.mailer.sendMail({
+    if (wantEmail && mailer) {
+      await mailer.sendMail({
         from: config.from,
         to: customer.emails,
         subject: reportTitle(report),

@@ -1,4 +1,3 @@
-import PDFDocument from "pdfkit";
 import type { CaseLine, CustomerReport } from "./monthly-report";
 import { costText, date, packFigures, reportTitle } from "./report-html";
 
@@ -19,7 +18,9 @@ function caseText(c: CaseLine): string {
   return `${c.packId}: ${c.title} (${c.severity}, ${c.status}) opened ${date(c.openedAt)}${c.closedAt ? `, closed ${date(c.closedAt)}` : ""}; warranty ${c.warranty ?? "–"}; costs ${costText(c.costs)}`;
 }
 
-export function renderReportPdf(reports: readonly CustomerReport[]): Promise<Buffer> {
+export async function renderReportPdf(reports: readonly CustomerReport[]): Promise<Buffer> {
+  // Loaded when a PDF is asked for: the service starts without it.
+  const { default: PDFDocument } = await import("pdfkit");
   const doc = new PDFDocument({
     size: "A4",
     margin: 50,
