@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { AccessToken, EngineerRole, TokenText } from "../access";
 import { DEFAULT_PORTS } from "../defaults";
+import { WebhookEndpoint } from "./ingestion-config";
 import { MqttConnectionConfig } from "./mqtt-connection";
 
 export { EngineerRole };
@@ -22,18 +23,8 @@ export const ReportsConfig = z
       .optional(),
     /** Sender of the report emails. @default "BMS follow-up <reports@localhost>" */
     from: z.string().min(3).max(200).default("BMS follow-up <reports@localhost>"),
-    /** A receiver of every customer's report (JSON with the PDF), signed as the case webhooks are. @default none */
-    webhook: z
-      .object({
-        url: z
-          .string()
-          .url()
-          .regex(/^https?:\/\//, "an http:// or https:// URL"),
-        /** HMAC-SHA256 key of the `X-BMS-Signature` header. */
-        secret: z.string().min(16, "at least 16 characters"),
-      })
-      .strict()
-      .optional(),
+    /** A receiver of every customer's report (JSON with the PDF), signed as the case webhooks are: `{ url, secret }`. @default none */
+    webhook: WebhookEndpoint.pick({ url: true, secret: true }).strict().optional(),
     /** Send each customer last month's report when the month turns (UTC); off: reports only on request. @default true */
     schedule: z.boolean().default(true),
     /** How often the scheduler looks whether a report is due (and retries one that failed), ms. @default 3600000 */
