@@ -223,6 +223,25 @@
     if (w) {
       add("Warranty", `${w.coverage} · repair looks ${w.suggestion}: ${w.reason}`);
       for (const x of w.exclusions) add(`Excluded: ${x.condition}`, `${x.detail}${x.exceedsTolerance ? " (beyond tolerance)" : ""}`);
+      if (w.stress)
+        add(
+          "Operating window",
+          `${fixed(w.stress.outsideSharePct, 1)} % of ${fixed(w.stress.operatingHours, 0)} h outside ${w.stress.window} (allowed ${w.stress.maxOutsideSharePct} %)`,
+        );
+      if (w.throughput)
+        add(
+          "Throughput",
+          `${fixed(w.throughput.equivalentFullCycles, 1)} cycles · ${fixed(w.throughput.dischargedKWh, 1)} kWh${w.throughput.usedPct === null ? "" : ` · ${fixed(w.throughput.usedPct, 1)} % of warranted`}`,
+        );
+      if (w.soh) {
+        const soh =
+          w.soh.estimatePct === null
+            ? `no estimate: ${w.soh.reason || "not enough data"}`
+            : `${fixed(w.soh.estimatePct, 1)} ± ${fixed(w.soh.uncertaintyPct, 1)} % (${w.soh.windows} windows)`;
+        const curve = w.soh.warrantedMinPct === null ? "" : ` · warranted ${fixed(w.soh.warrantedMinPct, 1)} % at ${fixed(w.soh.ageYears, 1)} years`;
+        add("SOH vs end-of-life curve", `${soh}${curve} · cells ${w.soh.cellVerdict}`);
+      }
+      for (const line of w.evidence || []) add(`Evidence (${line.topic}, points ${line.points})`, line.text);
     }
     if (c.costTotals?.length)
       add("Costs", c.costTotals.map((t) => `${t.currency}: company ${fixed(t.company, 2)}, customer ${fixed(t.customer, 2)}`).join(" · "));
