@@ -67,7 +67,7 @@ describe("warranty terms and health settings", () => {
         },
       }),
     );
-    expect(text).toMatch(/^health: socBandsPct: edges must rise$/m);
+    expect(text).toMatch(/^health: socBandsPct: edges must rise/m);
     expect(text).toMatch(/^health: ocvCurve: SOC and volts must both rise/m);
     expect(text).toMatch(/^warranty \(with products\.evil\): eolSohPct: Too small/m);
     expect(text).toMatch(/^warranty \(with products\.evil\): operatingWindow\.maxSocPct: Too big/m);
@@ -83,8 +83,9 @@ describe("warranty terms and health settings", () => {
     expect(stressKey(100, 60, health)).toBe("soc 90-100 | 55 °C and above");
     expect(stressKey(0, -15, health)).toBe("soc 0-10 | below -10 °C");
     expect(stressKey(50, undefined, health)).toBe("soc 50-60 | unknown °C");
-    expect(bandLabel(0.75, [0.2, 0.5, 1, 2])).toBe("0.5-1");
-    expect(bandLabel(0.1, [0.2, 0.5, 1, 2])).toBe("below 0.2");
+    expect(bandLabel(0.75, [0.2, 0.5, 1, 2], " C")).toBe("0.5-1 C");
+    expect(bandLabel(0.1, [0.2, 0.5, 1, 2], " C")).toBe("below 0.2 C");
+    expect(bandLabel(3, [0.2, 0.5, 1, 2], " C")).toBe("2 C and above");
   });
 
   it("starts a health part that does not fit afresh, and says so", () => {

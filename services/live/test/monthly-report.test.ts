@@ -103,7 +103,7 @@ describe("pack health and monthly reports", () => {
     expect(health.sohReason).toMatch(/^not enough data/);
     const keys = Object.keys(health.stressHours);
     expect(keys.length).toBeGreaterThan(0);
-    for (const key of keys) expect(key).toMatch(/^soc \d+-\d+ \| (-?\d+(\.\d+)?-\d+ |below -?\d+ |\d+ and above |unknown )°C$/);
+    for (const key of keys) expect(key).toMatch(/^soc \d+-\d+ \| (-?\d+-\d+ °C|below -?\d+ °C|\d+ °C and above|unknown °C)$/);
     expect(Object.values(health.stressHours).reduce((a, b) => a + b, 0)).toBeCloseTo(health.operatingHours, 2);
 
     const site = await (await get("/api/sites/site-a/health")).json();

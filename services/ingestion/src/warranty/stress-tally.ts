@@ -43,22 +43,25 @@ function trim(value: number): string {
   return String(Math.round(value * 1000) / 1000);
 }
 
-/** The band of `value` between rising `edges`: "A-B", "below A", "Z and above" (`closedTop`: the last edge belongs to the last band). */
-export function bandLabel(value: number, edges: readonly number[], closedTop = false): string {
+/**
+ * The band of `value` between rising `edges`, with its unit: "25-35 °C", "below -10 °C",
+ * "55 °C and above" (`closedTop`: the last edge belongs to the last band, as 100 % SOC does).
+ */
+export function bandLabel(value: number, edges: readonly number[], unit = "", closedTop = false): string {
   const first = edges[0] as number;
   const last = edges[edges.length - 1] as number;
-  if (value < first) return `below ${trim(first)}`;
-  if (value > last || (value === last && !closedTop)) return `${trim(last)} and above`;
+  if (value < first) return `below ${trim(first)}${unit}`;
+  if (value > last || (value === last && !closedTop)) return `${trim(last)}${unit} and above`;
   for (let i = 1; i < edges.length; i++) {
-    if (value < (edges[i] as number) || i === edges.length - 1) return `${trim(edges[i - 1] as number)}-${trim(edges[i] as number)}`;
+    if (value < (edges[i] as number) || i === edges.length - 1) return `${trim(edges[i - 1] as number)}-${trim(edges[i] as number)}${unit}`;
   }
-  return `${trim(last)} and above`;
+  return `${trim(last)}${unit} and above`;
 }
 
 /** "soc 80-90 | 25-35 °C" (hottest sensor; "unknown °C" when no sensor reads plausibly). */
 export function stressKey(soc: number, temperatureC: number | undefined, settings: HealthSettings): string {
-  const t = temperatureC === undefined ? "unknown" : bandLabel(temperatureC, settings.temperatureBandsC);
-  return `soc ${bandLabel(soc, settings.socBandsPct, true)} | ${t} °C`;
+  const t = temperatureC === undefined ? "unknown °C" : bandLabel(temperatureC, settings.temperatureBandsC, " °C");
+  return `soc ${bandLabel(soc, settings.socBandsPct, "", true)} | ${t}`;
 }
 
 /** Each sample's rates: what it adds per second it stands for. */
@@ -77,7 +80,9 @@ export function ratesOf(obs: PackObservation, terms: WarrantyTerms, settings: He
   if (chargeC > w.maxChargeC) outside.push("charge-c-rate");
   if (dischargeC > w.maxDischargeC) outside.push("discharge-c-rate");
   const cRateKey =
-    obs.state === "rest" ? "rest" : `${obs.state === "charging" ? "charge" : "discharge"} ${bandLabel(Math.max(chargeC, dischargeC), settings.cRateBands)} C`;
+    obs.state === "rest"
+      ? "rest"
+      : `${obs.state === "charging" ? "charge" : "discharge"} ${bandLabel(Math.max(chargeC, dischargeC), settings.cRateBands, " C")}`;
   return {
     chargeA: Math.max(0, s.current),
     dischargeA: Math.max(0, -s.current),
