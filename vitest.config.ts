@@ -7,6 +7,8 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 30_000,
     pool: "forks",
+    // The bundles of `npm run build`, once for the whole run (tests that run a part as shipped use them).
+    globalSetup: ["test/support/build-once.ts"],
     env: { LOG_LEVEL: "warn" },
   },
 });

@@ -4,7 +4,7 @@ import { EdgeAgentConfig } from "@bms/shared/config/edge-agent-config";
 import { loadDeviceProfiles } from "./device-profiles";
 import { mqttTlsAndCredentials } from "./mqtt-options";
 
-/** Environment variables that override the config file (design.md). */
+/** Environment variables that override the config file (docs/architecture.md, Contracts). */
 export const EDGE_AGENT_ENV = {
   DATA_DIR: { path: ["dataDir"] },
   MQTT_URL: { path: ["mqtt", "url"] },

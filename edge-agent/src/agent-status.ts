@@ -1,9 +1,9 @@
-import type { AgentStatus, Logger, SiteStatus } from "@bms/shared";
+import type { AgentClock, AgentStatus, Logger, SiteStatus } from "@bms/shared";
 import type { DeviceHealth } from "./device-poller";
 import type { OutboxPublisher } from "./outbox-publisher";
 
 /** The agent's counters, as published in its retained site status (shared/src/site-status.ts). */
-export function agentStatusOf(outbox: OutboxPublisher, devices: readonly DeviceHealth[]): AgentStatus {
+export function agentStatusOf(outbox: OutboxPublisher, devices: readonly DeviceHealth[], clock?: AgentClock): AgentStatus {
   const oldestQueuedTs = outbox.oldestTs();
   return {
     queueDepth: outbox.size(),
@@ -20,6 +20,7 @@ export function agentStatusOf(outbox: OutboxPublisher, devices: readonly DeviceH
       ...(d.lastError !== undefined ? { lastError: d.lastError.slice(0, 500) } : {}),
       ...(d.lastOkTs !== undefined ? { lastOkTs: d.lastOkTs } : {}),
     })),
+    ...(clock ? { clock } : {}),
   };
 }
 
@@ -44,6 +45,7 @@ export interface StatusReporterOptions {
 export class StatusReporter {
   private readonly publishTimer: NodeJS.Timeout;
   private readonly logTimer: NodeJS.Timeout;
+  private stopped = false;
 
   constructor(private readonly options: StatusReporterOptions) {
     this.publishTimer = setInterval(() => this.publishNow(), options.intervalMs);
@@ -52,7 +54,9 @@ export class StatusReporter {
     this.logTimer.unref();
   }
 
+  /** Publishes `online` with the counters now; nothing once stopped (the shutdown publishes `offline` last). */
   publishNow(): void {
+    if (this.stopped) return;
     try {
       this.options.publish(statusPayload("online", this.options.status()));
     } catch (err) {
@@ -73,6 +77,7 @@ export class StatusReporter {
   }
 
   stop(): void {
+    this.stopped = true;
     clearInterval(this.publishTimer);
     clearInterval(this.logTimer);
   }

@@ -1,14 +1,25 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { type AgentStatus, createLogger, type Logger, type PackMeta, type PackSample, topics } from "@bms/shared";
+import {
+  type AgentClock,
+  type AgentStatus,
+  BROKER_TIME_TOPIC,
+  BrokerTime,
+  createLogger,
+  type Logger,
+  type PackMeta,
+  type PackSample,
+  SiteStatus,
+  topics,
+} from "@bms/shared";
 import type { DeviceConfig, EdgeAgentConfig } from "@bms/shared/config/edge-agent-config";
 import type { DeviceProfile } from "@bms/shared/device-profile";
 import { type DurableQueue, openSqliteDurableQueue } from "@bms/storage";
-import mqtt from "mqtt";
 import { agentStatusOf, StatusReporter, statusPayload } from "./agent-status";
+import { ClockCheck } from "./clock-check";
 import { type DeviceHealth, DevicePoller } from "./device-poller";
 import { loadDeviceProfiles } from "./device-profiles";
-import { mqttTlsAndCredentials } from "./mqtt-options";
+import { connectToBroker, mqttTlsAndCredentials } from "./mqtt-options";
 import { OutboxPublisher } from "./outbox-publisher";
 import { CanDeviceReader } from "./readers/can-device-reader";
 import type { DeviceReader } from "./readers/device-reader";
@@ -18,6 +29,8 @@ import { TransportRegistry } from "./transports/transport-registry";
 
 export interface AgentHealth {
   mqttConnected: boolean;
+  /** The clock check (docs/edge-agent.md, "Clock check"). */
+  clock: AgentClock;
   /** Samples waiting in the durable outbox (not yet acknowledged by the broker). */
   outboxSize: number;
   /** Bytes they hold (topic + payload). */
@@ -43,6 +56,8 @@ export interface StartEdgeAgentOptions {
   log?: Logger;
   /** Where relative profile files are looked up. @default the working directory */
   configDir?: string;
+  /** The local clock as the clock check reads it (tests set a wrong one). @default Date.now */
+  now?: () => number;
 }
 
 /** Outbox state key of the last sequence number handed out. */
@@ -101,10 +116,21 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
     queue.setState(SEQ_STATE_KEY, String(sample.seq));
   };
 
+  const clock = new ClockCheck({
+    siteId,
+    log,
+    toleranceMs: config.clockToleranceMs,
+    manufacturedOn: config.devices.flatMap((d) => (d.manufacturedOn ? [d.manufacturedOn] : [])),
+    ...(options.now ? { now: options.now } : {}),
+  });
+  clock.report();
+
   const statusTopic = topics.status(siteId);
-  const client = mqtt.connect(config.mqtt.url, {
+  const client = connectToBroker(config.mqtt.url, {
     clientId: config.mqtt.clientId ?? `edge-${siteId}`,
     clean: true,
+    // mqtt-packet otherwise pre-builds 65,536 two-byte Buffers (about 6 MB of heap) to write numbers.
+    writeCache: false,
     reconnectPeriod: config.mqtt.reconnectPeriodMs,
     connectTimeout: config.mqtt.connectTimeoutMs,
     ...mqttSecrets,
@@ -141,6 +167,7 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
     agentStatusOf(
       outbox,
       pollers.map((p) => p.health()),
+      clock.status(),
     );
   const reporter = new StatusReporter({
     siteId,
@@ -157,9 +184,26 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
     if (brokerDown) log.info({ siteId, url: config.mqtt.url, backlog: outbox.size() }, "broker reachable again");
     else log.info({ siteId, url: config.mqtt.url }, "connected to the broker");
     brokerDown = false;
-    reporter.publishNow();
-    // Retained identity again on every connect: a broker restarted without persistence forgot it.
-    for (const [topic, payload] of metas) client.publish(topic, payload, { qos: 1, retain: true });
+    // The clock check's sources: the broker's time, and the status this agent left retained before,
+    // asked for before the new status replaces it and dropped once it came (no echo of the agent's
+    // own statuses). A refusal, e.g. by Mosquitto's ACL, is harmless.
+    client.subscribe([BROKER_TIME_TOPIC, statusTopic], { qos: 0 }, () => {
+      client.unsubscribe(statusTopic, () => {
+        if (closing) return;
+        reporter.publishNow();
+        // Retained identity again on every connect: a broker restarted without persistence forgot it.
+        for (const [topic, payload] of metas) client.publish(topic, payload, { qos: 1, retain: true });
+      });
+    });
+  });
+  client.on("message", (topic, payload, packet) => {
+    try {
+      if (topic === BROKER_TIME_TOPIC) clock.onBrokerTime(BrokerTime.parse(JSON.parse(payload.toString())).ts, packet.retain);
+      // Only the retained copy is the status from before; live copies are this agent's own echo.
+      else if (topic === statusTopic && packet.retain) clock.onLastStatus(SiteStatus.parse(JSON.parse(payload.toString())).ts);
+    } catch (err) {
+      log.debug({ siteId, topic, err: (err as Error).message }, "ignored a malformed time reference");
+    }
   });
   client.on("error", (err) => {
     if (!brokerDown) log.warn({ siteId, url: config.mqtt.url, err: err.message }, "broker connection failed; retrying");
@@ -179,6 +223,7 @@ export async function startEdgeAgent(config: EdgeAgentConfig, options: StartEdge
       const oldestQueuedTs = closing ? undefined : outbox.oldestTs();
       return {
         mqttConnected: client.connected,
+        clock: clock.status(),
         outboxSize: closing ? 0 : outbox.size(),
         outboxBytes: closing ? 0 : outbox.bytes(),
         ...(oldestQueuedTs !== undefined ? { oldestQueuedTs } : {}),

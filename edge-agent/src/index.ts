@@ -1,4 +1,5 @@
 export { loadEdgeAgentConfig } from "./agent-config";
+export { statusPayload } from "./agent-status";
 export type { DeviceHealth } from "./device-poller";
 export { type AgentHealth, type RunningAgent, type StartEdgeAgentOptions, startEdgeAgent } from "./edge-agent";
 export type { DeviceReader, DeviceReading } from "./readers/device-reader";

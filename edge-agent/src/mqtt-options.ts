@@ -1,7 +1,22 @@
 import { readFileSync } from "node:fs";
+import { createConnection } from "node:net";
 import { ConfigError } from "@bms/shared";
 import type { AgentMqttConfig } from "@bms/shared/config/edge-agent-config";
-import type { IClientOptions } from "mqtt";
+import mqtt, { type IClientOptions, MqttClient } from "mqtt";
+
+/**
+ * Connects to the broker at `url`. For plain `mqtt://` the client gets its TCP stream directly
+ * (mqtt.js' documented `new Client(streamBuilder, options)`): `mqtt.connect` loads every transport
+ * it knows (WebSocket, TLS, SOCKS) at its first connect, about 6 MB of a small gateway's memory.
+ * `mqtts://`, `ws://` and `wss://` go through `mqtt.connect`.
+ */
+export function connectToBroker(url: string, options: IClientOptions): MqttClient {
+  const parsed = new URL(url);
+  if (parsed.protocol !== "mqtt:") return mqtt.connect(url, options);
+  const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
+  const port = parsed.port === "" ? 1883 : Number(parsed.port);
+  return new MqttClient(() => createConnection({ host, port }), options);
+}
 
 /** TLS material and credentials for MQTT.js; a TLS file that cannot be read is a ConfigError naming its field. */
 export function mqttTlsAndCredentials(

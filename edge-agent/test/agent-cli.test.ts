@@ -1,9 +1,10 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { runScript } from "../../test/support/cli";
 import { waitFor } from "../../test/support/free-port";
 import { makeTempDir } from "../../test/support/temp-dir";
+import { AGENT_NODE_FLAGS } from "../src/node-flags";
 import { retained, startRecordingBroker, telemetry } from "./fixtures/agent-setup";
 import { startRegisterServer } from "./fixtures/register-server";
 import { sunspecDevice } from "./fixtures/sunspec-device";
@@ -23,6 +24,16 @@ function file(name: string, text: string): string {
   writeFileSync(path, text);
   return path;
 }
+
+describe("agent command line: shipped runtime flags", () => {
+  it("npm run agent and docker-compose.yml start the agent with AGENT_NODE_FLAGS", () => {
+    const root = join(import.meta.dirname, "..", "..");
+    const script = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts.agent ?? "";
+    expect(script).toBe(`npm run build --silent && node ${AGENT_NODE_FLAGS.join(" ")} --enable-source-maps edge-agent/dist/main.js`);
+    const compose = readFileSync(join(root, "docker-compose.yml"), "utf8");
+    expect(compose).toContain(`["node", ${AGENT_NODE_FLAGS.map((f) => JSON.stringify(f)).join(", ")}, "--import", "tsx", "edge-agent/src/main.ts"`);
+  });
+});
 
 describe("agent command line: running", () => {
   it("runs from a config file and shuts down cleanly on SIGTERM (exit 0, status offline)", async () => {

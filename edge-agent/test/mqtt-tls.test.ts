@@ -1,14 +1,11 @@
-import { execFileSync } from "node:child_process";
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { EdgeAgentConfig } from "@bms/shared/config/edge-agent-config";
 import mqtt from "mqtt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { requireBinary } from "../../test/support/binaries";
-import { type RunningProcess, startProcess } from "../../test/support/child-process";
+import { makeTestCertificates, type TestCertificates } from "../../test/support/certificates";
 import { cleanupAfterEach } from "../../test/support/cleanups";
-import { freePort, waitFor } from "../../test/support/free-port";
+import { waitFor } from "../../test/support/free-port";
+import { type MosquittoServer, startMosquitto } from "../../test/support/mosquitto";
 import { makeTempDir, type TempDir } from "../../test/support/temp-dir";
 import { startEdgeAgent } from "../src/index";
 import { captureLog } from "./fixtures/captured-log";
@@ -17,80 +14,20 @@ import { sunspecDevice } from "./fixtures/sunspec-device";
 
 const cleanups = cleanupAfterEach();
 let dir: TempDir;
-let mosquitto: RunningProcess;
+let mosquitto: MosquittoServer;
 let port: number;
-const file = (name: string) => join(dir.path, name);
-
-function openssl(args: string[]): void {
-  execFileSync(requireBinary("openssl", "openssl"), args, { cwd: dir.path, stdio: "ignore" });
-}
-
-/** A CA, a broker certificate for 127.0.0.1 and a client certificate, all made here. */
-function makeCertificates(): void {
-  openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=test-ca", "-keyout", "ca.key", "-out", "ca.crt"]);
-  writeFileSync(file("server.ext"), "subjectAltName=IP:127.0.0.1,DNS:localhost\n");
-  for (const [name, cn] of [
-    ["server", "127.0.0.1"],
-    ["client", "edge-site-tls"],
-  ]) {
-    openssl(["req", "-newkey", "rsa:2048", "-nodes", "-subj", `/CN=${cn}`, "-keyout", `${name}.key`, "-out", `${name}.csr`]);
-    openssl([
-      "x509",
-      "-req",
-      "-in",
-      `${name}.csr`,
-      "-CA",
-      "ca.crt",
-      "-CAkey",
-      "ca.key",
-      "-CAcreateserial",
-      "-days",
-      "2",
-      "-out",
-      `${name}.crt`,
-      ...(name === "server" ? ["-extfile", "server.ext"] : []),
-    ]);
-  }
-  // A second CA that signed nothing the broker has: the wrong one to trust.
-  openssl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=other-ca", "-keyout", "other.key", "-out", "other.crt"]);
-}
+let certs: TestCertificates;
 
 beforeAll(async () => {
   dir = makeTempDir("bms-tls-");
-  makeCertificates();
-  execFileSync(requireBinary("mosquitto_passwd", "mosquitto"), ["-b", "-c", file("passwd"), "agent-tls", "s3cret-agent"]);
-  // Mosquitto started as root drops to its own user: it must be able to read these test-only files.
-  chmodSync(dir.path, 0o755);
-  for (const name of readdirSync(dir.path)) chmodSync(file(name), 0o644);
-  port = await freePort();
-  writeFileSync(
-    file("mosquitto.conf"),
-    [
-      "per_listener_settings false",
-      "allow_anonymous false",
-      `password_file ${file("passwd")}`,
-      "persistence false",
-      `listener ${port} 127.0.0.1`,
-      `cafile ${file("ca.crt")}`,
-      `certfile ${file("server.crt")}`,
-      `keyfile ${file("server.key")}`,
-      "require_certificate true",
-      "",
-    ].join("\n"),
-  );
-  mosquitto = startProcess(requireBinary("mosquitto", "mosquitto"), ["-c", file("mosquitto.conf")]);
-  await waitFor(
-    () =>
-      new Promise<boolean>((resolve) => {
-        const socket = createConnection({ port, host: "127.0.0.1" }, () => {
-          socket.destroy();
-          resolve(true);
-        });
-        socket.on("error", () => resolve(false));
-      }),
-    10_000,
-    `Mosquitto with TLS to listen\n${mosquitto.output()}`,
-  );
+  certs = makeTestCertificates(dir.path, "edge-site-tls");
+  mosquitto = await startMosquitto({
+    users: { "agent-tls": "s3cret-agent" },
+    settings: ["per_listener_settings false"],
+    listener: [`cafile ${certs.ca}`, `certfile ${certs.serverCert}`, `keyfile ${certs.serverKey}`, "require_certificate true"],
+    readable: [dir.path, certs.ca, certs.serverCert, certs.serverKey],
+  });
+  port = mosquitto.port;
 }, 60_000);
 
 afterAll(async () => {
@@ -121,7 +58,7 @@ async function agentWith(tls: Record<string, unknown>, credentials = { username:
 
 describe("broker over TLS with credentials (Mosquitto, mqtts://)", () => {
   it("publishes over mqtts with the CA, a client certificate and a password", async () => {
-    const tls = { caFile: file("ca.crt"), certFile: file("client.crt"), keyFile: file("client.key") };
+    const tls = { caFile: certs.ca, certFile: certs.clientCert, keyFile: certs.clientKey };
     const watcher = await mqtt.connectAsync(`mqtts://127.0.0.1:${port}`, {
       username: "agent-tls",
       password: "s3cret-agent",
@@ -141,9 +78,9 @@ describe("broker over TLS with credentials (Mosquitto, mqtts://)", () => {
 
   it("refuses a broker its CA did not sign, and a wrong password; the samples wait in the outbox", async () => {
     for (const [tls, credentials] of [
-      [{ caFile: file("other.crt"), certFile: file("client.crt"), keyFile: file("client.key") }, undefined],
+      [{ caFile: certs.otherCa, certFile: certs.clientCert, keyFile: certs.clientKey }, undefined],
       [
-        { caFile: file("ca.crt"), certFile: file("client.crt"), keyFile: file("client.key") },
+        { caFile: certs.ca, certFile: certs.clientCert, keyFile: certs.clientKey },
         { username: "agent-tls", password: "wrong" },
       ],
     ] as const) {

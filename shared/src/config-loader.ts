@@ -28,6 +28,8 @@ function preview(value: unknown): string {
     // A value nested deeper than JSON.stringify's stack (hostile input): say what it is, not what is in it.
     text = Array.isArray(value) ? "an array nested too deep to show" : `a ${typeof value} nested too deep to show`;
   }
+  // A URL's user and password (DATABASE_URL, AMQP_URL) never appear in an error line.
+  text = text.replace(/\/\/[^/@\s"]*@/g, "//***@");
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }
 

@@ -1,4 +1,4 @@
-/** Default ports and addresses of design.md. Every port is configurable; 0 = pick a free one. */
+/** Default ports and addresses (docs/architecture.md, Contracts). Every port is configurable; 0 = pick a free one. */
 export const DEFAULT_PORTS = {
   mqtt: 1883,
   http: 8080,

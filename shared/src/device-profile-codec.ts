@@ -1,4 +1,4 @@
-import type { ByteOrder, RegisterType } from "./device-profile";
+import type { ByteOrder, RegisterType } from "./register-types";
 
 /**
  * Encoding and decoding of one profile value (device-profile.ts): the simulator encodes with it,
@@ -39,7 +39,7 @@ export function registerSize(type: RegisterType, size = 1): number {
   }
 }
 
-/** SunSpec's "not implemented" raw values (bms-protocols.md §1); accumulators use 0. */
+/** SunSpec's "not implemented" raw values (docs/sunspec.md); accumulators use 0. */
 const SUNSPEC_NOT_IMPLEMENTED: Partial<Record<RegisterType, number>> = {
   sunssf: -0x8000,
   enum16: 0xffff,

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { BmsAlarmCode } from "./bms-alarms";
 import { registerSize } from "./device-profile-codec";
+import { ByteOrder, RegisterType } from "./register-types";
 
 export {
   byteOrderOf,
@@ -11,6 +12,7 @@ export {
   isNotImplemented,
   registerSize,
 } from "./device-profile-codec";
+export { ByteOrder, RegisterType } from "./register-types";
 
 /**
  * A declarative register profile: where a BMS that does not speak SunSpec keeps each pack-sample
@@ -19,32 +21,6 @@ export {
  * 10^`scaleFactor`, or 10^(the signed register at `scaleFactorRegister`). docs/edge-agent.md
  * documents the format.
  */
-
-/** Plain Modbus types, then SunSpec's (which carry SunSpec's "not implemented" values), then text. */
-export const RegisterType = z.enum([
-  "uint16",
-  "int16",
-  "uint32",
-  "int32",
-  "float32",
-  "sunssf",
-  "enum16",
-  "bitfield16",
-  "bitfield32",
-  "acc16",
-  "acc32",
-  "string",
-]);
-export type RegisterType = z.infer<typeof RegisterType>;
-
-/**
- * Order of the bytes of a value, A the most significant: ABCD big-endian (Modbus' own), DCBA
- * little-endian, BADC bytes swapped in each word, CDAB words swapped (low word first). A 16-bit
- * value is AB, or BA under DCBA and BADC; a string swaps the two characters of each register under
- * DCBA and BADC.
- */
-export const ByteOrder = z.enum(["ABCD", "DCBA", "BADC", "CDAB"]);
-export type ByteOrder = z.infer<typeof ByteOrder>;
 
 /** Modbus function 3 (holding registers) or 4 (input registers): two separate address spaces. */
 export const RegisterSpace = z.enum(["holding", "input"]);

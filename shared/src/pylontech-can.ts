@@ -1,7 +1,7 @@
 import type { BmsAlarmCode } from "./bms-alarms";
 
 /**
- * The Pylontech/Victron CAN protocol's wire layout (bms-protocols.md §2), shared by the simulator
+ * The Pylontech/Victron CAN protocol's wire layout (docs/protocols.md §2), shared by the simulator
  * (encodes) and the edge agent (decodes). Multi-byte fields are little-endian.
  */
 

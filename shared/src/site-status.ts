@@ -21,6 +21,21 @@ export const AgentDeviceStatus = z.object({
 });
 export type AgentDeviceStatus = z.infer<typeof AgentDeviceStatus>;
 
+/**
+ * The edge agent's own clock, as it last checked it: against the broker's time (`$SYS/broker/time`),
+ * else its own last retained status, and always against dates it cannot be before (the packs'
+ * manufacturing dates, the agent's release date). docs/edge-agent.md, "Clock check".
+ */
+export const AgentClock = z.object({
+  /** `ok`: within the tolerance of the broker's time; `behind`/`ahead`: obviously wrong; `unchecked`: no time source seen yet. */
+  state: z.enum(["ok", "behind", "ahead", "unchecked"]),
+  /** What it was compared with. */
+  reference: z.enum(["broker", "last-status", "manufacturing-date", "release-date"]).optional(),
+  /** The agent's clock minus the reference, ms (negative: behind). */
+  offsetMs: z.number().int().optional(),
+});
+export type AgentClock = z.infer<typeof AgentClock>;
+
 /** The edge agent's health and counters, in its retained site status. */
 export const AgentStatus = z.object({
   /** Samples in the durable outbox, not yet acknowledged by the broker. */
@@ -34,6 +49,7 @@ export const AgentStatus = z.object({
   /** Bytes the queued samples hold (topic + payload), against the outbox's byte budget. */
   queueBytes: Count.optional(),
   devices: z.array(AgentDeviceStatus).max(1024),
+  clock: AgentClock.optional(),
 });
 export type AgentStatus = z.infer<typeof AgentStatus>;
 

@@ -1,7 +1,7 @@
 import { isId } from "./ids";
 
 /**
- * MQTT topics (design.md). `bms/...` is what edge agents publish; `cases/...` is what the
+ * MQTT topics (docs/architecture.md, Contracts). `bms/...` is what edge agents publish; `cases/...` is what the
  * ingestion publishes when a support case opens or changes, for the live feed.
  */
 export const TOPIC_FILTERS = {
@@ -31,7 +31,7 @@ export type ParsedTopic =
   | { kind: "status"; siteId: string }
   | { kind: "case"; siteId: string; packId: string };
 
-/** Parses a topic of the table in design.md; `null` for anything else (an unknown topic). */
+/** Parses one of the topics in docs/architecture.md (Contracts); `null` for anything else (an unknown topic). */
 export function parseTopic(topic: string): ParsedTopic | null {
   const parts = topic.split("/");
   if (!parts.slice(1).every(isId)) return null;

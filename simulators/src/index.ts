@@ -20,7 +20,7 @@ export { PackModel, PackModelOptionsSchema, PROTECTION, TopologySchema } from ".
 export type { CanFrame, PylontechFrameOptions } from "./protocols/can-frames";
 export { formatSlcanFrame, pylontechFrames } from "./protocols/can-frames";
 export { loadDeviceProfile } from "./protocols/device-profile-file";
-export type { ModbusMapSetting, RegisterMap } from "./protocols/modbus-register-map";
+export type { ModbusMapSetting } from "./protocols/modbus-register-map";
 export { registerMapFor } from "./protocols/modbus-register-map";
 export type { ModbusRtuServerOptions, RunningModbusRtuServer } from "./protocols/modbus-rtu-server";
 export { startModbusRtuServer } from "./protocols/modbus-rtu-server";
@@ -28,6 +28,7 @@ export type { ModbusTcpServerOptions, RunningModbusTcpServer } from "./protocols
 export { startModbusTcpServer } from "./protocols/modbus-tcp-server";
 export type { PtyPair } from "./protocols/pty-pair";
 export { PtyPairError, startPtyPair } from "./protocols/pty-pair";
+export type { RegisterMap } from "./protocols/register-map";
 export type { RunningSlcanAdapter, SlcanAdapterOptions } from "./protocols/slcan-adapter";
 export { startSlcanAdapter } from "./protocols/slcan-adapter";
 export type { ReplayOptions } from "./replay/replay-player";

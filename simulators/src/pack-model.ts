@@ -3,6 +3,7 @@ import { BATTERY_STATE, CHARGE_STATUS } from "@bms/shared/sunspec/models";
 import { type Fault, type ResolvedFault, resolveFault } from "./faults";
 import { ActiveFaults, type FaultEffects } from "./faults/active-faults";
 import type { FaultPack } from "./faults/fault-module";
+import type { LinkCondition } from "./link-condition";
 import { createLoadProfile, type LoadProfile } from "./load-profile";
 import { Balancer } from "./model/balancing";
 import { ProtectionLatch, protectionConditions } from "./model/bms-protection";
@@ -14,7 +15,6 @@ import { type PackModelOptions, PackModelOptionsSchema, type Topology } from "./
 import type { PackSnapshot } from "./model/pack-snapshot";
 import { SocEstimator } from "./model/soc-estimator";
 import { deriveSeed, SeededRandom } from "./seeded-random";
-import type { LinkCondition } from "./simulated-device";
 
 export type { AgeingSetting, FastForward } from "./model/cell-ageing";
 export type { PackModelOptions, ResolvedPackModelOptions, Topology } from "./model/pack-model-options";

@@ -1,4 +1,7 @@
-import type { PackSnapshot } from "./pack-model";
+import type { LinkCondition } from "./link-condition";
+import type { PackSnapshot } from "./model/pack-snapshot";
+
+export type { LinkCondition } from "./link-condition";
 
 /**
  * The seam between the simulated packs and the protocol servers: a server (SunSpec TCP, vendor
@@ -6,18 +9,6 @@ import type { PackSnapshot } from "./pack-model";
  * physics; the model, scenario runner, fleet and replay produce SimulatedDevices and know nothing
  * of registers or frames.
  */
-
-/** How a device's link behaves now; link faults are played by the protocol servers. */
-export type LinkCondition =
-  | { kind: "ok" }
-  /** Communication loss: the device does not answer at all (Modbus: no reply; CAN: no frames). */
-  | { kind: "silent" }
-  /**
-   * A garbled link: per reply, with these probabilities (0–1, drawn from the device's seeded
-   * random stream so runs repeat), a bad CRC (RTU) / corrupted frame (SLCAN), a truncated reply,
-   * or a reply from the wrong unit ID.
-   */
-  | { kind: "garbled"; crcErrorRate: number; truncateRate: number; wrongUnitRate: number };
 
 /** What the common model and the ratings say about a pack; fixed for its life. */
 export interface PackIdentity {

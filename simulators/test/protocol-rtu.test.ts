@@ -1,8 +1,8 @@
+import { modbusCrc, withCrc } from "@bms/shared";
 import { MODEL_BATTERY } from "@bms/shared/sunspec/models";
 import { SerialPort } from "serialport";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { requireBinary } from "../../test/support/binaries";
-import { modbusCrc, withCrc } from "../src/protocols/modbus-crc";
 import { type RunningModbusRtuServer, startModbusRtuServer } from "../src/protocols/modbus-rtu-server";
 import { type PtyPair, startPtyPair } from "../src/protocols/pty-pair";
 import { sunspecLayoutFor } from "../src/sunspec-register-map";

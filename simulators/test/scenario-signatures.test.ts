@@ -1,7 +1,6 @@
-import { EVT1_BITS } from "@bms/shared";
+import { EVT1_BITS, hasValidCrc } from "@bms/shared";
 import { BATTERY_STATE } from "@bms/shared/sunspec/models";
 import { describe, expect, it } from "vitest";
-import { hasValidCrc } from "../src/protocols/modbus-crc";
 import { loadScenario, shippedScenarioNames } from "../src/scenario/scenario-file";
 import { type PackRecord, recordScenario, type ScenarioRecord } from "../src/scenario/scenario-recorder";
 import { type DecodedImage, decodeImage } from "./scenario-image-decoder";

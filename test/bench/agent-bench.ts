@@ -12,6 +12,7 @@ import {
   startModbusTcpServer,
 } from "@bms/simulators";
 import ModbusRTU from "modbus-serial";
+import { AGENT_NODE_FLAGS } from "../../edge-agent/src/node-flags";
 import { PlausibilityFilter } from "../../edge-agent/src/plausibility-filter";
 import type { DeviceReader } from "../../edge-agent/src/readers/device-reader";
 import { ProfileDeviceReader } from "../../edge-agent/src/readers/profile-device-reader";
@@ -19,7 +20,7 @@ import { SunSpecDeviceReader } from "../../edge-agent/src/readers/sunspec-device
 import { ModbusTcpTransport } from "../../edge-agent/src/transports/modbus-tcp-transport";
 import { MAX_REGISTERS_PER_READ, type RegisterSpace, type RegisterTransport } from "../../edge-agent/src/transports/register-transport";
 import { startAedesBroker } from "../support/aedes-broker";
-import { REPO_ROOT, runScript } from "../support/cli";
+import { buildBundles, REPO_ROOT, runScript } from "../support/cli";
 import { waitFor } from "../support/free-port";
 import { makeTempDir } from "../support/temp-dir";
 
@@ -29,7 +30,7 @@ import { makeTempDir } from "../support/temp-dir";
  *     filter and validation; packs read one after the other, as a poller round does) against a bare
  *     modbus-serial client reading exactly the same requests on the same server (the baseline);
  *     for SunSpec (16 packs) and for the vendor profile;
- *  2. the agent as a command (`npm run agent`) with 16 packs at 1 Hz: CPU and memory of its process.
+ *  2. the agent as a command (`npm run agent`, with its shipped Node flags) with 16 packs at 1 Hz: CPU and memory of its process.
  * AGENT_BENCH_SECONDS (default 5) sets each throughput run, AGENT_BENCH_CPU_SECONDS (default 30) the CPU window.
  */
 const RUN_S = Number(process.env.AGENT_BENCH_SECONDS ?? 5);
@@ -153,14 +154,18 @@ async function agentAt1Hz(): Promise<Record<string, number>> {
       })),
     }),
   );
-  const agent = runScript("edge-agent/src/main.ts", ["--config", config], {
+  // As shipped: the bundle of `npm run build` with the agent's runtime flags (npm run agent, docker-compose.yml).
+  buildBundles();
+  const agent = runScript("edge-agent/dist/main.js", ["--config", config], {
+    via: "built",
     env: { ...process.env, MQTT_URL: broker.url, DATA_DIR: join(dir.path, "data"), LOG_LEVEL: "warn" },
+    nodeFlags: AGENT_NODE_FLAGS,
   });
   try {
     const pid = agent.child.pid;
     if (pid === undefined) throw new Error("bench: the agent did not start");
     await waitFor(() => telemetry >= 2 * PACKS, 30_000, `the agent's first samples\n${agent.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 5000)); // past start-up (tsx compiling, discovery)
+    await new Promise((resolve) => setTimeout(resolve, 5000)); // past start-up (discovery, first connections)
     const before = processUsage(pid);
     const samplesBefore = telemetry;
     const t0 = performance.now();
@@ -202,7 +207,7 @@ export async function benchAgent(): Promise<Record<string, number>> {
       `bench: edge agent against the simulator over Modbus TCP (${PACKS} packs, ${RUN_S} s a run, one run)`,
       `  SunSpec (802 + 805, 16 cells): agent ${f(results.agentSunSpecRegistersPerS)} registers/s, bare modbus-serial client ${f(results.bareSunSpecRegistersPerS)} registers/s (same requests), ratio ${f(results.agentToBareSunSpecRatio, 2)}`,
       `  vendor profile (3 requests):   agent ${f(results.agentVendorRegistersPerS)} registers/s, bare modbus-serial client ${f(results.bareVendorRegistersPerS)} registers/s (same requests), ratio ${f(results.agentToBareVendorRatio, 2)}`,
-      `  npm run agent, ${PACKS} packs at 1 Hz over ${CPU_S} s: CPU ${f(results.agentCpuPct16Packs1Hz, 1)} % of one core, RSS ${f(results.agentRssMiB16Packs1Hz, 0)} MiB (peak ${f(results.agentPeakRssMiB16Packs1Hz, 0)} MiB), ${f(results.agentSamplesPerS16Packs1Hz, 1)} samples/s published`,
+      `  npm run agent (node ${AGENT_NODE_FLAGS.join(" ")}), ${PACKS} packs at 1 Hz over ${CPU_S} s: CPU ${f(results.agentCpuPct16Packs1Hz, 1)} % of one core, RSS ${f(results.agentRssMiB16Packs1Hz, 0)} MiB (peak ${f(results.agentPeakRssMiB16Packs1Hz, 0)} MiB), ${f(results.agentSamplesPerS16Packs1Hz, 1)} samples/s published`,
       "",
     ].join("\n"),
   );

@@ -67,7 +67,17 @@ export async function benchCases(): Promise<Record<string, number>> {
   // Agents publish anonymously under bms/; the services publish case events with their accounts.
   const service = { username: "bench-service", password: "bench-service-password" };
   const broker = await startBroker(
-    parseConfig(BrokerConfig, { host: "127.0.0.1", port: 0, allowAnonymous: true, users: [{ ...service, role: "service" }] }, "case bench"),
+    parseConfig(
+      BrokerConfig,
+      {
+        host: "127.0.0.1",
+        port: 0,
+        allowAnonymous: true,
+        dataDir: dir.path,
+        users: [{ ...service, role: "service", clientIds: ["case-bench-ingestion", "bms-live-*"] }],
+      },
+      "case bench",
+    ),
   );
   const quiet = createLogger("bench", "error");
   const ingestion = await startIngestion(

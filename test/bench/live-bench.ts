@@ -1,8 +1,8 @@
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { PackState } from "@bms/live/pack-state";
 import { LIVE_NAMESPACE, type PackSample, topics } from "@bms/shared";
 import mqtt, { type MqttClient } from "mqtt";
+import { PackState } from "../../services/live/src/pack-state";
 import { startLiveProcess } from "../../services/live/test/live-process";
 import { connectRawClient } from "../../services/live/test/raw-socket-client";
 import { runScript } from "../support/cli";

@@ -16,6 +16,7 @@ import { benchAgent } from "./agent-bench";
 import { type BurstMessage, makeBurst, percentile } from "./burst";
 import { benchCases } from "./case-bench";
 import { benchLive, formatLiveBench } from "./live-bench";
+import { benchScaleOut, formatScaleOutBench } from "./scale-out-bench";
 import { benchSimulator } from "./simulator-bench";
 
 /**
@@ -53,7 +54,8 @@ async function main(): Promise<void> {
   process.env.LOG_LEVEL ??= "warn";
   const dir = makeTempDir("bms-bench-");
   const vm = await startVictoriaMetrics();
-  const broker = await startBroker(parseConfig(BrokerConfig, { host: "127.0.0.1", port: 0, allowAnonymous: true }, "bench"));
+  // The embedded broker as shipped: its persistence on disk.
+  const broker = await startBroker(parseConfig(BrokerConfig, { host: "127.0.0.1", port: 0, allowAnonymous: true, dataDir: dir.path }, "bench"));
   const publisher = await mqtt.connectAsync(broker.url, { clientId: "bench-publisher" });
   const results: Record<string, number> = {};
 
@@ -181,6 +183,9 @@ async function main(): Promise<void> {
   process.stdout.write(
     `  fault → case on socket.io            p50 ${f(c.caseLatencyP50Ms, 1)} ms, p99 ${f(c.caseLatencyP99Ms, 1)} ms, max ${f(c.caseLatencyMaxMs, 1)} ms  (${f(c.caseOpenedAnnounced)} of ${f(c.caseFaults)} cases, ${f(c.casePacks)} packs streaming ${f(c.caseStreamedSamplesPerS)} samples/s, all rules)\njson-cases: ${JSON.stringify(c)}\n`,
   );
+
+  // Partitioned ingestion on RabbitMQ: 1 and 2 workers against the bare consumer, failover (test/bench/scale-out-bench.ts).
+  process.stdout.write(formatScaleOutBench(await benchScaleOut()));
 
   // The live service in its own process: latency and memory with 1000 and 10000 packs streaming, and the subscribe flood (test/bench/live-bench.ts).
   process.stdout.write(formatLiveBench(await benchLive()));

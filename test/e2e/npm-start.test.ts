@@ -6,7 +6,10 @@ import { type RunningScript, runScript } from "../support/cli";
 import { waitFor } from "../support/free-port";
 import { makeTempDir, type TempDir } from "../support/temp-dir";
 
-/** `npm start` as a user runs it: the whole stack in one process, driven by the environment. */
+/**
+ * `npm start` as a user runs it: the whole stack in one process, driven by the environment, from
+ * the build (`npm run build`, then plain node on services/stack/dist/main.js), as it ships.
+ */
 const TOKEN = "token-for-the-npm-start-test";
 
 let dir: TempDir | undefined;
@@ -23,7 +26,8 @@ afterEach(async () => {
 
 function start(env: Record<string, string>): RunningScript {
   dir = makeTempDir("bms-start-");
-  running = runScript("services/stack/src/main.ts", [], {
+  running = runScript("services/stack/dist/main.js", [], {
+    via: "built",
     env: { ...process.env, LOG_LEVEL: "warn", DATA_DIR: dir.path, HTTP_PORT: "0", MQTT_PORT: "0", SIM_MODBUS_PORT: "0", ...env },
   });
   return running;

@@ -26,6 +26,9 @@ const PACK = "pack-1";
 const TOKEN = "engineer-token-for-e2e-tests";
 const AGENT = { username: "agent-site-e2e", password: "agent-password-1" };
 const SERVICE = { username: "ingestion", password: "service-password-1" };
+/** The client IDs each account may use: the agent's default and the test's own clients; the ingestion's and the live service's. */
+const AGENT_IDS = ["edge-site-e2e", "e2e-agent-*"];
+const SERVICE_IDS = ["e2e-ingestion", "bms-live-*"];
 
 let dir: TempDir;
 let vm: VictoriaMetricsServer;
@@ -52,9 +55,10 @@ beforeAll(async () => {
       {
         host: "127.0.0.1",
         port: 0,
+        dataDir: dir.path,
         users: [
-          { ...AGENT, role: "agent", siteId: SITE },
-          { ...SERVICE, role: "service" },
+          { ...AGENT, role: "agent", siteId: SITE, clientIds: AGENT_IDS },
+          { ...SERVICE, role: "service", clientIds: SERVICE_IDS },
         ],
       },
       "e2e",
@@ -187,7 +191,7 @@ describe("the whole path", () => {
   });
 
   it("a malformed payload from an agent lands in the dead-letter table while samples keep flowing", async () => {
-    const client = await mqtt.connectAsync(broker.url, { ...AGENT, clientId: "e2e-bad-payload" });
+    const client = await mqtt.connectAsync(broker.url, { ...AGENT, clientId: "e2e-agent-bad-payload" });
     await client.publishAsync(`bms/${SITE}/${PACK}/telemetry`, '{"v":1,"ts":"yesterday"', { qos: 1 });
     await client.publishAsync(`bms/${SITE}/${PACK}/telemetry`, JSON.stringify({ ...samples.at(-1), cellVoltages: [65] }), { qos: 1 });
     await client.endAsync();
@@ -205,7 +209,7 @@ describe("the whole path", () => {
   });
 
   it("the broker refuses an agent publishing under another site's topic", async () => {
-    const client = await mqtt.connectAsync(broker.url, { ...AGENT, clientId: "e2e-wrong-site", reconnectPeriod: 0 });
+    const client = await mqtt.connectAsync(broker.url, { ...AGENT, clientId: "e2e-agent-wrong-site", reconnectPeriod: 0 });
     const closed = new Promise<void>((resolve) => client.once("close", () => resolve()));
     client.publish("bms/other-site/pack-1/telemetry", JSON.stringify(samples.at(-1)), { qos: 1 });
     await closed; // aedes disconnects a client whose publish is not authorised

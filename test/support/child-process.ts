@@ -13,12 +13,14 @@ export interface StartProcessOptions {
   gid?: number;
   /** The signal `stop()` sends first. @default "SIGTERM" */
   stopSignal?: NodeJS.Signals;
+  /** The environment. @default process.env */
+  env?: NodeJS.ProcessEnv;
 }
 
 /** Starts a server binary; its output is kept for the failure message if it dies early. */
 export function startProcess(binary: string, args: string[], options: StartProcessOptions = {}): RunningProcess {
-  const { stopSignal = "SIGTERM", ...ids } = options;
-  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], ...ids });
+  const { stopSignal = "SIGTERM", ...rest } = options;
+  const child = spawn(binary, args, { stdio: ["ignore", "pipe", "pipe"], ...rest });
   let output = "";
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString()).slice(-20_000);

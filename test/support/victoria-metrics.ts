@@ -35,6 +35,8 @@ export interface VictoriaMetricsOptions {
   port?: number;
   /** Keep the data here instead of in a temporary store; the caller owns it: `stop()` leaves it, for a restart with the same data. */
   storageDir?: string;
+  /** Keep one point per series and millisecond, as InfluxDB does (a point written twice is stored once). @default false: every point written */
+  dedup?: boolean;
 }
 
 /** Starts VictoriaMetrics (Debian package `victoria-metrics`), by default on a free port with a temporary store. */
@@ -50,7 +52,13 @@ export async function startVictoriaMetrics(options: VictoriaMetricsOptions = {})
   }
   const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
-  const proc = startProcess(binary, [`-httpListenAddr=127.0.0.1:${port}`, `-storageDataPath=${storageDir}`, "-retentionPeriod=100y", "-loggerLevel=ERROR"]);
+  const proc = startProcess(binary, [
+    `-httpListenAddr=127.0.0.1:${port}`,
+    `-storageDataPath=${storageDir}`,
+    "-retentionPeriod=100y",
+    "-loggerLevel=ERROR",
+    ...(options.dedup ? ["-dedup.minScrapeInterval=1ms"] : []),
+  ]);
   try {
     await waitFor(async () => (await fetch(`${url}/health`)).ok, 20_000, "VictoriaMetrics /health");
   } catch (err) {

@@ -20,7 +20,7 @@ export interface ModbusRtuTransportOptions {
   quietAfterTimeoutMs?: number;
 }
 
-/** 3.5 characters of 11 bits at `baudRate`; above 19200 baud the spec fixes 1.75 ms (bms-protocols.md §4). */
+/** 3.5 characters of 11 bits at `baudRate`; above 19200 baud the spec fixes 1.75 ms (docs/protocols.md §4). */
 export function interFrameDelayMs(baudRate: number): number {
   const t35 = baudRate > 19_200 ? 1.75 : (3.5 * 11 * 1000) / baudRate;
   return Math.max(2, Math.ceil(t35));

@@ -1,5 +1,5 @@
 /**
- * The Lawicel SLCAN ASCII protocol of CAN-to-serial adapters (bms-protocols.md §3): commands the
+ * The Lawicel SLCAN ASCII protocol of CAN-to-serial adapters (docs/protocols.md §3): commands the
  * agent sends and the frame lines it receives. Pure functions, so hostile input is easy to test.
  */
 

@@ -1,4 +1,4 @@
-import { ID_PATTERN } from "@bms/shared";
+import { BROKER_TIME_TOPIC, ID_PATTERN } from "@bms/shared";
 import type { BrokerIdentity } from "./broker-identity";
 
 export type AclDecision = { allowed: true } | { allowed: false; reason: string };
@@ -34,9 +34,16 @@ export function authorizePublishTopic(identity: BrokerIdentity | undefined, topi
   return isUnder(topic, "cases") ? ALLOW : deny("service may publish only under cases/");
 }
 
-/** Subscribe ACL: agents subscribe to nothing; services and (allowed) anonymous clients to anything. */
-export function authorizeSubscribeTopic(identity: BrokerIdentity | undefined, _filter: string): AclDecision {
+/**
+ * Subscribe ACL: an agent only to its own retained status and the broker's time (its clock check:
+ * exact topics, no wildcards, so never another site's data); services and (allowed) anonymous
+ * clients to anything.
+ */
+export function authorizeSubscribeTopic(identity: BrokerIdentity | undefined, filter: string): AclDecision {
   if (!identity) return deny("the client has no identity (not authenticated)");
-  if (identity.kind === "user" && identity.user.role === "agent") return deny("agents may not subscribe");
+  if (identity.kind === "user" && identity.user.role === "agent") {
+    const own = `bms/${identity.user.siteId ?? "?"}/status`;
+    return filter === own || filter === BROKER_TIME_TOPIC ? ALLOW : deny(`agents may subscribe only to ${own} and ${BROKER_TIME_TOPIC}`);
+  }
   return ALLOW;
 }

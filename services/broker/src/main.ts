@@ -2,7 +2,7 @@ import { closeOnSignals, configFileFlag, createLogger, runMain } from "@bms/shar
 import { loadBrokerConfig } from "./load-broker-config";
 import { startBroker } from "./start-broker";
 
-const USAGE = "usage: npm run broker -- [--config FILE] (JSON or YAML; MQTT_PORT overrides the port)";
+const USAGE = "usage: npm run broker -- [--config FILE] (JSON or YAML; MQTT_PORT and DATA_DIR override it)";
 
 /** `npm run broker -- [--config FILE]`: the aedes broker on its own. */
 runMain(async () => {

@@ -1,7 +1,7 @@
 import { ErrorWithSubackPacket, type MqttClient } from "mqtt";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { waitFor } from "../../../test/support/free-port";
-import { AGENT, SERVICE, startTestBroker, type TestBroker } from "./broker-fixture";
+import { AGENT, agentClientId, SERVICE, serviceClientId, startTestBroker, type TestBroker } from "./broker-fixture";
 import { collect, TestClients } from "./broker-test-clients";
 
 const SUBACK_FAILURE = 128;
@@ -20,7 +20,7 @@ describe("broker topic ACL", () => {
   let received: ReturnType<typeof collect>;
   let markers = 0;
 
-  const asAgent = (clientId?: string) => clients.connect(broker.url, { username: AGENT.username, password: AGENT.password, ...(clientId ? { clientId } : {}) });
+  const asAgent = (clientId = agentClientId()) => clients.connect(broker.url, { username: AGENT.username, password: AGENT.password, clientId });
 
   /** Proves the service is caught up: a fresh marker from a good agent has arrived. */
   async function flush(): Promise<void> {
@@ -43,7 +43,7 @@ describe("broker topic ACL", () => {
     broker = await startTestBroker();
   });
   beforeEach(async () => {
-    service = await clients.connect(broker.url, { username: SERVICE.username, password: SERVICE.password });
+    service = await clients.connect(broker.url, { username: SERVICE.username, password: SERVICE.password, clientId: serviceClientId() });
     received = collect(service);
     const granted = await service.subscribeAsync(["bms/#", "cases/#", "elsewhere/#"], { qos: 1 });
     expect(granted.map((g) => g.qos)).toEqual([1, 1, 1]);
@@ -61,11 +61,11 @@ describe("broker topic ACL", () => {
   });
 
   it("cuts off an agent publishing under another site, and logs it once", async () => {
-    const agent = await asAgent("agent-gone-rogue");
+    const agent = await asAgent("test-agent-1-gone-rogue");
     await expectRefusedPublish(agent, "bms/site-2/pack-1/telemetry");
     const lines = broker.logs.filter((l) => l.msg.startsWith("publish refused"));
-    expect(lines.filter((l) => l.clientId === "agent-gone-rogue")).toHaveLength(1);
-    expect(lines.at(-1)).toMatchObject({ clientId: "agent-gone-rogue", username: AGENT.username, topic: "bms/site-2/pack-1/telemetry" });
+    expect(lines.filter((l) => l.clientId === "test-agent-1-gone-rogue")).toHaveLength(1);
+    expect(lines.at(-1)).toMatchObject({ clientId: "test-agent-1-gone-rogue", username: AGENT.username, topic: "bms/site-2/pack-1/telemetry" });
   });
 
   it.each([
@@ -92,6 +92,7 @@ describe("broker topic ACL", () => {
     const rogue = await clients.connect(broker.url, {
       username: AGENT.username,
       password: AGENT.password,
+      clientId: agentClientId(),
       will: { topic: "cases/site-1/fake", payload: Buffer.from("forbidden"), qos: 1, retain: true },
     });
     rogue.stream.destroy(); // no DISCONNECT: the broker sends the will
@@ -99,24 +100,26 @@ describe("broker topic ACL", () => {
     expect(received.filter((m) => m.payload === "forbidden")).toEqual([]);
   });
 
-  it("grants an agent no subscription, and keeps it connected", async () => {
-    const agent = await asAgent("nosy-agent");
-    const error = await agent.subscribeAsync(["bms/#", "bms/site-1/#"], { qos: 1 }).then(
+  it("grants an agent only its own status and the broker's time, and keeps it connected", async () => {
+    const agent = await asAgent("test-agent-1-nosy");
+    const got = collect(agent);
+    const filters = ["bms/#", "bms/site-1/#", "bms/site-2/status", "bms/+/status", "$SYS/#", "#", "bms/site-1/status", "$SYS/broker/time"];
+    const error = await agent.subscribeAsync(filters, { qos: 1 }).then(
       () => undefined,
       (err: unknown) => err,
     );
     expect(error).toBeInstanceOf(ErrorWithSubackPacket);
     const granted = error instanceof ErrorWithSubackPacket ? error.packet.granted : [];
-    expect(granted).toEqual([SUBACK_FAILURE, SUBACK_FAILURE]);
+    expect(granted).toEqual([SUBACK_FAILURE, SUBACK_FAILURE, SUBACK_FAILURE, SUBACK_FAILURE, SUBACK_FAILURE, SUBACK_FAILURE, 1, 1]);
     expect(agent.connected).toBe(true);
-    const got = collect(agent);
+    await agent.publishAsync("bms/site-1/status", '{"state":"online"}', { qos: 1, retain: true });
     await flush();
-    expect(got).toEqual([]);
-    expect(broker.logs.filter((l) => l.clientId === "nosy-agent" && l.msg === "subscription refused")).toHaveLength(2);
+    expect(new Set(got.map((m) => m.topic))).toEqual(new Set(["bms/site-1/status", "$SYS/broker/time"]));
+    expect(broker.logs.filter((l) => l.clientId === "test-agent-1-nosy" && l.msg === "subscription refused")).toHaveLength(6);
   });
 
   it("lets a service publish under cases/ but not under bms/", async () => {
-    const other = await clients.connect(broker.url, { username: SERVICE.username, password: SERVICE.password });
+    const other = await clients.connect(broker.url, { username: SERVICE.username, password: SERVICE.password, clientId: serviceClientId() });
     await other.publishAsync("cases/x/y", '{"type":"opened"}', { qos: 1 });
     await waitFor(() => received.some((m) => m.topic === "cases/x/y"), 5000, "cases/x/y");
     await expectRefusedPublish(other, "bms/site-1/pack-1/telemetry");

@@ -20,8 +20,8 @@ describe("broker authentication", () => {
   });
 
   it("accepts configured users", async () => {
-    const agent = await clients.connect(broker.url, { username: AGENT.username, password: AGENT.password });
-    const service = await clients.connect(broker.url, { username: SERVICE.username, password: SERVICE.password });
+    const agent = await clients.connect(broker.url, { username: AGENT.username, password: AGENT.password, clientId: "edge-site-1" });
+    const service = await clients.connect(broker.url, { username: SERVICE.username, password: SERVICE.password, clientId: "bms-ingestion" });
     expect(agent.connected && service.connected).toBe(true);
   });
 
@@ -55,7 +55,7 @@ describe("broker authentication", () => {
     expect(await clients.refusedCode(broker.url, { username: "' OR 1=1 --", password: "' OR 1=1 --" })).toBe(BAD_USERNAME_OR_PASSWORD);
     expect(await clients.refusedCode(broker.url, { username: "agent-site-1 ", password: AGENT.password })).toBe(BAD_USERNAME_OR_PASSWORD);
     // still serving the real users afterwards
-    expect((await clients.connect(broker.url, { username: AGENT.username, password: AGENT.password })).connected).toBe(true);
+    expect((await clients.connect(broker.url, { username: AGENT.username, password: AGENT.password, clientId: "edge-site-1" })).connected).toBe(true);
   });
 });
 

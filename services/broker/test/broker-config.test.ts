@@ -19,7 +19,22 @@ describe("broker config", () => {
   afterEach(() => dir.remove());
 
   it("has documented defaults", () => {
-    expect(parseConfig(BrokerConfig, {}, "test")).toEqual({ host: "0.0.0.0", port: 1883, allowAnonymous: false, users: [], drainTimeoutMs: 5000 });
+    expect(parseConfig(BrokerConfig, {}, "test")).toEqual({
+      host: "0.0.0.0",
+      port: 1883,
+      allowAnonymous: false,
+      users: [],
+      persistence: "disk",
+      dataDir: "./data",
+      maxPacketSize: 262_144,
+      maxConnections: 10_000,
+      maxConnectionsPerAccount: 10,
+      maxInflightMessages: 1000,
+      connectTimeoutMs: 10_000,
+      drainTimeoutMs: 5000,
+      loginThrottle: { freeFailures: 3, baseDelayMs: 500, maxDelayMs: 30_000, forgetAfterMs: 600_000, maxWaiting: 16 },
+      timeIntervalMs: 10_000,
+    });
   });
 
   it("says an agent needs its siteId, naming the field", () => {

@@ -11,7 +11,7 @@ import { type RunningScript, runScript } from "../../../test/support/cli";
 import { waitFor } from "../../../test/support/free-port";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
 import { startBroker } from "../src/start-broker";
-import { AGENT, SERVICE, startTestBroker } from "./broker-fixture";
+import { AGENT, agentClientId, SERVICE, serviceClientId, startTestBroker } from "./broker-fixture";
 import { TestClients } from "./broker-test-clients";
 
 const MAIN = join(import.meta.dirname, "..", "src", "main.ts");
@@ -46,7 +46,7 @@ describe("broker lifecycle", () => {
     await new Promise<void>((r) => blocker?.listen(0, "127.0.0.1", r));
     const address = blocker.address();
     const port = typeof address === "object" && address ? address.port : 0;
-    const config = parseConfig(BrokerConfig, { host: "127.0.0.1", port }, "test");
+    const config = parseConfig(BrokerConfig, { host: "127.0.0.1", port, dataDir: dir.path }, "test");
     const error = await startBroker(config).then(
       () => undefined,
       (err: unknown) => err,
@@ -57,18 +57,20 @@ describe("broker lifecycle", () => {
 
   it("close() disconnects clients and stops listening, and may be called twice", async () => {
     const broker = await startTestBroker();
-    const agent: MqttClient = await clients.connect(broker.url, { username: AGENT.username, password: AGENT.password });
+    const agent: MqttClient = await clients.connect(broker.url, { username: AGENT.username, password: AGENT.password, clientId: agentClientId() });
     const gone = new Promise<void>((resolve) => agent.once("close", () => resolve()));
     await broker.close();
     await gone;
     await broker.close();
-    await expect(clients.connect(broker.url, { username: AGENT.username, password: AGENT.password, connectTimeout: 1000 })).rejects.toThrow();
+    await expect(
+      clients.connect(broker.url, { username: AGENT.username, password: AGENT.password, clientId: agentClientId(), connectTimeout: 1000 }),
+    ).rejects.toThrow();
   });
 
   it("CLI: serves with --config and MQTT_PORT, and exits 0 on SIGTERM", async () => {
     const file = join(dir.path, "broker.json");
     writeFileSync(file, JSON.stringify({ host: "127.0.0.1", users: [SERVICE] }));
-    const cli = runCli(["--config", file], { MQTT_PORT: "0" });
+    const cli = runCli(["--config", file], { MQTT_PORT: "0", DATA_DIR: dir.path });
     child = cli.child;
     let port = 0;
     await waitFor(
@@ -80,7 +82,7 @@ describe("broker lifecycle", () => {
       20_000,
       "the broker to listen",
     );
-    const service = await clients.connect(`mqtt://127.0.0.1:${port}`, { username: SERVICE.username, password: SERVICE.password });
+    const service = await clients.connect(`mqtt://127.0.0.1:${port}`, { username: SERVICE.username, password: SERVICE.password, clientId: serviceClientId() });
     expect(service.connected).toBe(true);
     child.kill("SIGTERM");
     expect(await cli.exited).toBe(0);

@@ -1,4 +1,4 @@
-import { connectAsync, type IClientOptions, type MqttClient } from "mqtt";
+import { connect, connectAsync, type IClientOptions, type MqttClient } from "mqtt";
 
 /** Real mqtt.js clients for the tests, all ended by `endAll` so vitest can exit. */
 export class TestClients {
@@ -8,6 +8,17 @@ export class TestClients {
     const client = await connectAsync(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options });
     this.clients.push(client);
     return client;
+  }
+
+  /** Starts connecting and returns at once, with the CONNACK's sessionPresent to come. */
+  start(url: string, options: IClientOptions = {}): { client: MqttClient; sessionPresent: Promise<boolean> } {
+    const client = connect(url, { protocolVersion: 4, reconnectPeriod: 0, connectTimeout: 5000, ...options });
+    this.clients.push(client);
+    const sessionPresent = new Promise<boolean>((resolve, reject) => {
+      client.once("connect", (connack) => resolve(connack.sessionPresent));
+      client.once("error", reject);
+    });
+    return { client, sessionPresent };
   }
 
   /** Connects expecting a refusal; resolves with the CONNACK return code. */

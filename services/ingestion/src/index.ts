@@ -1,27 +1,18 @@
 import { join } from "node:path";
 import { createLogger, type Logger } from "@bms/shared";
 import type { IngestionConfig } from "@bms/shared/config/ingestion-config";
-import {
-  type CaseStore,
-  type DurableQueue,
-  type LegacyRuleStates,
-  openSqliteCaseStore,
-  openSqliteDeadLetterStore,
-  openSqliteDurableQueue,
-  openSqliteWebhookOutbox,
-  type RuleLedger,
-  type WebhookOutbox,
-} from "@bms/storage";
+import { type DurableQueue, openSqliteDurableQueue } from "@bms/storage";
 import type { Registry } from "prom-client";
 import { createCaseAnnouncer } from "./case-announcer";
 import { createInfluxWriter, type TimeSeriesWriter } from "./influx-writer";
 import { createIngestionMetrics } from "./ingestion-metrics";
-import { BatchProcessor, type IntakeMessage } from "./intake/batch-processor";
+import { INGESTION_FILES, type IngestionCaseStore, openIngestionStores } from "./ingestion-stores";
+import { BatchProcessor } from "./intake/batch-processor";
 import { DuplicateFilter } from "./intake/duplicate-filter";
-import { IntakeBatcher } from "./intake/intake-batcher";
-import { type Delivery, startMqttSource } from "./intake/mqtt-source";
+import { startMqttIntake } from "./intake/mqtt-intake";
 import { PackLimits } from "./intake/pack-limits";
 import { RejectionLog } from "./intake/rejection-log";
+import { type Intake, startPartitionedIntake } from "./partitions/partitioned-intake";
 import { convertLegacyRuleStates } from "./rules/legacy-rule-state";
 import { RuleBook } from "./rules/rule-book";
 import { RuleEngine } from "./rules/rule-engine";
@@ -29,8 +20,10 @@ import { SpoolDrainer } from "./spool-drainer";
 import { WebhookDispatcher } from "./webhooks/webhook-dispatcher";
 
 export { createInfluxWriter, TimeSeriesWriteError, type TimeSeriesWriter } from "./influx-writer";
+export { INGESTION_FILES, type IngestionCaseStore } from "./ingestion-stores";
 export { DEFAULT_INGESTION_CLIENT_ID } from "./intake/mqtt-source";
 export { sampleToLines } from "./line-protocol";
+export { declarePartitions, partitionQueue, TOPOLOGY } from "./partitions/amqp-topology";
 export { DEFAULT_RULES_FILE, type ResolvedRules, type Rule, RuleBook } from "./rules/rule-book";
 export { RuleEngine, type RuleEngineOptions, type RuleInput } from "./rules/rule-engine";
 export { healthOfRow, readAllPackHealth, readPackHealth, reportOfRow } from "./warranty/health-reader";
@@ -38,7 +31,7 @@ export { siteHealthReport } from "./warranty/health-report";
 export { SIGNATURE_HEADER, signWebhook, verifyWebhookSignature } from "./webhooks/webhook-signature";
 
 export interface IngestionHealth {
-  /** Connected to the broker and subscribed. */
+  /** Connected to the broker and subscribed (partitioned: to RabbitMQ's partitions and the broker's meta and status). */
   mqttConnected: boolean;
   /** Samples waiting for the time-series server (0 when none is configured: nothing is spooled). */
   spoolSize: number;
@@ -55,9 +48,6 @@ export interface RunningIngestion {
   close(): Promise<void>;
 }
 
-/** The cases and the rules' ledger; a store that kept rule state the old way (SQLite) converts it at start. */
-export type IngestionCaseStore = CaseStore & RuleLedger & Partial<LegacyRuleStates>;
-
 export interface StartIngestionOptions {
   /** @default createLogger("ingestion") */
   log?: Logger;
@@ -69,36 +59,27 @@ export interface StartIngestionOptions {
   now?: () => number;
 }
 
-/** Files under dataDir. */
-export const INGESTION_FILES = { spool: "ingestion.db", deadLetters: "dead-letters.db", cases: "cases.db" } as const;
-
 /**
- * Subscribes to all telemetry (persistent session, QoS 1), takes messages a batch at a time
- * (group commit: validated, spooled for the time-series server or dead-lettered, run through the
- * rules, committed, then acknowledged), and opens support cases.
+ * Subscribes to all telemetry (persistent session, QoS 1), or with `amqp` consumes its partitions
+ * of RabbitMQ; takes messages a batch at a time (group commit: validated, spooled for the
+ * time-series server or dead-lettered, run through the rules, committed, then acknowledged), and
+ * opens support cases.
  */
 export async function startIngestion(config: IngestionConfig, options: StartIngestionOptions = {}): Promise<RunningIngestion> {
   const log = options.log ?? createLogger("ingestion");
   // A bad rule file is a ConfigError before anything opens (exit 2 from the command line).
   const book = RuleBook.load({ file: config.rulesFile, inline: config.rules });
-  const deadLetters = openSqliteDeadLetterStore(join(config.dataDir, INGESTION_FILES.deadLetters));
-  const ownsCaseStore = options.caseStore === undefined;
+  const opened = await openIngestionStores(config, options.caseStore, log);
+  const { caseStore, outbox } = opened;
   let spool: DurableQueue | undefined;
-  let caseStore: IngestionCaseStore | undefined;
-  let outbox: WebhookOutbox | undefined;
-  const casesFile = join(config.dataDir, INGESTION_FILES.cases);
   try {
-    caseStore = options.caseStore ?? openSqliteCaseStore(casesFile);
-    outbox = openSqliteWebhookOutbox(casesFile);
     if (config.influx) spool = openSqliteDurableQueue(join(config.dataDir, INGESTION_FILES.spool), { maxMessages: config.spoolMaxMessages });
   } catch (err) {
-    await deadLetters.close();
-    await outbox?.close();
-    if (ownsCaseStore) await caseStore?.close();
+    await opened.close();
     throw err;
   }
-  const stores = { spool, caseStore };
-  const ownedOutbox: WebhookOutbox = outbox;
+  const stores = { spool };
+  const deadLetters = opened.deadLetters;
   let deadLetterCount = await deadLetters.count();
 
   // Count dead letters as they are written, so that health() stays synchronous.
@@ -137,7 +118,11 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
     throw new Error("MQTT is not connected yet");
   };
   const now = options.now ?? Date.now;
-  const dispatcher = new WebhookDispatcher(config.webhooks, caseStore, ownedOutbox, metrics, log, now);
+  // One dispatcher in a deployment: in this process, or (partitioned) in the leader only.
+  const newDispatcher = () => new WebhookDispatcher(config.webhooks, caseStore, outbox, metrics, log, now);
+  let dispatcher: WebhookDispatcher | null = config.amqp ? null : newDispatcher();
+  let dispatcherChange: Promise<void> = Promise.resolve();
+  let closing: Promise<void> | undefined;
   const rules = new RuleEngine({
     book,
     ledger: caseStore,
@@ -145,18 +130,19 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
       (topic, payload) => publishCaseEvent(topic, payload),
       metrics,
       log,
-      () => dispatcher.notify(),
+      () => dispatcher?.notify(),
     ),
     metrics,
     log,
     reopenWithinMs: config.cases.reopenWithinDays * 86_400_000,
     now,
+    partitioned: config.amqp !== undefined,
   });
   // Rule state saved one row per rule by earlier versions becomes pack states, once.
   const converted = (await caseStore.adoptLegacyRuleStates?.((rows) => convertLegacyRuleStates(rows, book))) ?? 0;
   if (converted > 0) log.info({ rows: converted }, "converted rule state saved by an earlier version to pack states");
   await rules.start();
-  await dispatcher.start();
+  await dispatcher?.start();
   const processor = new BatchProcessor({
     spool,
     drainer,
@@ -169,34 +155,37 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
     log,
     limits: { ...config.limits, maxPayloadBytes: config.maxPayloadBytes },
   });
-  type Taken = IntakeMessage & { delivery: Delivery };
-  const batcher = new IntakeBatcher<Taken>(config.intake, async (batch) => {
-    try {
-      await processor.process(batch);
-      source.release(batch.map((t) => t.delivery));
-    } catch (err) {
-      // Only while closing (stores that keep failing): nothing of the batch is acknowledged.
-      log.error({ err, messages: batch.length }, "a batch could not be made durable; the broker delivers it again");
-      source.reconnect("a batch could not be made durable");
-    }
-  });
-  const source = startMqttSource(
-    config.mqtt,
-    (delivery) => batcher.take({ topic: delivery.topic, payload: delivery.payload, receivedAt: now(), delivery }),
-    log,
-  );
-  publishCaseEvent = (topic, payload) => source.publish(topic, payload);
-  if (!(await source.waitReady(config.mqtt.connectTimeoutMs))) {
-    log.warn({ url: config.mqtt.url }, "not subscribed to the MQTT broker yet; retrying in the background");
-  }
+  const amqp = config.amqp;
+  const intake: Intake = amqp
+    ? await startPartitionedIntake({
+        config: { ...config, amqp },
+        processor,
+        rules,
+        metrics,
+        log,
+        now,
+        onLeadership(leader) {
+          dispatcherChange = dispatcherChange.then(async () => {
+            if (leader && !dispatcher && !closing) {
+              dispatcher = newDispatcher();
+              await dispatcher.start();
+            } else if (!leader && dispatcher) {
+              const stopping = dispatcher;
+              dispatcher = null;
+              await stopping.stop();
+            }
+          });
+        },
+      })
+    : await startMqttIntake(config, processor, log, now);
+  publishCaseEvent = (topic, payload) => intake.publish(topic, payload);
 
-  let closing: Promise<void> | undefined;
   return {
     registry: metrics.registry,
     health() {
       const status = drainer?.status() ?? { lastWriteOk: true };
       return {
-        mqttConnected: source.isReady(),
+        mqttConnected: intake.isReady(),
         spoolSize: stores.spool?.size() ?? 0,
         lastWriteOk: status.lastWriteOk,
         ...(status.lastWriteError === undefined ? {} : { lastWriteError: status.lastWriteError }),
@@ -205,19 +194,18 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
     },
     close() {
       closing ??= (async () => {
-        source.stopTaking();
+        intake.stopTaking();
         processor.stop();
-        await batcher.drain();
+        await intake.drain();
         await rules.stop();
-        await dispatcher.stop();
-        await source.close();
+        await dispatcherChange;
+        await dispatcher?.stop();
+        await intake.close();
         await drainer?.stop(config.closeTimeoutMs);
         await writer?.close();
         stores.spool?.close();
         stores.spool = undefined;
-        await deadLetters.close();
-        await ownedOutbox.close();
-        if (ownsCaseStore) await caseStore.close();
+        await opened.close();
       })();
       return closing;
     },

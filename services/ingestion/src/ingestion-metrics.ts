@@ -99,6 +99,18 @@ export function createIngestionMetrics(spoolSize: () => number) {
       labelNames: ["result"] as const,
       registers,
     }),
+    partitionsActive: new Gauge({
+      name: "bms_ingestion_partitions_active",
+      help: "Partitions this worker consumes (partitioned intake; standby ones not counted)",
+      registers,
+    }),
+    partitionChanges: new Counter({
+      name: "bms_ingestion_partition_changes_total",
+      help: "Partitions this worker started consuming (taken), handed to their home worker, or lost with its connection",
+      labelNames: ["change"] as const,
+      registers,
+    }),
+    leader: new Gauge({ name: "bms_ingestion_leader", help: "1 while this worker is the leader of the partitioned workers", registers }),
   };
 }
 

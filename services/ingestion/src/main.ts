@@ -2,7 +2,7 @@ import { closeOnSignals, configFileFlag, createLogger, loadConfig, readConfigFil
 import { IngestionConfig } from "@bms/shared/config/ingestion-config";
 import { startIngestion } from "./index";
 
-/** Environment variables of design.md that this service reads. */
+/** The environment variables this service reads (docs/architecture.md, Contracts). */
 const ENV_BINDINGS = {
   MQTT_URL: { path: ["mqtt", "url"] },
   DATA_DIR: { path: ["dataDir"] },
@@ -10,6 +10,8 @@ const ENV_BINDINGS = {
   INFLUX_TOKEN: { path: ["influx", "token"] },
   INFLUX_ORG: { path: ["influx", "org"] },
   INFLUX_BUCKET: { path: ["influx", "bucket"] },
+  AMQP_URL: { path: ["amqp", "url"] },
+  DATABASE_URL: { path: ["databaseUrl"] },
 } as const;
 
 const USAGE = "usage: npm run ingestion -- [--config FILE]";
@@ -28,6 +30,6 @@ runMain(async () => {
   const config = loadConfig(IngestionConfig, { file, env, envBindings: ENV_BINDINGS });
   const log = createLogger("ingestion");
   const ingestion = await startIngestion(config, { log });
-  log.info({ mqtt: config.mqtt.url, dataDir: config.dataDir }, "ingestion started");
+  log.info({ mqtt: config.mqtt.url, dataDir: config.dataDir, partitioned: config.amqp !== undefined }, "ingestion started");
   closeOnSignals(() => ingestion.close(), log);
 });

@@ -79,6 +79,24 @@ describe("npm run ingestion", () => {
     expect(flag.output()).toContain("Unknown option '--bogus'");
   });
 
+  it("exits 2 naming AMQP_URL and DATABASE_URL for bad values, never printing a URL's password", async () => {
+    for (const [env, pattern] of [
+      [
+        { AMQP_URL: "http://guest:hunter2secret@rabbit:5672" },
+        /amqp\.url \(from AMQP_URL\): a URL like amqp:\/\/user:password@host:5672, got "http:\/\/\*\*\*@rabbit:5672"/,
+      ],
+      [{ AMQP_URL: "amqp://rabbit:5672/a/b c" }, /amqp\.url \(from AMQP_URL\)/],
+      [{ DATABASE_URL: "mysql://bms:hunter2secret@db/bms" }, /databaseUrl \(from DATABASE_URL\): a URL like postgres:\/\/user:password@host:5432\/database/],
+      [{ DATABASE_URL: "postgres://db:5432" }, /databaseUrl \(from DATABASE_URL\)/],
+    ] as const) {
+      const proc = run([], env);
+      child = proc.child;
+      expect(await proc.exited).toBe(2);
+      expect(proc.output()).toMatch(pattern);
+      expect(proc.output()).not.toContain("hunter2secret");
+    }
+  });
+
   it("runs from the environment, says that no InfluxDB is configured, and stops on SIGTERM", async () => {
     dir = makeTempDir("bms-ingestion-cli-");
     broker = await startAedesBroker();

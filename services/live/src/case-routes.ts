@@ -15,7 +15,7 @@ import { type CaseFilter, CaseTransitionError, StoreInputError } from "@bms/stor
 import type { FastifyReply, FastifyRequest } from "fastify";
 import { z } from "zod";
 import type { Engineer } from "./engineer-auth";
-import type { RestDeps, ZodApp } from "./rest-api";
+import type { RestDeps, ZodApp } from "./rest-types";
 
 /** A list's length, 1–1000 (a query string). @default 100 */
 const Limit = z

@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { packageDir } from "@bms/shared";
 import type { FastifyInstance } from "fastify";
 
-const PUBLIC_DIR = new URL("../public/", import.meta.url);
+const PUBLIC_DIR = join(packageDir("@bms/live"), "public");
 
 /** The console's files: a fixed list read once at start, so no request path ever reaches the file system. */
 const ASSETS = [
@@ -16,7 +18,7 @@ const CSP =
 
 export function consoleRoutes(app: FastifyInstance): void {
   for (const asset of ASSETS) {
-    const body = readFileSync(new URL(asset.file, PUBLIC_DIR));
+    const body = readFileSync(join(PUBLIC_DIR, asset.file));
     app.get(asset.route, async (_request, reply) =>
       reply
         .type(asset.type)

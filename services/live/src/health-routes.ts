@@ -5,7 +5,7 @@ import { canSee, type Engineer } from "./engineer-auth";
 import { buildCustomerReport, type CustomerReport, previousMonth } from "./reports/monthly-report";
 import { renderReportHtml } from "./reports/report-html";
 import { renderReportPdf } from "./reports/report-pdf";
-import type { RestDeps, ZodApp } from "./rest-api";
+import type { RestDeps, ZodApp } from "./rest-types";
 
 const PackParams = z.object({ siteId: Id, packId: Id }).strict();
 const SiteParams = z.object({ siteId: Id }).strict();

@@ -2,7 +2,7 @@ import { join } from "node:path";
 import { RuleBook } from "@bms/ingestion";
 import { type CaseEvent, createLogger, isAddressInUse, type Logger, PortInUseError } from "@bms/shared";
 import { LIVE_DEFAULTS, type LiveConfig } from "@bms/shared/config/live-config";
-import { type CaseStore, openSqliteCaseStore, openSqliteWebhookOutbox, type RuleLedger, type WebhookOutbox } from "@bms/storage";
+import { type CaseStore, openPostgresStores, openSqliteCaseStore, openSqliteWebhookOutbox, type RuleLedger, type WebhookOutbox } from "@bms/storage";
 import Fastify, { type FastifyError } from "fastify";
 import { Registry } from "prom-client";
 import { loadAccessList, loadCustomers } from "./access-list";
@@ -12,8 +12,9 @@ import { createTokenChecker } from "./engineer-auth";
 import { createLiveMetrics } from "./live-metrics";
 import { attachLiveSocket } from "./live-socket";
 import { clientAddressResolver, LoginThrottle } from "./login-throttle";
-import { startMqttFeed } from "./mqtt-feed";
+import { type MqttFeed, startMqttFeed } from "./mqtt-feed";
 import { PackState } from "./pack-state";
+import { connectRedisAdapter } from "./redis-adapter";
 import { ReportScheduler } from "./reports/report-delivery";
 import { restApi } from "./rest-api";
 
@@ -27,14 +28,14 @@ export interface RunningLive {
 export interface StartLiveOptions {
   /** @default createLogger("live") */
   log?: Logger;
-  /** A store the caller owns (and closes); @default openSqliteCaseStore(`${dataDir}/cases.db`), closed by close() */
+  /** A store the caller owns (and closes); @default PostgreSQL's with `databaseUrl`, else openSqliteCaseStore(`${dataDir}/cases.db`), closed by close() */
   caseStore?: CaseStore;
   /**
    * Where the ingestion's pack states are read (the health API, the reports): the same store.
-   * @default `caseStore` when it is a RuleLedger too (both adapters are), else the owned SQLite store
+   * @default the case store (both adapters are a RuleLedger too)
    */
   packStates?: Pick<RuleLedger, "loadStates">;
-  /** The ingestion's webhook log, for admins; @default openSqliteWebhookOutbox(`${dataDir}/cases.db`), closed by close() */
+  /** The ingestion's webhook log, for admins; @default as the case store's, closed by close() */
   webhookOutbox?: WebhookOutbox;
   /** Registries of other services to expose on this `/metrics` too (`npm start`). @default [] */
   extraRegistries?: Registry[];
@@ -59,6 +60,10 @@ function hasLoadStates(store: CaseStore | undefined): store is CaseStore & Pick<
   return typeof (store as Partial<RuleLedger> | undefined)?.loadStates === "function";
 }
 
+function neverHere(): never {
+  throw new Error("startLive: unreachable store choice");
+}
+
 /** Starts REST, socket.io, the console, /healthz and /metrics on one port, fed from MQTT; and the monthly report scheduler when reports are configured. */
 export async function startLive(config: LiveConfig, options: StartLiveOptions = {}): Promise<RunningLive> {
   const log = options.log ?? createLogger("live");
@@ -74,13 +79,20 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
     maxDelayMs: config.loginThrottleMaxMs ?? LIVE_DEFAULTS.loginThrottleMaxMs,
   });
   const state = new PackState({ historyPerPack: config.historyPerPack, maxPacks: config.maxPacks ?? LIVE_DEFAULTS.maxPacks });
-  const ownsStore = options.caseStore === undefined;
-  const ownStore = options.caseStore === undefined ? openSqliteCaseStore(join(config.dataDir, "cases.db")) : null;
-  const caseStore: CaseStore = options.caseStore ?? (ownStore as CaseStore);
-  const packStates = options.packStates ?? ownStore ?? (hasLoadStates(options.caseStore) ? options.caseStore : null);
-  if (packStates === null) throw new Error("startLive: pass packStates (a RuleLedger) with a caseStore that is not one");
-  const ownsOutbox = options.webhookOutbox === undefined;
-  const webhookOutbox = options.webhookOutbox ?? openSqliteWebhookOutbox(join(config.dataDir, "cases.db"));
+  if (options.caseStore && !options.packStates && !hasLoadStates(options.caseStore)) {
+    throw new Error("startLive: pass packStates (a RuleLedger) with a caseStore that is not one");
+  }
+  const pg =
+    config.databaseUrl && (!options.caseStore || !options.webhookOutbox) ? await openPostgresStores(config.databaseUrl, { applicationName: "bms-live" }) : null;
+  const ownsStore = options.caseStore === undefined && pg === null;
+  const ownCases = options.caseStore ? null : (pg?.cases ?? openSqliteCaseStore(join(config.dataDir, "cases.db")));
+  const caseStore: CaseStore = options.caseStore ?? ownCases ?? neverHere();
+  const packStates = options.packStates ?? ownCases ?? (hasLoadStates(options.caseStore) ? options.caseStore : neverHere());
+  const ownsOutbox = options.webhookOutbox === undefined && pg === null;
+  const webhookOutbox = options.webhookOutbox ?? pg?.webhooks ?? openSqliteWebhookOutbox(join(config.dataDir, "cases.db"));
+  // Behind Redis, several nodes share the rooms; each reads from the broker only what its sockets watch.
+  const redis = config.redisUrl ? await connectRedisAdapter(config.redisUrl, log) : null;
+  let feed: MqttFeed | null = null;
 
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: true });
 
@@ -108,6 +120,15 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
     subscribesPerSecond: config.subscribesPerSecond ?? LIVE_DEFAULTS.subscribesPerSecond,
     slowSocketBytes: config.slowSocketBytes ?? LIVE_DEFAULTS.slowSocketBytes,
     maxSocketBufferBytes: config.maxSocketBufferBytes ?? LIVE_DEFAULTS.maxSocketBufferBytes,
+    ...(redis
+      ? {
+          adapter: redis.adapter,
+          watching: {
+            watch: (siteId: string, packId?: string) => feed?.watch(siteId, packId),
+            unwatch: (siteId: string, packId?: string) => feed?.unwatch(siteId, packId),
+          },
+        }
+      : {}),
   });
 
   const recentEvents = new Set<string>();
@@ -119,7 +140,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
     }
   };
 
-  const feed = startMqttFeed(
+  const mqttFeed = startMqttFeed(
     config.mqtt,
     state,
     {
@@ -127,22 +148,30 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
       onCaseEvent: (event) => {
         const key = caseEventKey(event);
         if (recentEvents.delete(key)) return;
-        socket.emitCaseEvent(event);
+        // Every node receives the broker's case events itself.
+        socket.emitCaseEvent(event, "local");
       },
     },
     metrics,
     log,
+    redis !== null,
   );
+  feed = mqttFeed;
 
   const announceCaseEvent = (event: CaseEvent) => {
+    if (redis) {
+      // Every node's subscribers through Redis (not the broker: each node would send it again).
+      socket.emitCaseEvent(event, "all");
+      return;
+    }
     // Local subscribers at once, whether or not the broker is reachable; other instances via MQTT.
-    socket.emitCaseEvent(event);
+    socket.emitCaseEvent(event, "local");
     rememberEvent(caseEventKey(event));
-    feed.publishCaseEvent(event).catch((err: unknown) => log.warn({ err, caseId: event.case.id }, "could not publish a case event"));
+    mqttFeed.publishCaseEvent(event).catch((err: unknown) => log.warn({ err, caseId: event.case.id }, "could not publish a case event"));
   };
 
   app.get("/healthz", async (_request, reply) => {
-    const mqttConnected = feed.ready;
+    const mqttConnected = mqttFeed.ready;
     const parts = Object.fromEntries(Object.entries(options.extraHealth ?? {}).map(([name, report]) => [name, report()]));
     const ok = mqttConnected && Object.values(parts).every((part) => part.ok);
     const body = { status: ok ? "ok" : "degraded", mqttConnected, packs: state.packCount, uptimeSeconds: Math.round(process.uptime()), ...parts };
@@ -184,9 +213,11 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
     await scheduler?.stop();
     await socket.close();
     await app.close();
-    await feed.close();
+    await mqttFeed.close();
+    await redis?.close();
     if (ownsStore) await caseStore.close();
     if (ownsOutbox) await webhookOutbox.close();
+    await pg?.close();
   };
 
   try {

@@ -10,7 +10,7 @@ import {
   type SubscribeAck,
   SubscribeRequest,
 } from "@bms/shared";
-import { type DefaultEventsMap, Server, type Socket } from "socket.io";
+import { type DefaultEventsMap, Server, type ServerOptions, type Socket } from "socket.io";
 import { canSee, type Engineer } from "./engineer-auth";
 import type { LiveMetrics } from "./live-metrics";
 import type { LoginThrottle } from "./login-throttle";
@@ -31,12 +31,23 @@ export interface LiveSocketOptions {
   subscribesPerSecond: number;
   slowSocketBytes: number;
   maxSocketBufferBytes: number;
+  /** socket.io's adapter (Redis: several live nodes share rooms and broadcasts). @default the in-memory one */
+  adapter?: ServerOptions["adapter"];
+  /** Told when this node's sockets start or stop watching a site or pack (its upstream subscriptions follow). */
+  watching?: {
+    watch(siteId: string, packId?: string): void;
+    unwatch(siteId: string, packId?: string): void;
+  };
 }
 
 export interface LiveSocket {
   /** A pack's new latest sample: sent at once, or with the next tick when the pack was sent this tick. */
   queueSample(siteId: string, packId: string, sample: PackSample): void;
-  emitCaseEvent(event: CaseEvent): void;
+  /**
+   * `local`: to this node's sockets (what every node receives from the broker itself); `all`: to
+   * every node's sockets through the adapter (a change made on this node). The same without Redis.
+   */
+  emitCaseEvent(event: CaseEvent, reach: "local" | "all"): void;
   close(): Promise<void>;
 }
 
@@ -51,6 +62,15 @@ const PACKET_OVERHEAD_BYTES = 64;
 
 export const siteRoom = (siteId: string) => `site:${siteId}`;
 export const packRoom = (siteId: string, packId: string) => `pack:${siteId}/${packId}`;
+
+/** The site and pack a room of ours is about; null for other rooms (a socket's own, the slow room). */
+function roomSubject(room: unknown): { siteId: string; packId?: string } | null {
+  if (typeof room !== "string") return null;
+  if (room.startsWith("site:")) return { siteId: room.slice(5) };
+  if (!room.startsWith("pack:")) return null;
+  const [siteId = "", packId = ""] = room.slice(5).split("/");
+  return { siteId, packId };
+}
 
 type LiveServerSocket = Socket<DefaultEventsMap, DefaultEventsMap, DefaultEventsMap, SocketData>;
 interface SocketData {
@@ -94,10 +114,23 @@ export function attachLiveSocket(httpServer: HttpServer, options: LiveSocketOpti
     serveClient: true,
     maxHttpBufferSize: MAX_CLIENT_MESSAGE_BYTES,
     cors: { origin: false },
+    ...(options.adapter ? { adapter: options.adapter } : {}),
   });
   // Nothing lives on the main namespace: refuse it rather than keep idle sockets around.
   io.use((_socket, next) => next(new Error(`use the ${LIVE_NAMESPACE} namespace`)));
   const live = io.of(LIVE_NAMESPACE);
+  // The adapter's rooms are this node's: its upstream subscriptions follow them.
+  const watching = options.watching;
+  if (watching) {
+    live.adapter.on("create-room", (room: unknown) => {
+      const subject = roomSubject(room);
+      if (subject) watching.watch(subject.siteId, subject.packId);
+    });
+    live.adapter.on("delete-room", (room: unknown) => {
+      const subject = roomSubject(room);
+      if (subject) watching.unwatch(subject.siteId, subject.packId);
+    });
+  }
 
   live.use((socket, next) => {
     const address = options.clientAddress(socket.request);
@@ -234,8 +267,9 @@ export function attachLiveSocket(httpServer: HttpServer, options: LiveSocketOpti
     );
   });
 
+  // Samples go to this node's sockets: every node with watchers gets them from the broker itself.
   const broadcast = (siteId: string, packId: string, sample: PackSample) => {
-    live
+    live.local
       .to([siteRoom(siteId), packRoom(siteId, packId)])
       .except(SLOW_ROOM)
       .emit(LIVE_EVENTS.sample, { ...sample, siteId, packId });
@@ -269,8 +303,9 @@ export function attachLiveSocket(httpServer: HttpServer, options: LiveSocketOpti
       sentThisTick.add(key);
       broadcast(siteId, packId, sample);
     },
-    emitCaseEvent(event) {
-      live.to([siteRoom(event.case.siteId), packRoom(event.case.siteId, event.case.packId)]).emit(LIVE_EVENTS.case, event);
+    emitCaseEvent(event, reach) {
+      const rooms = [siteRoom(event.case.siteId), packRoom(event.case.siteId, event.case.packId)];
+      (reach === "local" ? live.local : live).to(rooms).emit(LIVE_EVENTS.case, event);
       metrics.caseEventsSent.inc();
     },
     async close() {

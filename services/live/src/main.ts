@@ -22,6 +22,8 @@ runMain(async () => {
       MQTT_URL: { path: ["mqtt", "url"] },
       DATA_DIR: { path: ["dataDir"] },
       TOKENS_FILE: { path: ["tokensFile"] },
+      DATABASE_URL: { path: ["databaseUrl"] },
+      REDIS_URL: { path: ["redisUrl"] },
     },
     overrides: { engineerTokens },
   });

@@ -5,8 +5,11 @@ import { connect, type MqttClient } from "mqtt";
 import type { LiveMetrics } from "./live-metrics";
 import type { PackState } from "./pack-state";
 
-/** What the live service reads: samples, identity, agent status (design.md) and case events. */
+/** What the live service reads: samples, identity, agent status and case events (docs/architecture.md, Contracts). */
 export const LIVE_TOPIC_FILTERS = [TOPIC_FILTERS.allTelemetry, "bms/+/+/meta", "bms/+/status", TOPIC_FILTERS.allCaseEvents] as const;
+
+/** What a live node behind Redis always reads; samples only of what its engineers watch (`MqttFeed.watch`). */
+export const WATCHING_TOPIC_FILTERS = ["bms/+/+/meta", "bms/+/status", TOPIC_FILTERS.allCaseEvents] as const;
 
 /** Why a message was ignored; the metric label. */
 export type RejectReason = "unknown-topic" | "invalid-json" | "invalid-payload" | "clock-ahead" | "topic-mismatch" | "pack-limit";
@@ -20,6 +23,12 @@ export interface MqttFeedHandlers {
 export interface MqttFeed {
   /** Connected and subscribed. */
   readonly ready: boolean;
+  /**
+   * With `watchOnly`: subscribes to the samples of a site (`packId` undefined) or a pack, counted:
+   * as many `unwatch` calls end the subscription. Without `watchOnly` every sample comes anyway.
+   */
+  watch(siteId: string, packId?: string): void;
+  unwatch(siteId: string, packId?: string): void;
   /** Publishes a case event on `cases/{siteId}/{packId}` (QoS 1) so that every live instance sees it. */
   publishCaseEvent(event: CaseEvent): Promise<void>;
   close(): Promise<void>;
@@ -37,8 +46,19 @@ function parseJson(payload: Buffer): { ok: true; value: unknown } | { ok: false 
  * Subscribes to the broker and keeps PackState current. Invalid messages are ignored and counted
  * (the ingestion service keeps them as dead letters); the feed never throws on input.
  */
-export function startMqttFeed(config: MqttConnectionConfig, state: PackState, handlers: MqttFeedHandlers, metrics: LiveMetrics, log: Logger): MqttFeed {
+export function startMqttFeed(
+  config: MqttConnectionConfig,
+  state: PackState,
+  handlers: MqttFeedHandlers,
+  metrics: LiveMetrics,
+  log: Logger,
+  /** Samples only of what `watch` names (a live node behind Redis). @default false: every sample */
+  watchOnly = false,
+): MqttFeed {
   let ready = false;
+  /** Sample topic filter → how many watchers. */
+  const watched = new Map<string, number>();
+  const sampleFilter = (siteId: string, packId?: string) => `bms/${siteId}/${packId ?? "+"}/telemetry`;
   const client: MqttClient = connect(config.url, {
     clientId: config.clientId ?? `bms-live-${randomBytes(6).toString("hex")}`,
     username: config.username,
@@ -56,7 +76,8 @@ export function startMqttFeed(config: MqttConnectionConfig, state: PackState, ha
   };
 
   client.on("connect", () => {
-    client.subscribe([...LIVE_TOPIC_FILTERS], { qos: 1 }, (err, granted) => {
+    const filters = watchOnly ? [...WATCHING_TOPIC_FILTERS, ...watched.keys()] : [...LIVE_TOPIC_FILTERS];
+    client.subscribe(filters, { qos: 1 }, (err, granted) => {
       const refused = granted?.filter((g) => g.qos === 128) ?? [];
       if (err || refused.length > 0) {
         log.error({ err, refused: refused.map((g) => g.topic) }, "broker refused the live service's subscriptions");
@@ -132,6 +153,21 @@ export function startMqttFeed(config: MqttConnectionConfig, state: PackState, ha
   return {
     get ready() {
       return ready;
+    },
+    watch(siteId, packId) {
+      if (!watchOnly) return;
+      const filter = sampleFilter(siteId, packId);
+      const count = watched.get(filter) ?? 0;
+      watched.set(filter, count + 1);
+      if (count === 0 && client.connected) client.subscribe(filter, { qos: 1 });
+    },
+    unwatch(siteId, packId) {
+      if (!watchOnly) return;
+      const filter = sampleFilter(siteId, packId);
+      const count = watched.get(filter) ?? 0;
+      if (count > 1) return void watched.set(filter, count - 1);
+      watched.delete(filter);
+      if (count === 1 && client.connected) client.unsubscribe(filter);
     },
     async publishCaseEvent(event) {
       await client.publishAsync(topics.caseEvents(event.case.siteId, event.case.packId), JSON.stringify(event), { qos: 1 });

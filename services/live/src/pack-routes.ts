@@ -1,7 +1,7 @@
 import { Id } from "@bms/shared";
 import { z } from "zod";
 import { canSee } from "./engineer-auth";
-import type { RestDeps, ZodApp } from "./rest-api";
+import type { RestDeps, ZodApp } from "./rest-types";
 
 const HOUR_MS = 3_600_000;
 

@@ -87,7 +87,10 @@ describe("a socket.io client that does not read", () => {
     );
     flooder.close();
     expect(growth).toBeLessThan(GROWTH_BOUND);
-    expect(await live.metric("bms_live_sockets_dropped_total", 'reason="rate"')).toBe(1);
+    // Dropped once: for its rate, or, on a machine too loaded to count its refusals first, for the snapshots piling up unread.
+    const dropped =
+      (await live.metric("bms_live_sockets_dropped_total", 'reason="rate"')) + (await live.metric("bms_live_sockets_dropped_total", 'reason="buffer"'));
+    expect(dropped).toBe(1);
     expect(await live.metric("bms_live_socket_messages_refused_total", 'reason="rate"')).toBeGreaterThanOrEqual(100);
     // The well-behaved client kept getting the site's samples (100 packs a second; a loaded machine may deliver fewer).
     expect(seen.length).toBeGreaterThan(100);

@@ -81,6 +81,7 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
           {
             host: "127.0.0.1",
             port: config.mqttPort,
+            dataDir: config.dataDir,
             users: [
               { ...accounts.agent, role: "agent", siteId: config.siteId },
               { ...accounts.ingestion, role: "service" },
@@ -120,12 +121,13 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
           mqtt: withCredentials(mqttUrl, useAccounts ? accounts.live : undefined),
           dataDir: config.dataDir,
           engineerTokens: [engineerToken],
+          ...(config.tokensFile === undefined ? {} : { tokensFile: config.tokensFile }),
         },
         "stack live",
       ),
       {
         log: log.child({ part: "live" }),
-        extraRegistries: [ingestion.registry],
+        extraRegistries: broker ? [ingestion.registry, broker.registry] : [ingestion.registry],
         extraHealth: {
           ingestion: () => {
             const health = ingestion.health();

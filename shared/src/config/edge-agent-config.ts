@@ -50,7 +50,7 @@ export const ModbusRtuTransportConfig = z
   })
   .strict();
 
-/** SLCAN bit rates S0..S8, bit/s (bms-protocols.md §3). */
+/** SLCAN bit rates S0..S8, bit/s (docs/protocols.md §3). */
 export const SLCAN_BIT_RATES = [10_000, 20_000, 50_000, 100_000, 125_000, 250_000, 500_000, 800_000, 1_000_000] as const;
 
 export const CanSlcanTransportConfig = z
@@ -109,6 +109,8 @@ export const DeviceConfig = z
     chemistry: Chemistry.optional(),
     warrantyStart: IsoDate.optional(),
     warrantyEnd: IsoDate.optional(),
+    /** The pack's manufacturing date: the agent's clock is obviously wrong before it (clock check). */
+    manufacturedOn: IsoDate.optional(),
     /** Cells in the pack, for meta when the BMS does not report it (required for CAN). */
     cellCount: z.number().int().min(1).max(1024).optional(),
     /** Rated capacity, Ah, for meta when the BMS does not report it. */
@@ -215,6 +217,8 @@ export const EdgeAgentConfig = z
     statusIntervalMs: z.number().int().min(1000).max(3_600_000).default(10_000),
     /** How often the counters are logged, ms. @default 60000 */
     statusLogIntervalMs: z.number().int().min(1000).max(86_400_000).default(60_000),
+    /** How far the agent's clock may be from the broker's before the status calls it behind or ahead, ms. @default 60000 */
+    clockToleranceMs: z.number().int().min(1000).max(86_400_000).default(60_000),
     /** On shutdown, how long to wait for the broker to acknowledge what is queued (the rest stays on disk), ms. @default 5000 */
     shutdownFlushMs: z.number().int().min(0).max(600_000).default(5000),
     plausibility: PlausibilityConfig.default({

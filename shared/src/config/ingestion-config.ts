@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { Severity } from "../support-case";
 import { MqttConnectionConfig } from "./mqtt-connection";
+import { AmqpIntakeConfig, DatabaseUrl } from "./scale-out-config";
 
 /** Where time series go; absent = no time-series writes (said at start-up). */
 export const InfluxConfig = z
@@ -98,7 +99,15 @@ export type IntakeLimits = z.infer<typeof IntakeLimits>;
 
 export const IngestionConfig = z
   .object({
+    /**
+     * The broker. Without `amqp`: the telemetry subscription. With `amqp`: pack meta and site status
+     * (retained) are read here, and case events published here. (env MQTT_URL)
+     */
     mqtt: MqttConnectionConfig.default({ url: "mqtt://127.0.0.1:1883", reconnectPeriodMs: 1000, connectTimeoutMs: 10_000 }),
+    /** Partitioned intake from RabbitMQ (env AMQP_URL), docs/scale-out.md. @default none: one MQTT subscription */
+    amqp: AmqpIntakeConfig.optional(),
+    /** PostgreSQL for cases, rule state, dead letters and the webhook outbox (env DATABASE_URL). @default none: SQLite files in dataDir */
+    databaseUrl: DatabaseUrl.optional(),
     /** Absent: no time-series writes. */
     influx: InfluxConfig.optional(),
     /** SQLite files: cases, dead letters, the write spool (env DATA_DIR). @default "./data" */

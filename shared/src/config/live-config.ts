@@ -3,6 +3,7 @@ import { AccessToken, EngineerRole, TokenText } from "../access";
 import { DEFAULT_PORTS } from "../defaults";
 import { WebhookEndpoint } from "./ingestion-config";
 import { MqttConnectionConfig } from "./mqtt-connection";
+import { DatabaseUrl, RedisUrl } from "./scale-out-config";
 
 export { EngineerRole };
 
@@ -52,6 +53,14 @@ export const LiveConfig = z
     mqtt: MqttConnectionConfig.default({ url: "mqtt://127.0.0.1:1883", reconnectPeriodMs: 1000, connectTimeoutMs: 10_000 }),
     /** Where the case store (SQLite) lives (env DATA_DIR). @default "./data" */
     dataDir: z.string().min(1).default("./data"),
+    /** PostgreSQL holding the cases and the webhook outbox instead of SQLite (env DATABASE_URL). @default none */
+    databaseUrl: DatabaseUrl.optional(),
+    /**
+     * Redis for socket.io's adapter (env REDIS_URL): live nodes behind one address share rooms and
+     * events, and each node subscribes upstream only to the packs and sites its engineers watch
+     * (docs/scale-out.md). @default none: one node, subscribed to every pack
+     */
+    redisUrl: RedisUrl.optional(),
     /**
      * Bearer tokens of engineers (env ENGINEER_TOKEN adds one, an admin of every site). A plain
      * string is an admin of every site named `admin`; an object has the form of a TOKENS_FILE

@@ -7,7 +7,7 @@ const Port = z.number().int().min(0).max(65535);
 
 /**
  * `npm start`: the whole system in one process on embedded defaults. Read from the environment
- * (names in design.md); every field has a default.
+ * (names in docs/architecture.md, Contracts); every field has a default.
  */
 export const StackConfig = z
   .object({
@@ -26,6 +26,8 @@ export const StackConfig = z
     influx: InfluxConfig.optional(),
     /** env ENGINEER_TOKEN; generated and printed when unset. */
     engineerToken: z.string().min(16, "at least 16 characters").optional(),
+    /** env TOKENS_FILE: more engineer tokens, with roles, sites and customers (services/live/README.md). @default none */
+    tokensFile: z.string().min(1).optional(),
     /** env SIM_PACKS: simulated packs on the demo site. @default 4 */
     simPacks: z.number().int().min(1).max(247).default(4),
     /**
@@ -51,6 +53,7 @@ export const STACK_ENV_BINDINGS = {
   INFLUX_ORG: { path: ["influx", "org"] },
   INFLUX_BUCKET: { path: ["influx", "bucket"] },
   ENGINEER_TOKEN: { path: ["engineerToken"] },
+  TOKENS_FILE: { path: ["tokensFile"] },
   SIM_PACKS: { path: ["simPacks"], type: "int" },
   SIM_SCENARIO: { path: ["simScenario"] },
   SIM_MODBUS_PORT: { path: ["simModbusPort"], type: "int" },

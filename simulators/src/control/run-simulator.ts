@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { ConfigError, createLogger, parseConfig } from "@bms/shared";
+import { ConfigError, createLogger, packageDir, parseConfig } from "@bms/shared";
 import type { Fault, ResolvedFault } from "../faults";
 import { buildFleet, type RunningFleet, serveFleet } from "../fleet/fleet";
 import type { PackSnapshot } from "../pack-model";
@@ -17,7 +17,7 @@ import { type RunningControlServer, startControlServer } from "./control-server"
 import { DeviceSlot, SimulatorRuntime } from "./simulator-runtime";
 
 /** The vendor profile `--protocol vendor` serves when `--profile` is not given. */
-export const DEFAULT_VENDOR_PROFILE = join(import.meta.dirname, "..", "..", "profiles", "vendor-example.yaml");
+export const DEFAULT_VENDOR_PROFILE = join(packageDir("@bms/simulators"), "profiles", "vendor-example.yaml");
 
 /**
  * A running simulator: one scenario or replay, served on one protocol, with its runtime (to inject

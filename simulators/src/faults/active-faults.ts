@@ -1,5 +1,5 @@
 import { faultModule, type ResolvedFault } from "../faults";
-import type { LinkCondition } from "../simulated-device";
+import type { LinkCondition } from "../link-condition";
 import type { BmsEffects, CellEffects, FaultHooks, FaultPack } from "./fault-module";
 
 /** What the active faults do to a pack in one sub-step, from their times alone. */

@@ -1,6 +1,6 @@
 import { z } from "zod";
+import type { LinkCondition } from "../link-condition";
 import type { ProtectionName } from "../model/bms-protection";
-import type { LinkCondition } from "../simulated-device";
 
 /**
  * A fault kind is one module: the zod schema of its entry in a scenario file (and of a control

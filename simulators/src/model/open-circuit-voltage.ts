@@ -1,4 +1,4 @@
-import { OCV_CURVES, type OcvCurve, ocvAt } from "@bms/shared/ocv-curves";
+import { OCV_CURVES, type OcvCurve, ocvAt } from "@bms/shared";
 import type { Chemistry } from "./chemistry";
 
 // The curves live in shared/src/ocv-curves.ts: the ingestion's state-of-health estimator reads

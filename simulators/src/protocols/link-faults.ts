@@ -1,5 +1,5 @@
+import { withCrc } from "@bms/shared";
 import type { SimulatedDevice } from "../simulated-device";
-import { withCrc } from "./modbus-crc";
 
 /** What a garbled link does to one reply. */
 export type ReplyDamage = "none" | "crc" | "truncate" | "wrong-unit";

@@ -1,21 +1,10 @@
-import type { DeviceProfile, RegisterSpace } from "@bms/shared/device-profile";
-import type { SimulatedDevice } from "../simulated-device";
+import type { DeviceProfile } from "@bms/shared/device-profile";
 import { profileRegisterMap } from "./profile-register-map";
+import type { RegisterMap } from "./register-map";
 import { sunspecRegisterMap } from "./sunspec-register-map-adapter";
 
 /** Which register map a Modbus server presents: SunSpec at 40000, or a vendor profile's map. */
 export type ModbusMapSetting = "sunspec" | DeviceProfile;
-
-/**
- * A register map over a device: reads and writes in 0-based protocol addresses. Both throw
- * ModbusException (0x02 outside the map or read-only, 0x03 bad value) for the server to answer.
- */
-export interface RegisterMap {
-  readonly name: string;
-  /** `space`: function 3 (holding, the default) or 4 (input); a SunSpec map answers both alike. */
-  read(device: SimulatedDevice, address: number, count: number, space?: RegisterSpace): number[];
-  write(device: SimulatedDevice, address: number, values: readonly number[]): void;
-}
 
 export function registerMapFor(setting: ModbusMapSetting): RegisterMap {
   return setting === "sunspec" ? sunspecRegisterMap() : profileRegisterMap(setting);

@@ -1,8 +1,7 @@
-import { createLogger } from "@bms/shared";
+import { createLogger, hasValidCrc, withCrc } from "@bms/shared";
 import { SerialPort } from "serialport";
 import type { SimulatedDevice } from "../simulated-device";
 import { damageRtuReply, replyDamage } from "./link-faults";
-import { hasValidCrc, withCrc } from "./modbus-crc";
 import { type ModbusMapSetting, registerMapFor } from "./modbus-register-map";
 import { RtuFrameAssembler, t35Ms } from "./modbus-rtu-framing";
 import { assertUniqueUnits, ModbusUnits } from "./modbus-units";
@@ -33,7 +32,7 @@ const MIN_FRAME_BYTES = 4;
 /**
  * Modbus RTU slaves on one serial line (the `serialport` package), several unit IDs, on the
  * project's own framing (modbus-rtu-framing.ts): a request ends with a t3.5 silence and must carry
- * a good CRC (modbus-crc.ts). As real RTU slaves: a frame with a bad CRC, an oversized frame, or
+ * a good CRC (shared/src/modbus-crc.ts). As real RTU slaves: a frame with a bad CRC, an oversized frame, or
  * one for a unit not on this line is ignored (no reply); a broadcast (unit 0) write is carried out
  * by every slave with no reply; an unknown function or a bad length gets an exception; a silent
  * device ignores everything; a garbled one damages its replies.

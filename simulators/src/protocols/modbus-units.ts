@@ -2,7 +2,7 @@ import { createLogger, type Logger } from "@bms/shared";
 import { MODBUS_EXCEPTION, ModbusException } from "../modbus-exception";
 import type { SimulatedDevice } from "../simulated-device";
 import { exceptionPdu, isRefused, isWrite, type ModbusRequest, parseRequestPdu, readResponsePdu, writeResponsePdu } from "./modbus-pdu";
-import type { RegisterMap } from "./modbus-register-map";
+import type { RegisterMap } from "./register-map";
 
 /** The device at `unitId` now (the list may grow or shrink while a server runs). */
 export function deviceAt(devices: readonly SimulatedDevice[], unitId: number): SimulatedDevice | undefined {

@@ -3,7 +3,7 @@ import type { PackSnapshot } from "../pack-model";
 import type { PackIdentity } from "../simulated-device";
 import { insulationResistanceOf, optionalNumberOf } from "./pack-topology";
 
-/** LFP per-cell voltage limits (bms-protocols.md §6), for snapshots that carry none of their own. */
+/** LFP per-cell voltage limits (docs/protocols.md §5), for snapshots that carry none of their own. */
 const FALLBACK_CHARGE_CELL_V = 3.45;
 const FALLBACK_DISCHARGE_CELL_V = 2.9;
 

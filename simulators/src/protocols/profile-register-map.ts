@@ -15,8 +15,8 @@ import {
 import { MODBUS_EXCEPTION, ModbusException } from "../modbus-exception";
 import type { SimulatedDevice } from "../simulated-device";
 import { SCALE_FACTORS } from "../sunspec-register-map";
-import type { RegisterMap } from "./modbus-register-map";
 import { packSampleFieldsOf } from "./pack-sample-fields";
+import type { RegisterMap } from "./register-map";
 
 export type { RegisterSpan };
 

@@ -4,7 +4,7 @@ import { decodeWrite, type PointWrite } from "@bms/shared/sunspec/point-write";
 import { MODBUS_EXCEPTION, ModbusException } from "../modbus-exception";
 import type { SimulatedDevice } from "../simulated-device";
 import { encodePackRegisters, type PlacedModel, sunspecLayoutFor, sunspecModels } from "../sunspec-register-map";
-import type { RegisterMap } from "./modbus-register-map";
+import type { RegisterMap } from "./register-map";
 import { controlsOf, type SunSpecControls } from "./sunspec-controls";
 
 type Apply = (controls: SunSpecControls, device: SimulatedDevice) => void;

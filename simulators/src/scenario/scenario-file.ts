@@ -1,6 +1,6 @@
 import { existsSync, readdirSync } from "node:fs";
 import { basename, extname, join } from "node:path";
-import { ConfigError, Id, parseConfig, readConfigFile, Severity } from "@bms/shared";
+import { ConfigError, Id, packageDir, parseConfig, readConfigFile, Severity } from "@bms/shared";
 import { z } from "zod";
 import { FaultSchema } from "../faults";
 import { type PackModelOptions, PackModelOptionsSchema } from "../pack-model";
@@ -12,7 +12,7 @@ import { type PackModelOptions, PackModelOptionsSchema } from "../pack-model";
  */
 
 /** Where the shipped scenarios live (`simulators/scenarios/*.yaml`). */
-export const SHIPPED_SCENARIO_DIR = join(import.meta.dirname, "..", "..", "scenarios");
+export const SHIPPED_SCENARIO_DIR = join(packageDir("@bms/simulators"), "scenarios");
 
 const UnitId = z.number().int().min(1).max(247);
 const Seconds = z.number().min(0).max(1e9);

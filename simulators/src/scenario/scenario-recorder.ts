@@ -1,9 +1,8 @@
 import { createHash } from "node:crypto";
-import { SUNSPEC_BASE_ADDRESS } from "@bms/shared";
+import { SUNSPEC_BASE_ADDRESS, withCrc } from "@bms/shared";
 import { MODEL_BATTERY } from "@bms/shared/sunspec/models";
 import { type CanFrame, pylontechFrames } from "../protocols/can-frames";
 import { damageRtuReply, replyDamage } from "../protocols/link-faults";
-import { withCrc } from "../protocols/modbus-crc";
 import type { LinkCondition } from "../simulated-device";
 import { encodePackRegisters, sunspecLayoutFor } from "../sunspec-register-map";
 import { parseScenario, readScenarioFile, type Scenario } from "./scenario-file";

@@ -56,7 +56,12 @@ export class BatchProcessor {
 
   constructor(private readonly deps: BatchProcessorDeps) {}
 
-  async process(batch: readonly IntakeMessage[]): Promise<void> {
+  /**
+   * `keepRejects: false` (a partitioned worker that is not the leader, for the meta and status
+   * every worker reads): rejected messages are logged and counted but not stored, so that the
+   * shared dead-letter store gets one copy, the leader's.
+   */
+  async process(batch: readonly IntakeMessage[], options: { keepRejects?: boolean } = {}): Promise<void> {
     const { metrics, duplicates, packs } = this.deps;
     metrics.intakeBatches.observe(batch.length);
     const inputs: RuleInput[] = [];
@@ -107,7 +112,7 @@ export class BatchProcessor {
       }
     }
     if (lines.length > 0) await this.retrying("spool the batch's samples", async () => this.spool(lines, lineCount));
-    for (const r of rejected) await this.retrying("dead-letter a message", () => this.deadLetter(r));
+    for (const r of rejected) await this.retrying("dead-letter a message", () => this.deadLetter(r, options.keepRejects ?? true));
     await this.deps.rules.run(inputs);
     for (const a of accepted) duplicates.remember(a.siteId, a.packId, a.seq, a.ts);
     metrics.samplesAccepted.inc(accepted.length);
@@ -129,7 +134,7 @@ export class BatchProcessor {
     drainer?.notify(lineCount);
   }
 
-  private async deadLetter(r: { message: IntakeMessage; category: RejectCategory; reason: string }): Promise<void> {
+  private async deadLetter(r: { message: IntakeMessage; category: RejectCategory; reason: string }, keep: boolean): Promise<void> {
     const oversized = r.category === "oversized";
     const entry: Omit<DeadLetter, "id"> = {
       receivedAt: r.message.receivedAt,
@@ -137,7 +142,7 @@ export class BatchProcessor {
       payload: payloadForDeadLetter(r.message.payload, oversized ? OVERSIZED_KEPT_BYTES : r.message.payload.byteLength),
       reason: oversized ? `${r.reason} (first ${OVERSIZED_KEPT_BYTES} bytes kept)` : r.reason,
     };
-    await this.deps.deadLetters.add(entry);
+    if (keep) await this.deps.deadLetters.add(entry);
     this.deps.metrics.deadLetters.inc({ reason: r.category });
     this.deps.rejections.reject(r.message.topic, r.category, r.reason, r.message.receivedAt);
   }

@@ -32,6 +32,12 @@ export type Gap = z.infer<typeof Gap>;
 export const LanesState = z.object({
   /** The live lane's newest ts. */
   liveTs: z.number().nullable(),
+  /**
+   * Samples the live lane took: each new sample once, however often it was delivered (a replay is
+   * skipped), so it matches what the pack sent once the stream is in order. Saved with every batch
+   * in partitioned mode, at checkpoints otherwise.
+   */
+  liveCount: z.number().int().min(0).default(0),
   /** Gaps not back-filled yet, oldest first. */
   gaps: z.array(Gap).max(MAX_GAPS),
   /** The gap the backfill lane is filling. */
@@ -43,7 +49,7 @@ export type LanesState = z.infer<typeof LanesState>;
 const GAP_FACTOR = 1.5;
 
 export function newLanesState(): LanesState {
-  return { liveTs: null, gaps: [], backfill: null };
+  return { liveTs: null, liveCount: 0, gaps: [], backfill: null };
 }
 
 /** A live sample's step from `prev`: remembered as a gap when it is longer than usual (or the usual is not known yet). */
@@ -56,6 +62,7 @@ export function recordLiveStep(
   health: SampleRates | null,
 ): boolean {
   state.liveTs = ts;
+  state.liveCount++;
   if (prev === null || usage === null) return false;
   if (usual !== null && ts - prev <= GAP_FACTOR * usual) return false;
   state.gaps.push({ from: prev, to: ts, usage: newUsageFill(usage), ...(health ? { health: { next: health } } : {}) });

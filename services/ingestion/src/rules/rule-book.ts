@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { type Chemistry, ConfigError, formatIssues, readConfigFile } from "@bms/shared";
+import { type Chemistry, ConfigError, formatIssues, packageDir, readConfigFile } from "@bms/shared";
 import {
   HealthSettings,
   type HealthSettings as HealthSettingsType,
@@ -13,7 +13,7 @@ import {
 } from "@bms/shared/config/rules-config";
 
 /** The shipped defaults, layered under every site's own rule file. */
-export const DEFAULT_RULES_FILE = join(import.meta.dirname, "..", "..", "rules", "default-rules.yaml");
+export const DEFAULT_RULES_FILE = join(packageDir("@bms/ingestion"), "rules", "default-rules.yaml");
 
 /** A rule definition with the ID it has in the file. */
 export type Rule = RuleDefinition & { id: string };

@@ -1,15 +1,17 @@
-import { type Logger, type PackMeta, type PackSample, SITE_PACK_ID, type SiteStatus } from "@bms/shared";
-import type { PackStateRow, RuleLedger } from "@bms/storage";
+import { Backoff, type Logger, type PackMeta, type PackSample, SITE_PACK_ID, type SiteStatus } from "@bms/shared";
+import type { OpenFreezeFrame, PackStateRow, RuleLedger } from "@bms/storage";
 import type { CaseAnnouncer } from "../case-announcer";
 import type { IngestionMetrics } from "../ingestion-metrics";
 import type { HealthContext } from "../warranty/pack-health";
 import { LedgerCommitter } from "./ledger-committer";
 import { caughtUp, endBackfill, type Gap, recordLiveStep, routeLate } from "./pack-lanes";
 import { PackObservation } from "./pack-observation";
+import { PackResidency, type StateKey, stateKey } from "./pack-residency";
 import { PackRules } from "./pack-rules";
 import { plausibilityLimits } from "./plausibility-limits";
 import { RuleBatch } from "./rule-batch";
 import type { ResolvedRules, RuleBook } from "./rule-book";
+import type { RuleInput } from "./rule-input";
 import type { RuleLane } from "./rule-lane";
 import { PackState, SiteState } from "./rule-state";
 import { SiteRules } from "./site-rules";
@@ -31,17 +33,18 @@ export interface RuleEngineOptions {
   checkpointMs?: number;
   /** How often sites are checked for silence, ms. @default 1000 */
   siteCheckMs?: number;
+  /**
+   * Partitioned ingestion (docs/scale-out.md): states are loaded per pack before its first sample
+   * (`forget` drops them when the partition goes), every batch saves every state it changed (the
+   * worker taking over a partition skips exactly what was acknowledged), and the sites' own rules
+   * run only while `setLeader(true)`. @default false: every state loaded at start, soft changes saved at checkpoints
+   */
+  partitioned?: boolean;
 }
 
-/** What the engine is fed, in arrival order. */
-export type RuleInput =
-  | { kind: "sample"; siteId: string; packId: string; sample: PackSample; arrivedAt: number }
-  | { kind: "meta"; siteId: string; packId: string; meta: PackMeta }
-  | { kind: "status"; siteId: string; status: SiteStatus; arrivedAt: number };
+export type { RuleInput };
 
-function packKey(siteId: string, packId: string): string {
-  return `${siteId}/${packId}`;
-}
+const packKey = stateKey;
 
 /**
  * Runs the rule book on every valid sample and site status, in arrival order, a batch at a time:
@@ -59,6 +62,14 @@ function packKey(siteId: string, packId: string): string {
 export class RuleEngine {
   private readonly packs = new Map<string, PackRules>();
   private readonly sites = new Map<string, SiteRules>();
+  /** Every pack's meta seen (kept when a partitioned worker forgets the pack's state). */
+  private readonly metas = new Map<string, PackMeta>();
+  private readonly residency = new PackResidency();
+  private readonly partitioned: boolean;
+  /** Runs the sites' own rules and saves their states: always, or while the leader (partitioned). */
+  private siteOwner: boolean;
+  private readonly loadBackoff = new Backoff({ minMs: 100, maxMs: 5000 });
+  private stopping = false;
   private batch = new RuleBatch();
   private chain: Promise<void> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
@@ -69,27 +80,21 @@ export class RuleEngine {
 
   constructor(private readonly options: RuleEngineOptions) {
     this.now = options.now ?? Date.now;
+    this.partitioned = options.partitioned ?? false;
+    this.siteOwner = !this.partitioned;
     this.applier = new StepApplier({ metrics: options.metrics, log: options.log, reopenWithinMs: options.reopenWithinMs, now: this.now });
     this.committer = new LedgerCommitter(options.ledger, options.metrics, options.log);
   }
 
-  /** Loads the saved pack and site states and the open freeze frames, then starts the site and checkpoint timers. */
+  /**
+   * Loads the saved pack and site states and the open freeze frames (partitioned: none, they are
+   * loaded per pack), then starts the site and checkpoint timers.
+   */
   async start(): Promise<void> {
     this.startedAt = this.now();
-    for (const row of await this.options.ledger.loadStates()) this.restore(row);
-    for (const frame of await this.options.ledger.openFreezeFrames()) {
-      const pack = this.pack(frame.siteId, frame.packId);
-      const settings = this.rulesFor(pack).settings;
-      // A frame triggered in the gap being back-filled collects the backlog's samples.
-      const backfill = pack.lanes.backfill;
-      const lane = backfill && frame.triggerTs < backfill.to ? pack.backfillLane() : pack.live;
-      lane.frames.start({
-        firingKey: frame.firingKey,
-        triggerTs: frame.triggerTs,
-        until: frame.triggerTs + settings.freezeFrameAfterS * 1000,
-        max: Math.max(0, settings.freezeFrameMaxSamples - frame.after),
-        samples: [],
-      });
+    if (!this.partitioned) {
+      for (const row of await this.options.ledger.loadStates()) this.restore(row);
+      for (const frame of await this.options.ledger.openFreezeFrames()) this.resumeFrame(frame);
     }
     const siteTimer = setInterval(() => void this.enqueue(() => this.checkSites()), this.options.siteCheckMs ?? 1000);
     const checkpointTimer = setInterval(() => void this.checkpoint(), this.options.checkpointMs ?? 5000);
@@ -101,12 +106,37 @@ export class RuleEngine {
   /** Looks at the inputs in order, then commits what they changed; resolves once it is durable. */
   run(inputs: readonly RuleInput[]): Promise<void> {
     return this.enqueue(async () => {
+      if (this.partitioned) await this.admit(inputs);
       for (const input of inputs) {
         if (input.kind === "sample") this.sample(input.siteId, input.packId, input.sample, input.arrivedAt);
         else if (input.kind === "meta") this.meta(input.siteId, input.packId, input.meta);
         else this.status(input.siteId, input.status, input.arrivedAt);
       }
-      await this.commit("hard");
+      await this.commit(this.partitioned ? "soft" : "hard");
+    });
+  }
+
+  /**
+   * Partitioned: the partition of these packs went to another worker. Their states are dropped
+   * (each batch saved them), to be loaded again should the partition come back.
+   */
+  forget(packs: readonly StateKey[]): Promise<void> {
+    return this.enqueue(async () => {
+      for (const { siteId, packId } of packs) {
+        this.packs.delete(packKey(siteId, packId));
+        this.sites.get(siteId)?.packs.delete(packId);
+        this.residency.forgetPack(siteId, packId);
+      }
+    });
+  }
+
+  /** Partitioned: this worker became the leader (it runs the sites' own rules and saves their states from now on), or stopped being it. */
+  setLeader(leader: boolean): Promise<void> {
+    return this.enqueue(async () => {
+      if (leader === this.siteOwner) return;
+      this.siteOwner = leader;
+      this.residency.forgetSites();
+      if (!leader) for (const site of this.sites.values()) site.dirt = "clean";
     });
   }
 
@@ -129,6 +159,11 @@ export class RuleEngine {
     return this.enqueue(() => this.commit("soft"));
   }
 
+  /** Packs whose state this engine holds (partitioned: the packs of its partitions seen so far). */
+  get packCount(): number {
+    return this.packs.size;
+  }
+
   /** Resolves when every batch and timer job queued so far is done. */
   idle(): Promise<void> {
     return this.chain;
@@ -138,6 +173,7 @@ export class RuleEngine {
   async stop(): Promise<void> {
     for (const timer of this.timers) clearInterval(timer);
     this.timers = [];
+    this.stopping = true;
     this.committer.stop();
     await this.enqueue(async () => {
       for (const pack of this.packs.values()) {
@@ -152,7 +188,9 @@ export class RuleEngine {
   // ---- inputs ---------------------------------------------------------------------------------
 
   private meta(siteId: string, packId: string, meta: PackMeta): void {
-    this.pack(siteId, packId).meta = meta;
+    this.metas.set(packKey(siteId, packId), meta);
+    const pack = this.packs.get(packKey(siteId, packId));
+    if (pack) pack.meta = meta;
   }
 
   private sample(siteId: string, packId: string, sample: PackSample, arrivedAt: number): void {
@@ -180,6 +218,8 @@ export class RuleEngine {
     site.mark("soft");
     if (status.state === "online") this.siteHeard(site, arrivedAt);
     for (const device of status.agent?.devices ?? []) {
+      // Partitioned: another worker holds this pack (its status reaches that worker too).
+      if (this.partitioned && !this.residency.holds(siteId, device.packId)) continue;
       const pack = this.pack(siteId, device.packId);
       const resolved = this.rulesFor(pack);
       for (const rule of resolved.rules) {
@@ -339,6 +379,7 @@ export class RuleEngine {
 
   /** The timer: sites silent (or offline) for longer than their timeout, on the ingestion's clock. */
   private async checkSites(): Promise<void> {
+    if (!this.siteOwner) return;
     const now = this.now();
     for (const site of this.sites.values()) {
       const resolved = this.options.book.resolve(site.siteId, SITE_PACK_ID);
@@ -395,6 +436,7 @@ export class RuleEngine {
     let pack = this.packs.get(key);
     if (!pack) {
       pack = new PackRules({ siteId, packId }, null, (ruleId, problem) => this.invalidState(siteId, packId, ruleId, problem));
+      pack.meta = this.metas.get(key) ?? null;
       this.packs.set(key, pack);
     }
     return pack;
@@ -415,7 +457,9 @@ export class RuleEngine {
         this.invalidState(siteId, packId, null, parsed.error.issues[0]?.message ?? "invalid");
         return;
       }
-      this.sites.set(siteId, new SiteRules(siteId, parsed.data, this.now(), report));
+      // Partitioned: the site is known here already (its packs' samples); it takes on the saved rules.
+      if (this.partitioned) this.site(siteId).adopt(parsed.data, this.now());
+      else this.sites.set(siteId, new SiteRules(siteId, parsed.data, this.now(), report));
       return;
     }
     const parsed = PackState.safeParse(row.state);
@@ -424,10 +468,57 @@ export class RuleEngine {
       return;
     }
     const pack = new PackRules({ siteId, packId }, parsed.data, report);
+    pack.meta = this.metas.get(packKey(siteId, packId)) ?? null;
     this.packs.set(packKey(siteId, packId), pack);
     const site = this.site(siteId);
     site.packs.add(packId);
     if (pack.lanes.liveTs !== null) site.clock = Math.max(site.clock, pack.lanes.liveTs);
+  }
+
+  /** A freeze frame whose after-window was open when its pack's state was loaded: it collects from the next sample on. */
+  private resumeFrame(frame: OpenFreezeFrame): void {
+    const pack = this.pack(frame.siteId, frame.packId);
+    const settings = this.rulesFor(pack).settings;
+    // A frame triggered in the gap being back-filled collects the backlog's samples.
+    const backfill = pack.lanes.backfill;
+    const lane = backfill && frame.triggerTs < backfill.to ? pack.backfillLane() : pack.live;
+    lane.frames.start({
+      firingKey: frame.firingKey,
+      triggerTs: frame.triggerTs,
+      until: frame.triggerTs + settings.freezeFrameAfterS * 1000,
+      max: Math.max(0, settings.freezeFrameMaxSamples - frame.after),
+      samples: [],
+    });
+  }
+
+  /**
+   * Partitioned: loads the states these inputs need and this engine does not hold yet (their packs'
+   * rows and open freeze frames; for the leader, their sites' rows), retrying a store that fails.
+   */
+  private async admit(inputs: readonly RuleInput[]): Promise<void> {
+    const keys = this.residency.missing(inputs, this.siteOwner);
+    if (keys.length === 0) return;
+    for (;;) {
+      try {
+        const rows = await this.options.ledger.loadStates(keys);
+        const packKeys = new Set(keys.filter((k) => k.packId !== SITE_PACK_ID).map((k) => packKey(k.siteId, k.packId)));
+        const frames = packKeys.size === 0 ? [] : (await this.options.ledger.openFreezeFrames()).filter((f) => packKeys.has(packKey(f.siteId, f.packId)));
+        for (const row of rows) this.restore(row);
+        // A site without a saved row is taken on all the same (its site-offline grace starts now).
+        const savedSites = new Set(rows.filter((r) => r.packId === SITE_PACK_ID).map((r) => r.siteId));
+        for (const k of keys) if (k.packId === SITE_PACK_ID && !savedSites.has(k.siteId)) this.site(k.siteId).adopt(null, this.now());
+        for (const frame of frames) this.resumeFrame(frame);
+        this.residency.loaded(keys);
+        this.loadBackoff.reset();
+        return;
+      } catch (err) {
+        if (this.stopping) throw err;
+        this.options.metrics.caseStoreErrors.inc();
+        const waitMs = this.loadBackoff.next();
+        this.options.log.error({ err, states: keys.length, retryInMs: waitMs }, "could not load the rule states of newly taken packs; retrying (intake waits)");
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
   }
 
   private enqueue(job: () => Promise<void>): Promise<void> {
@@ -442,7 +533,8 @@ export class RuleEngine {
   private async commit(level: "hard" | "soft"): Promise<void> {
     const batch = this.batch;
     this.batch = new RuleBatch();
-    const holders = [...this.packs.values(), ...this.sites.values()].filter((h) => h.dirt === "hard" || (level === "soft" && h.dirt === "soft"));
+    const sites = this.siteOwner ? [...this.sites.values()] : [];
+    const holders = [...this.packs.values(), ...sites].filter((h) => h.dirt === "hard" || (level === "soft" && h.dirt === "soft"));
     if (batch.empty && holders.length === 0) return;
     const rows: PackStateRow[] = holders.map((h) => ({
       siteId: h instanceof PackRules ? h.subject.siteId : h.siteId,

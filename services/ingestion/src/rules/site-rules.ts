@@ -29,17 +29,30 @@ export class SiteRules {
   offlineSince: number | null = null;
   lastNoDataCheck = 0;
   readonly packs = new Set<string>();
-  readonly lane: RuleLane;
+  lane: RuleLane;
   dirt: Dirt = "clean";
+  /** When this process took the site's own rules on (its start, or a partitioned worker becoming the leader): site-offline waits a timeout from here. */
+  adoptedAt = 0;
 
   constructor(
     readonly siteId: string,
     saved: SiteState | null,
     now: number,
-    invalid: InvalidStateReport,
+    private readonly invalid: InvalidStateReport,
   ) {
     this.lastArrival = saved?.lastArrival ?? now;
     this.lane = new RuleLane("live", { siteId, packId: SITE_PACK_ID }, { ...(saved?.rules ?? {}) }, invalid);
+  }
+
+  /**
+   * Takes on the site's saved rules (a partitioned worker that became the leader): their episodes
+   * come from the row, the clock and what was heard since stay this process's own.
+   */
+  adopt(saved: SiteState | null, now: number): void {
+    this.adoptedAt = now;
+    if (!saved) return;
+    this.lastArrival = Math.max(this.lastArrival, saved.lastArrival ?? 0);
+    this.lane = new RuleLane("live", this.lane.subject, { ...saved.rules }, this.invalid);
   }
 
   /** Moves the site's clock; a step of more than a second is remembered (the whole site was silent). */
@@ -69,7 +82,7 @@ export class SiteRules {
   }
 
   linkView(startedAt: number): SiteLinkView {
-    return { siteId: this.siteId, lastArrival: this.lastArrival, offlineSince: this.offlineSince, startedAt };
+    return { siteId: this.siteId, lastArrival: this.lastArrival, offlineSince: this.offlineSince, startedAt: Math.max(startedAt, this.adoptedAt) };
   }
 
   mark(dirt: Dirt): void {

@@ -1,4 +1,4 @@
-// `npx tsx services/storage/bench/rule-ledger-bench.ts`: RuleLedger.commit, the rule engine's batch
+// `npx tsx shared/storage/bench/rule-ledger-bench.ts`: RuleLedger.commit, the rule engine's batch
 // of 500 pack states (~2 KB of JSON each) with 0, 5 or 50 firings, on a SQLite file against what the
 // same work cost before (one recordFiring transaction per firing, then RuleStateStore.save of the
 // states), and the same commit() on PostgreSQL 15 (Debian's, started here on a free port: once with

@@ -1,0 +1,118 @@
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { ConfigError } from "@bms/shared";
+import type { BrokerConfig } from "@bms/shared/config/broker-config";
+import AsyncLevelPersistence from "aedes-persistence-level/asyncPersistence.js";
+import { ClassicLevel } from "classic-level";
+
+/** The LevelDB directory of the `disk` persistence, under the broker's dataDir. */
+export const BROKER_DB_DIR = "broker";
+
+export interface BrokerPersistence {
+  /** For aedes' `persistence` option; undefined = aedes' own in-memory one. */
+  persistence: AsyncLevelPersistence | undefined;
+  /** Where it lives, for the start-up log. */
+  location: string;
+  /** Waits for the writes in progress, then closes the database. Call after aedes closed. */
+  close(): Promise<void>;
+}
+
+/** How long close() waits for writes still in progress. */
+const SETTLE_TIMEOUT_MS = 5000;
+
+/** Stores of a publish that must finish in the order they were called (below). */
+const IN_ORDER = new Set(["outgoingEnqueue", "outgoingEnqueueCombi"]);
+/** Stores a publish need not wait for: queued in order, answered at once. */
+const WRITE_BEHIND = new Set(["storeRetained"]);
+
+/**
+ * Wraps the persistence for two things aedes needs of it:
+ * - Order. aedes drops a message for a client as a duplicate when one with a higher broker counter
+ *   reached that client first (its `dedupe`), and for a persistent session it then deletes it from
+ *   the queue: lost. With an in-memory persistence the publishes of one client reach subscribers in
+ *   order; on disk, two stores of queued copies can finish out of order (aedes issue #955, the same
+ *   with aedes-persistence-mongodb issue #27). So the stores a publish waits for (queued copies for
+ *   offline sessions) run one at a time, in call order, and the retained copy is written behind,
+ *   in order, without holding the publish up.
+ * - A clean close: calls in progress are counted, so close() lets the last stores of a closing
+ *   broker finish (aedes acknowledges a QoS 1 PUBLISH before its copies are stored) instead of
+ *   closing the database under them.
+ * Streams (outgoingStream, createRetainedStream...) pass through.
+ */
+function orderAndTrack<T extends object>(target: T, onError: (err: unknown) => void): { wrapped: T; settled(timeoutMs: number): Promise<void> } {
+  let pending = 0;
+  let chain: Promise<unknown> = Promise.resolve();
+  const inOrder = (run: () => Promise<unknown>) => {
+    const done = chain.then(run);
+    chain = done.catch(() => undefined);
+    return done;
+  };
+  const wrapped = new Proxy(target, {
+    get(obj, key) {
+      const value: unknown = Reflect.get(obj, key, obj);
+      if (typeof value !== "function") return value;
+      // aedes checks that `setup` is an async function: async methods stay async functions.
+      if (value.constructor.name !== "AsyncFunction") return value.bind(obj);
+      const name = String(key);
+      return async (...args: unknown[]) => {
+        pending += 1;
+        const run = async () => {
+          try {
+            return await value.apply(obj, args);
+          } finally {
+            pending -= 1;
+          }
+        };
+        if (WRITE_BEHIND.has(name)) {
+          inOrder(run).catch(onError);
+          return undefined;
+        }
+        return IN_ORDER.has(name) ? inOrder(run) : run();
+      };
+    },
+  });
+  const settled = async (timeoutMs: number) => {
+    const deadline = Date.now() + timeoutMs;
+    while (pending > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+  };
+  return { wrapped, settled };
+}
+
+function isLocked(err: unknown): boolean {
+  const cause = (err as { cause?: { code?: unknown } } | null)?.cause;
+  return cause?.code === "LEVEL_LOCKED";
+}
+
+/**
+ * `disk`: aedes-persistence-level on a classic-level (LevelDB) database in `${dataDir}/broker`:
+ * sessions, subscriptions, QoS 1 messages queued for offline sessions, retained messages and wills
+ * survive a restart. A directory another broker holds is a ConfigError naming DATA_DIR.
+ */
+export async function openBrokerPersistence(
+  config: Pick<BrokerConfig, "persistence" | "dataDir">,
+  onError: (err: unknown) => void,
+): Promise<BrokerPersistence> {
+  if (config.persistence === "memory") return { persistence: undefined, location: "memory", close: async () => {} };
+  const location = join(config.dataDir, BROKER_DB_DIR);
+  mkdirSync(location, { recursive: true });
+  const db = new ClassicLevel(location);
+  try {
+    await db.open();
+  } catch (err) {
+    if (isLocked(err)) throw new ConfigError("broker", [`dataDir: ${location} is held by another broker process: give each broker its own DATA_DIR`]);
+    throw err;
+  }
+  const { wrapped, settled } = orderAndTrack(new AsyncLevelPersistence(db), onError);
+  let closing: Promise<void> | undefined;
+  return {
+    persistence: wrapped,
+    location,
+    close() {
+      closing ??= (async () => {
+        await settled(SETTLE_TIMEOUT_MS);
+        await db.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,78 @@
+import { ConfigError } from "@bms/shared";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { waitFor } from "../../../test/support/free-port";
+import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
+import { AGENT, SERVICE, startTestBroker, type TestBroker } from "./broker-fixture";
+import { collect, TestClients } from "./broker-test-clients";
+
+const INGESTION = { username: SERVICE.username, password: SERVICE.password, clientId: "bms-ingestion", clean: false } as const;
+const AGENT_LOGIN = { username: AGENT.username, password: AGENT.password, clientId: "edge-site-1" } as const;
+
+describe("broker persistence on disk", () => {
+  const clients = new TestClients();
+  let dir: TempDir;
+  const brokers: TestBroker[] = [];
+  const start = async (over: Record<string, unknown> = {}) => {
+    const broker = await startTestBroker({ dataDir: dir.path, ...over });
+    brokers.push(broker);
+    return broker;
+  };
+  beforeEach(() => {
+    dir = makeTempDir("bms-broker-persist-");
+  });
+  afterEach(async () => {
+    await clients.endAll();
+    for (const b of brokers.splice(0)) await b.close();
+    dir.remove();
+  });
+
+  it("keeps the ingestion's session across a restart: what an agent publishes before the ingestion is back is queued for it", async () => {
+    const first = await start();
+    const ingestion = await clients.connect(first.url, INGESTION);
+    await ingestion.subscribeAsync("bms/#", { qos: 1 });
+    await first.close();
+
+    const second = await start();
+    // The agent's backlog arrives first...
+    const agent = await clients.connect(second.url, AGENT_LOGIN);
+    for (let seq = 1; seq <= 104; seq++) await agent.publishAsync("bms/site-1/pack-1/telemetry", JSON.stringify({ seq }), { qos: 1 });
+    // ...then the ingestion comes back to its session and gets all of it, in order.
+    const back = clients.start(second.url, INGESTION);
+    const received = collect(back.client);
+    expect(await back.sessionPresent).toBe(true);
+    await waitFor(() => received.length >= 104, 10_000, "the 104 queued samples");
+    expect(received.map((m) => (JSON.parse(m.payload) as { seq: number }).seq)).toEqual(Array.from({ length: 104 }, (_, i) => i + 1));
+  });
+
+  it("keeps retained messages", async () => {
+    const first = await start();
+    const agent = await clients.connect(first.url, AGENT_LOGIN);
+    await agent.publishAsync("bms/site-1/pack-1/meta", '{"model":"X"}', { qos: 1, retain: true });
+    await first.close();
+    const second = await start();
+    const reader = await clients.connect(second.url, { username: SERVICE.username, password: SERVICE.password, clientId: "bms-ingestion-reader" });
+    const received = collect(reader);
+    await reader.subscribeAsync("bms/+/+/meta", { qos: 1 });
+    await waitFor(() => received.length === 1, 5000, "the retained meta");
+    expect(received[0]).toMatchObject({ topic: "bms/site-1/pack-1/meta", payload: '{"model":"X"}', retain: true });
+  });
+
+  it("a second broker on the same data directory is a config error naming DATA_DIR", async () => {
+    await start();
+    const error = await startTestBroker({ dataDir: dir.path }).then(
+      () => undefined,
+      (err: unknown) => err,
+    );
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(String(error)).toMatch(/held by another broker process: give each broker its own DATA_DIR/);
+  });
+
+  it("persistence: memory keeps nothing across a restart", async () => {
+    const first = await start({ persistence: "memory" });
+    const ingestion = await clients.connect(first.url, INGESTION);
+    await ingestion.subscribeAsync("bms/#", { qos: 1 });
+    await first.close();
+    const second = await start({ persistence: "memory" });
+    expect(await clients.start(second.url, INGESTION).sessionPresent).toBe(false);
+  });
+});
