@@ -9,13 +9,54 @@ import { type ParsedMail, simpleParser } from "mailparser";
 import { getDocument } from "pdfjs-dist/legacy/build/pdf.mjs";
 import { SMTPServer } from "smtp-server";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { freePort, waitFor } from "../../../test/support/free-port";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
 import { RuleBook } from "../../ingestion/src/rules/rule-book";
 import { feedScenario, startFastEngine } from "../../ingestion/test/fixtures/scenario-feed";
 import { loadCustomers } from "../src/access-list";
-import { monthRange } from "../src/reports/monthly-report";
+import { monthRange, previousMonth } from "../src/reports/monthly-report";
 import { ReportScheduler, type ReportWebhookBody } from "../src/reports/report-delivery";
 import { closeCase, type Harness, openCase, startHarness } from "./live-harness";
+
+/** An SMTP server (smtp-server) that parses every mail it accepts into `mails`. */
+function startSmtp(mails: ParsedMail[], port = 0): Promise<SMTPServer> {
+  const smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ["AUTH", "STARTTLS"],
+    logger: false,
+    onData(stream, _session, callback) {
+      simpleParser(stream)
+        .then((mail) => {
+          mails.push(mail);
+          callback();
+        })
+        .catch(callback);
+    },
+  });
+  return new Promise((resolve) => smtp.listen(port, "127.0.0.1", () => resolve(smtp)));
+}
+
+/** A webhook receiver keeping each body with its signature; it answers `status()` (204 unless told). */
+async function startReceiver(
+  hooks: { body: string; signature: string | undefined }[],
+  status: () => number = () => 204,
+): Promise<{ server: Server; url: string }> {
+  const server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk) => {
+      body += chunk;
+    });
+    request.on("end", () => {
+      hooks.push({ body, signature: request.headers["x-bms-signature"] as string | undefined });
+      response.writeHead(status()).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  return { server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/reports` };
+}
+
+const closeServer = (server: { close(callback: () => void): unknown } | undefined) =>
+  new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
 
 /**
  * Pack health over REST and the monthly follow-up report: a customer of two sites and another of
@@ -187,38 +228,14 @@ describe("pack health and monthly reports", () => {
     const hooks: { body: string; signature: string | undefined }[] = [];
 
     beforeAll(async () => {
-      smtp = new SMTPServer({
-        authOptional: true,
-        disabledCommands: ["AUTH", "STARTTLS"],
-        logger: false,
-        onData(stream, _session, callback) {
-          simpleParser(stream)
-            .then((mail) => {
-              mails.push(mail);
-              callback();
-            })
-            .catch(callback);
-        },
-      });
-      await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", () => resolve()));
+      smtp = await startSmtp(mails);
       smtpPort = (smtp.server.address() as { port: number }).port;
-      hook = createServer((request, response) => {
-        let body = "";
-        request.on("data", (chunk) => {
-          body += chunk;
-        });
-        request.on("end", () => {
-          hooks.push({ body, signature: request.headers["x-bms-signature"] as string | undefined });
-          response.writeHead(204).end();
-        });
-      });
-      await new Promise<void>((resolve) => hook.listen(0, "127.0.0.1", () => resolve()));
-      hookUrl = `http://127.0.0.1:${(hook.address() as { port: number }).port}/reports`;
+      ({ server: hook, url: hookUrl } = await startReceiver(hooks));
     });
 
     afterAll(async () => {
-      await new Promise<void>((resolve) => smtp?.close(() => resolve()));
-      await new Promise<void>((resolve) => hook?.close(() => resolve()));
+      await closeServer(smtp);
+      await closeServer(hook);
     });
 
     it("mails each customer the month's report with the PDF attached, posts it signed, and sends once", async () => {
@@ -264,6 +281,45 @@ describe("pack health and monthly reports", () => {
       const c2 = bodies.find((b) => b.customer.id === "c2") as ReportWebhookBody;
       expect(c2).toMatchObject({ event: "report.monthly", month, sites: ["site-c"] });
       expect(Buffer.from(c2.pdfBase64, "base64").subarray(0, 5).toString()).toBe("%PDF-");
+    });
+
+    it("runs from the live service's reports config and retries each channel that failed at the next check", async () => {
+      const secret = "report-webhook-secret-9876543210";
+      const laterPort = await freePort();
+      const laterMails: ParsedMail[] = [];
+      const laterHooks: { body: string; signature: string | undefined }[] = [];
+      const answered: number[] = [];
+      // The receiver refuses the first post; the SMTP server is not up at first.
+      const receiver = await startReceiver(laterHooks, () => {
+        answered.push(answered.length === 0 ? 503 : 204);
+        return answered.at(-1) as number;
+      });
+      let lateSmtp: SMTPServer | undefined;
+      const second = await startHarness({
+        tokensFile,
+        reports: { smtpUrl: `smtp://127.0.0.1:${laterPort}`, webhook: { url: receiver.url, secret }, checkEveryMs: 1000 },
+      });
+      try {
+        await waitFor(() => answered.includes(503), 10_000, "the refused webhook post");
+        // With the SMTP server down, the webhooks still go (each channel on its own).
+        await waitFor(() => answered.filter((a) => a === 204).length === 2, 10_000, "both customers' webhook posts");
+        expect(laterMails).toHaveLength(0);
+        lateSmtp = await startSmtp(laterMails, laterPort);
+        await waitFor(() => laterMails.length === 1, 10_000, "the mail once the SMTP server is up");
+        const lastMonth = previousMonth(Date.now());
+        expect(laterMails[0]?.subject).toBe(`Monthly follow-up ${lastMonth}: Alpine Storage`);
+        expect(laterMails[0]?.attachments[0]?.contentType).toBe("application/pdf");
+        const delivered = laterHooks.filter((_, i) => answered[i] === 204).map((d) => JSON.parse(d.body) as ReportWebhookBody);
+        expect(delivered.map((b) => b.customer.id).sort()).toEqual(["c1", "c2"]);
+        // Sent is remembered: later checks send nothing more.
+        await new Promise((resolve) => setTimeout(resolve, 2500));
+        expect(laterMails).toHaveLength(1);
+        expect(answered.filter((a) => a === 204)).toHaveLength(2);
+      } finally {
+        await second.close();
+        await closeServer(lateSmtp);
+        await closeServer(receiver.server);
+      }
     });
   });
 });

@@ -93,6 +93,7 @@ export class ReportScheduler {
     }
   }
 
+  /** Each channel on its own: an SMTP server that is down does not hold back the webhook, nor the other way round. */
   private async deliver(customer: Customer, month: string): Promise<void> {
     const { config, cursors, log } = this.options;
     const emailKey = `report:${customer.id}:email`;
@@ -104,21 +105,29 @@ export class ReportScheduler {
     const report = await buildCustomerReport(this.options.sources, customer, customer.sites, month, this.now());
     const pdf = await renderReportPdf([report]);
     if (wantEmail && mailer) {
-      await mailer.sendMail({
-        from: config.from,
-        to: customer.emails,
-        subject: reportTitle(report),
-        text: `${reportTitle(report)}: the report is attached as a PDF.`,
-        html: renderReportHtml([report]),
-        attachments: [{ filename: `follow-up-${month}-${customer.id}.pdf`, content: pdf, contentType: "application/pdf" }],
-      });
-      await cursors.setCursor(emailKey, yyyymm(month));
-      log.info({ customer: customer.id, month, to: customer.emails.length, bytes: pdf.length }, "monthly report mailed");
+      try {
+        await mailer.sendMail({
+          from: config.from,
+          to: customer.emails,
+          subject: reportTitle(report),
+          text: `${reportTitle(report)}: the report is attached as a PDF.`,
+          html: renderReportHtml([report]),
+          attachments: [{ filename: `follow-up-${month}-${customer.id}.pdf`, content: pdf, contentType: "application/pdf" }],
+        });
+        await cursors.setCursor(emailKey, yyyymm(month));
+        log.info({ customer: customer.id, month, to: customer.emails.length, bytes: pdf.length }, "monthly report mailed");
+      } catch (err) {
+        log.error({ err, customer: customer.id, month, channel: "email" }, "monthly report not mailed; retried at the next check");
+      }
     }
     if (wantWebhook && config.webhook) {
-      await this.post(config.webhook, report, pdf);
-      await cursors.setCursor(webhookKey, yyyymm(month));
-      log.info({ customer: customer.id, month, url: config.webhook.url }, "monthly report sent by webhook");
+      try {
+        await this.post(config.webhook, report, pdf);
+        await cursors.setCursor(webhookKey, yyyymm(month));
+        log.info({ customer: customer.id, month, url: config.webhook.url }, "monthly report sent by webhook");
+      } catch (err) {
+        log.error({ err, customer: customer.id, month, channel: "webhook" }, "monthly report not posted; retried at the next check");
+      }
     }
   }
 
