@@ -12,6 +12,8 @@
   const packs = new Map(); // "site/pack" -> { siteId, packId, sample, meta, receivedAt }
   const subscribedSites = new Set();
   const expandedCases = new Set();
+  /** Packs whose health panel is open: "site/pack" -> the health answer, { error }, or { loading: true }. */
+  const packHealth = new Map();
   let socket = null;
   let token = null;
   let casesTimer = null;
@@ -133,7 +135,7 @@
     const body = $("packs").tBodies[0];
     const rows = [...packs.values()].sort((a, b) => a.siteId.localeCompare(b.siteId) || a.packId.localeCompare(b.packId));
     body.replaceChildren(
-      ...rows.map((p) => {
+      ...rows.flatMap((p) => {
         const tr = el("tr");
         tr.dataset.pack = `${p.siteId}/${p.packId}`;
         const name = el("td");
@@ -153,11 +155,58 @@
         tr.append(alarms);
         tr.append(el("td", p.receivedAt ? ago(p.receivedAt) : "no sample yet", "muted"));
         if (!p.receivedAt || Date.now() - p.receivedAt > STALE_MS) tr.classList.add("stale");
-        return tr;
+        const key = `${p.siteId}/${p.packId}`;
+        tr.classList.add("pack-row");
+        tr.setAttribute("aria-expanded", String(packHealth.has(key)));
+        tr.addEventListener("click", () => toggleHealth(p.siteId, p.packId));
+        return packHealth.has(key) ? [tr, healthRow(key)] : [tr];
       }),
     );
     $("packs-empty").hidden = rows.length > 0;
     $("packs-count").textContent = rows.length ? `${rows.length} pack${rows.length === 1 ? "" : "s"}` : "";
+  }
+
+  /** The pack's health (GET /api/packs/:siteId/:packId/health) under its row, as pack-health.js words it. */
+  function healthRow(key) {
+    const tr = el("tr", null, "health");
+    tr.dataset.healthOf = key;
+    const td = el("td");
+    td.colSpan = 9;
+    const h = packHealth.get(key);
+    if (h.loading) td.append(el("p", "Loading the pack's health…", "muted"));
+    else if (h.error) td.append(el("p", `No health figures: ${h.error}`, "muted"));
+    else {
+      const dl = el("dl", null, "evidence");
+      for (const [label, text] of window.packHealthLines(h)) dl.append(el("dt", label), el("dd", text));
+      td.append(dl);
+    }
+    tr.append(td);
+    return tr;
+  }
+
+  async function loadHealth(siteId, packId) {
+    const key = `${siteId}/${packId}`;
+    let answer;
+    try {
+      answer = await api(`/api/packs/${encodeURIComponent(siteId)}/${encodeURIComponent(packId)}/health`);
+    } catch (err) {
+      answer = { error: err.message };
+    }
+    // Closed while it loaded: stays closed.
+    if (packHealth.has(key)) {
+      packHealth.set(key, answer);
+      renderPacks();
+    }
+  }
+
+  function toggleHealth(siteId, packId) {
+    const key = `${siteId}/${packId}`;
+    if (packHealth.has(key)) packHealth.delete(key);
+    else {
+      packHealth.set(key, { loading: true });
+      loadHealth(siteId, packId);
+    }
+    renderPacks();
   }
 
   function subscribeSite(siteId) {
@@ -378,7 +427,12 @@
 
   // New sites appear over time; ages ("5 s ago") need refreshing too.
   setInterval(() => {
-    if (socket?.connected) refreshPacks().catch(() => {});
+    if (!socket?.connected) return;
+    refreshPacks().catch(() => {});
+    for (const key of packHealth.keys()) {
+      const p = packs.get(key);
+      if (p) loadHealth(p.siteId, p.packId);
+    }
   }, PACK_REFRESH_MS);
   setInterval(renderPacks, 5_000);
 

@@ -9,6 +9,7 @@ const PUBLIC_DIR = join(packageDir("@bms/live"), "public");
 const ASSETS = [
   { route: "/", file: "index.html", type: "text/html; charset=utf-8" },
   { route: "/console.js", file: "console.js", type: "text/javascript; charset=utf-8" },
+  { route: "/pack-health.js", file: "pack-health.js", type: "text/javascript; charset=utf-8" },
   { route: "/console.css", file: "console.css", type: "text/css; charset=utf-8" },
 ] as const;
 

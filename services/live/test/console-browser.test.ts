@@ -1,8 +1,10 @@
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { parseScenario } from "@bms/simulators";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { requireBinary } from "../../../test/support/binaries";
+import { feedScenario, startFastEngine } from "../../ingestion/test/fixtures/scenario-feed";
 import { closeCase, type Harness, meta, openCase, SITE1_TOKEN, sample, startHarness, TOKEN } from "./live-harness";
 
 const SCREENSHOT = join(process.cwd(), ".tmp", "console.png");
@@ -93,6 +95,47 @@ describe("engineer console", () => {
     await h.publish(`cases/site-1/pack-1`, { type: "closed", case: closed });
     await expect.poll(() => caseRow.count(), { timeout: 10_000 }).toBe(0);
 
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("opens a pack's health under its row: SOH or why there is none, throughput, stress and the warranty window", async () => {
+    // Three hours of a simulated pack through the ingestion's rule engine, on the live service's case store.
+    const t0 = Date.now() - 3 * 3_600_000;
+    const fast = await startFastEngine(h.dataDir, { now: t0 });
+    const scenario = parseScenario({ name: "site-4", seed: 4, packs: 1, packDefaults: { capacityAh: 50 }, durationS: 3 * 3600, intervalS: 30 });
+    await feedScenario(fast.engine, scenario, { siteId: "site-4", t0 });
+    await fast.close();
+    await h.publish("bms/site-4/pack-1/telemetry", sample({ seq: 1, soc: 61 }));
+    await h.publish("bms/site-4/pack-2/telemetry", sample({ seq: 1, soc: 62 }));
+    const health = await (await fetch(`${h.live.url}/api/packs/site-4/pack-1/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
+
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    await page.goto(`${h.live.url}/?token=${encodeURIComponent(TOKEN)}`);
+    const row = page.locator('tr[data-pack="site-4/pack-1"]');
+    await expect.poll(() => row.locator('td[data-field="soc"]').textContent(), { timeout: 10_000 }).toBe("61.0");
+    await row.click();
+    const panel = page.locator('tr[data-health-of="site-4/pack-1"]');
+    await expect.poll(() => panel.textContent(), { timeout: 10_000 }).toContain("equivalent full cycles");
+    const text = (await panel.textContent()) ?? "";
+    expect(text).toContain("no estimate: not enough data");
+    expect(text).toContain(`${health.throughputAh.toFixed(1)} Ah · ${health.equivalentFullCycles.toFixed(2)} equivalent full cycles`);
+    expect(text).toMatch(/Most hours \(SOC × temperature\)soc \d+-\d+ \| [^:]+ °C: \d+\.\d h/);
+    expect(text).toContain(`% of ${health.operatingHours.toFixed(1)} h outside`);
+    expect(await row.getAttribute("aria-expanded")).toBe("true");
+
+    // A live sample redraws the table; the panel stays open under its pack.
+    await h.publish("bms/site-4/pack-1/telemetry", sample({ seq: 2, soc: 63 }));
+    await expect.poll(() => row.locator('td[data-field="soc"]').textContent(), { timeout: 10_000 }).toBe("63.0");
+    expect(await panel.count()).toBe(1);
+
+    // A pack the ingestion has not counted yet says so; a second click closes a panel.
+    await page.locator('tr[data-pack="site-4/pack-2"]').click();
+    await expect.poll(() => page.locator('tr[data-health-of="site-4/pack-2"]').textContent(), { timeout: 10_000 }).toContain("No health figures");
+    await row.click();
+    await expect.poll(() => panel.count(), { timeout: 5000 }).toBe(0);
     expect(errors).toEqual([]);
     await page.close();
   });

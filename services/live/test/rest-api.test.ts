@@ -247,7 +247,7 @@ describe("other routes", () => {
     expect(page.headers.get("content-type")).toContain("text/html");
     expect(page.headers.get("content-security-policy")).toContain("default-src 'self'");
     expect(await page.text()).toContain("BMS live console");
-    for (const asset of ["/console.js", "/console.css", "/socket.io/socket.io.js"]) {
+    for (const asset of ["/console.js", "/pack-health.js", "/console.css", "/socket.io/socket.io.js"]) {
       expect((await fetch(`${h.live.url}${asset}`)).status, asset).toBe(200);
     }
   });
