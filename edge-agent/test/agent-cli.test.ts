@@ -31,7 +31,7 @@ describe("agent command line: shipped runtime flags", () => {
     const script = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts.agent ?? "";
     expect(script).toBe(`npm run build --silent && node ${AGENT_NODE_FLAGS.join(" ")} --enable-source-maps edge-agent/dist/main.js`);
     const compose = readFileSync(join(root, "docker-compose.yml"), "utf8");
-    expect(compose).toContain(`["node", ${AGENT_NODE_FLAGS.map((f) => JSON.stringify(f)).join(", ")}, "--import", "tsx", "edge-agent/src/main.ts"`);
+    expect(compose).toContain(`["node", ${AGENT_NODE_FLAGS.map((f) => JSON.stringify(f)).join(", ")}, "--enable-source-maps", "edge-agent/dist/main.js"`);
   });
 });
 

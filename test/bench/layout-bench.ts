@@ -95,3 +95,20 @@ export async function benchLayout(): Promise<{ legacy: LayoutFigures; current: L
   const current = await measure("current", sampleToLines, (site, pack) => `max_over_time(pack_cell_voltage_max{site="${site}",pack="${pack}"}[1d])`);
   return { legacy, current };
 }
+
+export function formatLayoutBench(r: { legacy: LayoutFigures; current: LayoutFigures }): string {
+  const row = (label: string, pick: (x: LayoutFigures) => number, digits = 0) =>
+    `  ${label.padEnd(36)} ${pick(r.legacy).toFixed(digits)} → ${pick(r.current).toFixed(digits)}`;
+  return [
+    "time-series layout: one line per cell and per sensor (before) → pack + cells lines (now), a day of 1 Hz samples of one 16-cell pack",
+    row("lines per sample", (x) => x.linesPerSample),
+    row("bytes per sample", (x) => x.bytesPerSample),
+    row("points per sample", (x) => x.pointsPerSample),
+    row("series per pack", (x) => x.seriesPerPack),
+    row("write into VictoriaMetrics, samples/s", (x) => x.writeSamplesPerS),
+    row("max cell voltage over a day, ms", (x) => x.dayMaxQueryMs, 1),
+    row("  (its answer, V)", (x) => x.dayMaxValue, 3),
+    `json-layout: ${JSON.stringify(r)}`,
+    "",
+  ].join("\n");
+}

@@ -1,20 +1,20 @@
 import { Backoff, type Logger, type PackMeta, type PackSample, SITE_PACK_ID, type SiteStatus } from "@bms/shared";
-import type { OpenFreezeFrame, PackStateRow, RuleLedger } from "@bms/storage";
+import type { RuleLedger } from "@bms/storage";
 import type { CaseAnnouncer } from "../case-announcer";
 import type { IngestionMetrics } from "../ingestion-metrics";
 import type { HealthContext } from "../warranty/pack-health";
 import { LedgerCommitter } from "./ledger-committer";
 import { caughtUp, endBackfill, type Gap, recordLiveStep, routeLate } from "./pack-lanes";
 import { PackObservation } from "./pack-observation";
-import { PackResidency, type StateKey, stateKey } from "./pack-residency";
-import { PackRules } from "./pack-rules";
+import { PackResidency, type StateKey } from "./pack-residency";
+import type { PackRules } from "./pack-rules";
 import { plausibilityLimits } from "./plausibility-limits";
 import { RuleBatch } from "./rule-batch";
 import type { ResolvedRules, RuleBook } from "./rule-book";
+import { RuleHolders } from "./rule-holders";
 import type { RuleInput } from "./rule-input";
 import type { RuleLane } from "./rule-lane";
-import { PackState, SiteState } from "./rule-state";
-import { SiteRules } from "./site-rules";
+import type { SiteRules } from "./site-rules";
 import { StepApplier, type StepTarget } from "./step-applier";
 
 export interface RuleEngineOptions {
@@ -44,8 +44,6 @@ export interface RuleEngineOptions {
 
 export type { RuleInput };
 
-const packKey = stateKey;
-
 /**
  * Runs the rule book on every valid sample and site status, in arrival order, a batch at a time:
  * the rules look at the batch's inputs one after another (synchronously, so the order is the
@@ -55,15 +53,13 @@ const packKey = stateKey;
  * batch is recorded once (idempotent firing keys; the lanes skip samples the rules have seen).
  *
  * Where things live: kinds/ (one module per rule kind, behind a registry), rule-lane.ts (a lane's
- * slots), pack-rules.ts and site-rules.ts (per pack and per site), pack-lanes.ts (live and
- * backfill routing), step-applier.ts (steps into firings), firing-builder.ts (evidence, warranty),
- * freeze-frames.ts, ledger-committer.ts (commit, retry).
+ * slots), pack-rules.ts and site-rules.ts (per pack and per site), rule-holders.ts (them in
+ * memory: made, restored, their changed rows), pack-lanes.ts (live and backfill routing),
+ * step-applier.ts (steps into firings), firing-builder.ts (evidence, warranty), freeze-frames.ts,
+ * ledger-committer.ts (commit, retry).
  */
 export class RuleEngine {
-  private readonly packs = new Map<string, PackRules>();
-  private readonly sites = new Map<string, SiteRules>();
-  /** Every pack's meta seen (kept when a partitioned worker forgets the pack's state). */
-  private readonly metas = new Map<string, PackMeta>();
+  private readonly holders: RuleHolders;
   private readonly residency = new PackResidency();
   private readonly partitioned: boolean;
   /** Runs the sites' own rules and saves their states: always, or while the leader (partitioned). */
@@ -84,6 +80,7 @@ export class RuleEngine {
     this.siteOwner = !this.partitioned;
     this.applier = new StepApplier({ metrics: options.metrics, log: options.log, reopenWithinMs: options.reopenWithinMs, now: this.now });
     this.committer = new LedgerCommitter(options.ledger, options.metrics, options.log);
+    this.holders = new RuleHolders({ book: options.book, metrics: options.metrics, log: options.log, now: this.now, partitioned: this.partitioned });
   }
 
   /**
@@ -93,8 +90,8 @@ export class RuleEngine {
   async start(): Promise<void> {
     this.startedAt = this.now();
     if (!this.partitioned) {
-      for (const row of await this.options.ledger.loadStates()) this.restore(row);
-      for (const frame of await this.options.ledger.openFreezeFrames()) this.resumeFrame(frame);
+      for (const row of await this.options.ledger.loadStates()) this.holders.restore(row);
+      for (const frame of await this.options.ledger.openFreezeFrames()) this.holders.resumeFrame(frame);
     }
     const siteTimer = setInterval(() => void this.enqueue(() => this.checkSites()), this.options.siteCheckMs ?? 1000);
     const checkpointTimer = setInterval(() => void this.checkpoint(), this.options.checkpointMs ?? 5000);
@@ -109,7 +106,7 @@ export class RuleEngine {
       if (this.partitioned) await this.admit(inputs);
       for (const input of inputs) {
         if (input.kind === "sample") this.sample(input.siteId, input.packId, input.sample, input.arrivedAt);
-        else if (input.kind === "meta") this.meta(input.siteId, input.packId, input.meta);
+        else if (input.kind === "meta") this.holders.meta(input.siteId, input.packId, input.meta);
         else this.status(input.siteId, input.status, input.arrivedAt);
       }
       await this.commit(this.partitioned ? "soft" : "hard");
@@ -123,8 +120,7 @@ export class RuleEngine {
   forget(packs: readonly StateKey[]): Promise<void> {
     return this.enqueue(async () => {
       for (const { siteId, packId } of packs) {
-        this.packs.delete(packKey(siteId, packId));
-        this.sites.get(siteId)?.packs.delete(packId);
+        this.holders.forget(siteId, packId);
         this.residency.forgetPack(siteId, packId);
       }
     });
@@ -136,7 +132,7 @@ export class RuleEngine {
       if (leader === this.siteOwner) return;
       this.siteOwner = leader;
       this.residency.forgetSites();
-      if (!leader) for (const site of this.sites.values()) site.dirt = "clean";
+      if (!leader) for (const site of this.holders.sites.values()) site.dirt = "clean";
     });
   }
 
@@ -151,7 +147,7 @@ export class RuleEngine {
 
   /** A pack's meta: its chemistry picks its rules from the next sample on. Kept in memory (the broker keeps it retained). */
   onMeta(siteId: string, packId: string, meta: PackMeta): void {
-    this.meta(siteId, packId, meta);
+    this.holders.meta(siteId, packId, meta);
   }
 
   /** Saves every state that changed, soft ones too (what the checkpoint timer does), and resolves once it is durable. */
@@ -161,7 +157,7 @@ export class RuleEngine {
 
   /** Packs whose state this engine holds (partitioned: the packs of its partitions seen so far). */
   get packCount(): number {
-    return this.packs.size;
+    return this.holders.packs.size;
   }
 
   /** Resolves when every batch and timer job queued so far is done. */
@@ -176,7 +172,7 @@ export class RuleEngine {
     this.stopping = true;
     this.committer.stop();
     await this.enqueue(async () => {
-      for (const pack of this.packs.values()) {
+      for (const pack of this.holders.packs.values()) {
         for (const lane of pack.backfill ? [pack.live, pack.backfill] : [pack.live]) {
           for (const collector of lane.frames.takeAll()) this.batch.frame(collector, false);
         }
@@ -187,21 +183,15 @@ export class RuleEngine {
 
   // ---- inputs ---------------------------------------------------------------------------------
 
-  private meta(siteId: string, packId: string, meta: PackMeta): void {
-    this.metas.set(packKey(siteId, packId), meta);
-    const pack = this.packs.get(packKey(siteId, packId));
-    if (pack) pack.meta = meta;
-  }
-
   private sample(siteId: string, packId: string, sample: PackSample, arrivedAt: number): void {
-    const site = this.site(siteId);
+    const site = this.holders.site(siteId);
     site.lastArrival = arrivedAt;
     site.offlineSince = null;
     site.advanceClock(sample.ts);
     site.packs.add(packId);
     site.mark("soft");
-    const pack = this.pack(siteId, packId);
-    const resolved = this.rulesFor(pack);
+    const pack = this.holders.pack(siteId, packId);
+    const resolved = this.holders.rulesFor(pack);
     // Any sample, live or late, shows the site's link is up (site-offline); only live ones count for no-data.
     this.siteHeard(site, arrivedAt);
     const lanes = pack.lanes;
@@ -211,7 +201,7 @@ export class RuleEngine {
 
   /** A site status (retained `bms/{siteId}/status`): the agent's clock, online/offline, its poll counters. */
   private status(siteId: string, status: SiteStatus, arrivedAt: number): void {
-    const site = this.site(siteId);
+    const site = this.holders.site(siteId);
     site.lastArrival = arrivedAt;
     site.advanceClock(status.ts);
     site.offlineSince = status.state === "offline" ? arrivedAt : null;
@@ -220,8 +210,8 @@ export class RuleEngine {
     for (const device of status.agent?.devices ?? []) {
       // Partitioned: another worker holds this pack (its status reaches that worker too).
       if (this.partitioned && !this.residency.holds(siteId, device.packId)) continue;
-      const pack = this.pack(siteId, device.packId);
-      const resolved = this.rulesFor(pack);
+      const pack = this.holders.pack(siteId, device.packId);
+      const resolved = this.holders.rulesFor(pack);
       for (const rule of resolved.rules) {
         if (rule.kind !== "link-errors") continue;
         const slot = pack.live.slot(rule);
@@ -350,8 +340,8 @@ export class RuleEngine {
     if (this.siteOffline(site)) return;
     const view = site.clockView();
     for (const packId of site.packs) {
-      const pack = this.pack(site.siteId, packId);
-      const resolved = this.rulesFor(pack);
+      const pack = this.holders.pack(site.siteId, packId);
+      const resolved = this.holders.rulesFor(pack);
       for (const rule of resolved.rules) {
         if (rule.kind !== "no-data") continue;
         const slot = pack.live.slot(rule);
@@ -381,7 +371,7 @@ export class RuleEngine {
   private async checkSites(): Promise<void> {
     if (!this.siteOwner) return;
     const now = this.now();
-    for (const site of this.sites.values()) {
+    for (const site of this.holders.sites.values()) {
       const resolved = this.options.book.resolve(site.siteId, SITE_PACK_ID);
       const view = site.linkView(this.startedAt);
       for (const rule of resolved.rules) {
@@ -417,80 +407,6 @@ export class RuleEngine {
     return { terms: resolved.warranty, settings: resolved.health, meta: pack.meta, chemistry: resolved.chemistry };
   }
 
-  /** The pack's rules: by its chemistry, and its product (meta model) for the warranty terms and health settings. */
-  private rulesFor(pack: PackRules): ResolvedRules {
-    return this.options.book.resolve(pack.subject.siteId, pack.subject.packId, pack.meta?.chemistry, pack.meta?.model);
-  }
-
-  private site(siteId: string): SiteRules {
-    let site = this.sites.get(siteId);
-    if (!site) {
-      site = new SiteRules(siteId, null, this.now(), (ruleId, problem) => this.invalidState(siteId, SITE_PACK_ID, ruleId, problem));
-      this.sites.set(siteId, site);
-    }
-    return site;
-  }
-
-  private pack(siteId: string, packId: string): PackRules {
-    const key = packKey(siteId, packId);
-    let pack = this.packs.get(key);
-    if (!pack) {
-      pack = new PackRules({ siteId, packId }, null, (ruleId, problem) => this.invalidState(siteId, packId, ruleId, problem));
-      pack.meta = this.metas.get(key) ?? null;
-      this.packs.set(key, pack);
-    }
-    return pack;
-  }
-
-  private invalidState(siteId: string, packId: string, ruleId: string | null, problem: string): void {
-    this.options.metrics.ruleStateInvalid.inc();
-    this.options.log.warn({ siteId, packId, ruleId }, `saved rule state does not fit; ${ruleId ? "the rule" : "the pack"} starts afresh: ${problem}`);
-  }
-
-  /** A saved row back into memory; one that does not fit is reported and left out (the pack starts afresh). */
-  private restore(row: PackStateRow): void {
-    const { siteId, packId } = row;
-    const report = (ruleId: string, problem: string) => this.invalidState(siteId, packId, ruleId, problem);
-    if (packId === SITE_PACK_ID) {
-      const parsed = SiteState.safeParse(row.state);
-      if (!parsed.success) {
-        this.invalidState(siteId, packId, null, parsed.error.issues[0]?.message ?? "invalid");
-        return;
-      }
-      // Partitioned: the site is known here already (its packs' samples); it takes on the saved rules.
-      if (this.partitioned) this.site(siteId).adopt(parsed.data, this.now());
-      else this.sites.set(siteId, new SiteRules(siteId, parsed.data, this.now(), report));
-      return;
-    }
-    const parsed = PackState.safeParse(row.state);
-    if (!parsed.success) {
-      this.invalidState(siteId, packId, null, `${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
-      return;
-    }
-    const pack = new PackRules({ siteId, packId }, parsed.data, report);
-    pack.meta = this.metas.get(packKey(siteId, packId)) ?? null;
-    this.packs.set(packKey(siteId, packId), pack);
-    const site = this.site(siteId);
-    site.packs.add(packId);
-    if (pack.lanes.liveTs !== null) site.clock = Math.max(site.clock, pack.lanes.liveTs);
-  }
-
-  /** A freeze frame whose after-window was open when its pack's state was loaded: it collects from the next sample on. */
-  private resumeFrame(frame: OpenFreezeFrame): void {
-    const pack = this.pack(frame.siteId, frame.packId);
-    const settings = this.rulesFor(pack).settings;
-    // A frame triggered in the gap being back-filled collects the backlog's samples.
-    const backfill = pack.lanes.backfill;
-    const lane = backfill && frame.triggerTs < backfill.to ? pack.backfillLane() : pack.live;
-    lane.frames.start({
-      firingKey: frame.firingKey,
-      triggerTs: frame.triggerTs,
-      until: frame.triggerTs + settings.freezeFrameAfterS * 1000,
-      max: Math.max(0, settings.freezeFrameMaxSamples - frame.after),
-      samples: [],
-    });
-  }
-
   /**
    * Partitioned: loads the states these inputs need and this engine does not hold yet (their packs'
    * rows and open freeze frames; for the leader, their sites' rows), retrying a store that fails.
@@ -500,14 +416,7 @@ export class RuleEngine {
     if (keys.length === 0) return;
     for (;;) {
       try {
-        const rows = await this.options.ledger.loadStates(keys);
-        const packKeys = new Set(keys.filter((k) => k.packId !== SITE_PACK_ID).map((k) => packKey(k.siteId, k.packId)));
-        const frames = packKeys.size === 0 ? [] : (await this.options.ledger.openFreezeFrames()).filter((f) => packKeys.has(packKey(f.siteId, f.packId)));
-        for (const row of rows) this.restore(row);
-        // A site without a saved row is taken on all the same (its site-offline grace starts now).
-        const savedSites = new Set(rows.filter((r) => r.packId === SITE_PACK_ID).map((r) => r.siteId));
-        for (const k of keys) if (k.packId === SITE_PACK_ID && !savedSites.has(k.siteId)) this.site(k.siteId).adopt(null, this.now());
-        for (const frame of frames) this.resumeFrame(frame);
+        await this.holders.load(this.options.ledger, keys);
         this.residency.loaded(keys);
         this.loadBackoff.reset();
         return;
@@ -533,15 +442,8 @@ export class RuleEngine {
   private async commit(level: "hard" | "soft"): Promise<void> {
     const batch = this.batch;
     this.batch = new RuleBatch();
-    const sites = this.siteOwner ? [...this.sites.values()] : [];
-    const holders = [...this.packs.values(), ...sites].filter((h) => h.dirt === "hard" || (level === "soft" && h.dirt === "soft"));
+    const { holders, rows } = this.holders.takeDirty(level, this.siteOwner);
     if (batch.empty && holders.length === 0) return;
-    const rows: PackStateRow[] = holders.map((h) => ({
-      siteId: h instanceof PackRules ? h.subject.siteId : h.siteId,
-      packId: h instanceof PackRules ? h.subject.packId : SITE_PACK_ID,
-      state: h.toState(),
-    }));
-    for (const h of holders) h.dirt = "clean";
     let results: Awaited<ReturnType<LedgerCommitter["commit"]>>;
     try {
       results = await this.committer.commit(batch.commands, rows);
