@@ -1,9 +1,13 @@
 import { ConfigError, type PackSample } from "@bms/shared";
+import { parseScenario, ScenarioRunner } from "@bms/simulators";
 import { describe, expect, it } from "vitest";
+import { makeTempDir } from "../../../test/support/temp-dir";
 import { PackObservation } from "../src/rules/pack-observation";
 import { RuleBook } from "../src/rules/rule-book";
+import { readPackHealth } from "../src/warranty/health-reader";
 import { PackHealth } from "../src/warranty/pack-health";
 import { bandLabel, stressKey } from "../src/warranty/stress-tally";
+import { feedScenario, startFastEngine } from "./fixtures/scenario-feed";
 
 /** The warranty terms and health settings per product, their mistakes, and a saved health part that does not fit. */
 
@@ -122,5 +126,27 @@ describe("warranty terms and health settings", () => {
     health.fill(observe(sample({ ts: t0 + 200_000, current: -10 })), ctx, t0 + 60_000, fill);
     expect(health.state.counters.dischargedAh).toBeCloseTo((10 * 60 + 40 * 60) / 3600, 9);
     expect(health.state.extremes.maxDischargeC).toEqual({ value: 0.4, at: t0 + 120_000 });
+  });
+
+  it("counts a pack against its product's operating window in the engine, and the health read answers with it", async () => {
+    const scenario = parseScenario({ name: "product", seed: 7, packs: 1, packDefaults: { capacityAh: 50 }, durationS: 3600, intervalS: 30 });
+    const model = new ScenarioRunner(scenario).packs[0]?.identity.model ?? "";
+    // 15 °C: every sample of a pack near 25 °C is outside its product's window.
+    const rules = { products: { [model]: { warranty: { warrantedThroughputKWh: 12_345, operatingWindow: { maxTemperatureC: 15 } } } } };
+    const dir = makeTempDir("bms-product-");
+    try {
+      const t0 = Date.UTC(2025, 0, 1);
+      const fast = await startFastEngine(dir.path, { rules, now: t0 });
+      await feedScenario(fast.engine, scenario, { siteId: "s1", t0 });
+      await fast.engine.checkpoint();
+      const health = await readPackHealth(fast.store, RuleBook.load({ inline: rules }), "s1", "pack-1", t0 + 3_600_000);
+      await fast.close();
+      expect(health?.pack.model).toBe(model);
+      expect(health?.operatingWindow.limits.maxTemperatureC).toBe(15);
+      expect(health?.operatingWindow.outsideHours["temperature-high"]).toBeCloseTo(health?.operatingHours ?? -1, 1);
+      expect(health?.throughputWarranty.warrantedThroughputKWh).toBe(12_345);
+    } finally {
+      dir.remove();
+    }
   });
 });
