@@ -90,7 +90,8 @@
     showLogin(message);
   }
 
-  async function api(path, init) {
+  /** A request with the token; a refused token signs out, a throttled one waits. */
+  async function request(path, init) {
     const res = await fetch(path, {
       ...init,
       headers: { authorization: `Bearer ${token}`, ...(init?.body ? { "content-type": "application/json" } : {}) },
@@ -103,9 +104,15 @@
       throttled(Number(res.headers.get("retry-after")) * 1000);
       throw new Error("unauthorized");
     }
-    const body = await res.json().catch(() => null);
-    if (!res.ok) throw new Error(body?.error || `HTTP ${res.status}`);
-    return body;
+    if (!res.ok) {
+      const body = await res.json().catch(() => null);
+      throw new Error(body?.error || `HTTP ${res.status}`);
+    }
+    return res;
+  }
+
+  async function api(path, init) {
+    return (await request(path, init)).json().catch(() => null);
   }
 
   // ---- packs ---------------------------------------------------------------------------
@@ -376,6 +383,25 @@
     casesTimer = setTimeout(refreshCases, 150);
   }
 
+  // ---- monthly follow-up ---------------------------------------------------------------
+  /** The month's report (GET /api/reports/monthly, what the token may see) saved as a file. */
+  async function downloadReport(format) {
+    const month = $("report-month").value;
+    $("report-error").textContent = "";
+    try {
+      const res = await request(`/api/reports/monthly?month=${encodeURIComponent(month)}&format=${format}`);
+      const link = el("a");
+      link.href = URL.createObjectURL(await res.blob());
+      link.download = `follow-up-${month}.${format}`;
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(link.href), 60_000);
+    } catch (err) {
+      if (err.message !== "unauthorized") $("report-error").textContent = `Could not make the report: ${err.message}`;
+    }
+  }
+
   // ---- connection ----------------------------------------------------------------------
   function setConnection(online, text) {
     const pill = $("connection");
@@ -388,6 +414,7 @@
     $("login").hidden = true;
     $("packs-section").hidden = false;
     $("cases-section").hidden = false;
+    $("reports-section").hidden = false;
     $("sign-out").hidden = false;
     socket = io("/live", { auth: { token } });
     socket.on("connect", async () => {
@@ -424,6 +451,13 @@
     start(value);
   });
   $("sign-out").addEventListener("click", () => signOut(""));
+  // The month just ended (UTC), as the server's default.
+  const today = new Date();
+  $("report-month").value = new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
+  $("report-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    downloadReport(ev.submitter?.dataset.format || "pdf");
+  });
 
   // New sites appear over time; ages ("5 s ago") need refreshing too.
   setInterval(() => {

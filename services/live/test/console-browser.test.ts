@@ -1,4 +1,4 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseScenario } from "@bms/simulators";
 import { type Browser, chromium } from "playwright-core";
@@ -138,6 +138,41 @@ describe("engineer console", () => {
     await expect.poll(() => panel.count(), { timeout: 5000 }).toBe(0);
     expect(errors).toEqual([]);
     await page.close();
+  });
+
+  it("downloads the month's follow-up report as PDF and HTML, with the token's sites only", async () => {
+    const page = await browser.newPage();
+    const errors: string[] = [];
+    page.on("pageerror", (err) => errors.push(err.message));
+    await page.goto(`${h.live.url}/?token=${encodeURIComponent(TOKEN)}`);
+    await expect.poll(() => page.locator("#reports-section").isVisible(), { timeout: 10_000 }).toBe(true);
+    const now = new Date();
+    const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
+    expect(await page.inputValue("#report-month")).toBe(lastMonth);
+    const download = async (format: string) => {
+      const [file] = await Promise.all([page.waitForEvent("download"), page.click(`#report-form button[data-format="${format}"]`)]);
+      return { name: file.suggestedFilename(), body: readFileSync(await file.path()) };
+    };
+    const pdf = await download("pdf");
+    expect(pdf.name).toBe(`follow-up-${lastMonth}.pdf`);
+    expect(pdf.body.subarray(0, 5).toString()).toBe("%PDF-");
+    const thisMonth = now.toISOString().slice(0, 7);
+    await page.fill("#report-month", thisMonth);
+    const html = await download("html");
+    expect(html.name).toBe(`follow-up-${thisMonth}.html`);
+    // Without customers, a token of every site gets one part of every site the store knows (site-4: the health test's).
+    expect(html.body.toString()).toContain(`Monthly follow-up ${thisMonth}: All sites`);
+    expect(html.body.toString()).toContain("Site site-4");
+    expect(errors).toEqual([]);
+    await page.close();
+
+    const scoped = await browser.newPage();
+    await scoped.goto(`${h.live.url}/?token=${encodeURIComponent(SITE1_TOKEN)}`);
+    await expect.poll(() => scoped.locator("#reports-section").isVisible(), { timeout: 10_000 }).toBe(true);
+    await scoped.fill("#report-month", thisMonth);
+    const [file] = await Promise.all([scoped.waitForEvent("download"), scoped.click('#report-form button[data-format="html"]')]);
+    expect(readFileSync(await file.path(), "utf8")).not.toContain("site-4");
+    await scoped.close();
   });
 
   it("highlights with the limits of the rules the ingestion runs, per chemistry (from GET /api/meta)", async () => {
