@@ -24,6 +24,7 @@ runMain(async () => {
       TOKENS_FILE: { path: ["tokensFile"] },
       DATABASE_URL: { path: ["databaseUrl"] },
       REDIS_URL: { path: ["redisUrl"] },
+      SMTP_URL: { path: ["reports", "smtpUrl"] },
     },
     overrides: { engineerTokens },
   });

@@ -124,9 +124,10 @@ describe("command line", () => {
   });
 
   it("exits 2 on a bad HTTP_PORT, a short ENGINEER_TOKEN and an unknown flag", () => {
-    const bad = run([], { HTTP_PORT: "eighty", ENGINEER_TOKEN: "short" });
+    const bad = run([], { HTTP_PORT: "eighty", ENGINEER_TOKEN: "short", SMTP_URL: "http://mail.example" });
     expect(bad.status).toBe(2);
     expect(bad.stderr).toContain("http.port (from HTTP_PORT)");
+    expect(bad.stderr).toContain("reports.smtpUrl (from SMTP_URL)");
     expect(bad.stderr).toContain("engineerTokens");
     const flag = run(["--nope"], {});
     expect(flag.status).toBe(2);

@@ -17,7 +17,7 @@ const ProxyAddress = z.string().regex(/^[0-9A-Fa-f:.]{2,45}(\/\d{1,3})?$/, "an I
 /** The monthly follow-up reports: when and where they go (docs/warranty-analytics.md). */
 export const ReportsConfig = z
   .object({
-    /** SMTP server as a URL (`smtp://user:pass@host:587`, `smtps://…`); unset: no email. @default none */
+    /** SMTP server as a URL (`smtp://user:pass@host:587`, `smtps://…`; env SMTP_URL); unset: no email. @default none */
     smtpUrl: z
       .string()
       .regex(/^smtps?:\/\//, "an smtp:// or smtps:// URL")
