@@ -2,7 +2,7 @@ import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import { verifyWebhookSignature } from "@bms/ingestion";
-import { createLogger, PackHealth } from "@bms/shared";
+import { ConfigError, createLogger, PackHealth } from "@bms/shared";
 import { parseScenario } from "@bms/simulators";
 import { openSqliteWebhookOutbox, type SqliteCaseStore } from "@bms/storage";
 import { type ParsedMail, simpleParser } from "mailparser";
@@ -217,6 +217,24 @@ describe("pack health and monthly reports", () => {
     expect(partial).toContain("Site site-a");
     expect(partial).not.toContain("Site site-b");
     expect((await get(`/api/reports/monthly?month=${month}&customer=c2`, SITE_A_TOKEN)).status).toBe(404);
+  });
+
+  it("refuses a TOKENS_FILE customer whose report addresses are not plain addresses (no header injection)", () => {
+    const file = join(tokensDir.path, "bad-emails.yaml");
+    writeFileSync(
+      file,
+      ["customers:", '  - { id: c9, name: Bad, sites: [site-z], emails: [not-an-address, "ops@x.example\\r\\nBcc: all@evil.example"] }', "tokens: []", ""].join(
+        "\n",
+      ),
+    );
+    let problems: readonly string[] = [];
+    try {
+      loadCustomers({ tokensFile: file });
+    } catch (err) {
+      if (err instanceof ConfigError) problems = err.problems;
+    }
+    expect(problems.some((p) => p.startsWith("customers.0.emails.0"))).toBe(true);
+    expect(problems.some((p) => p.startsWith("customers.0.emails.1"))).toBe(true);
   });
 
   describe("delivery on the first of the month", () => {
