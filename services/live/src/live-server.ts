@@ -60,8 +60,18 @@ function hasLoadStates(store: CaseStore | undefined): store is CaseStore & Pick<
   return typeof (store as Partial<RuleLedger> | undefined)?.loadStates === "function";
 }
 
-function neverHere(): never {
-  throw new Error("startLive: unreachable store choice");
+/** The case store and where pack states are read: the caller's, else the store `open` makes (both adapters are a RuleLedger too). */
+function chooseStores(
+  options: StartLiveOptions,
+  open: () => CaseStore & Pick<RuleLedger, "loadStates">,
+): { caseStore: CaseStore; packStates: Pick<RuleLedger, "loadStates"> } {
+  if (options.caseStore === undefined) {
+    const own = open();
+    return { caseStore: own, packStates: options.packStates ?? own };
+  }
+  const packStates = options.packStates ?? (hasLoadStates(options.caseStore) ? options.caseStore : undefined);
+  if (packStates === undefined) throw new Error("startLive: pass packStates (a RuleLedger) with a caseStore that is not one");
+  return { caseStore: options.caseStore, packStates };
 }
 
 /** Starts REST, socket.io, the console, /healthz and /metrics on one port, fed from MQTT; and the monthly report scheduler when reports are configured. */
@@ -79,15 +89,10 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
     maxDelayMs: config.loginThrottleMaxMs ?? LIVE_DEFAULTS.loginThrottleMaxMs,
   });
   const state = new PackState({ historyPerPack: config.historyPerPack, maxPacks: config.maxPacks ?? LIVE_DEFAULTS.maxPacks });
-  if (options.caseStore && !options.packStates && !hasLoadStates(options.caseStore)) {
-    throw new Error("startLive: pass packStates (a RuleLedger) with a caseStore that is not one");
-  }
   const pg =
     config.databaseUrl && (!options.caseStore || !options.webhookOutbox) ? await openPostgresStores(config.databaseUrl, { applicationName: "bms-live" }) : null;
   const ownsStore = options.caseStore === undefined && pg === null;
-  const ownCases = options.caseStore ? null : (pg?.cases ?? openSqliteCaseStore(join(config.dataDir, "cases.db")));
-  const caseStore: CaseStore = options.caseStore ?? ownCases ?? neverHere();
-  const packStates = options.packStates ?? ownCases ?? (hasLoadStates(options.caseStore) ? options.caseStore : neverHere());
+  const { caseStore, packStates } = chooseStores(options, () => pg?.cases ?? openSqliteCaseStore(join(config.dataDir, "cases.db")));
   const ownsOutbox = options.webhookOutbox === undefined && pg === null;
   const webhookOutbox = options.webhookOutbox ?? pg?.webhooks ?? openSqliteWebhookOutbox(join(config.dataDir, "cases.db"));
   // Behind Redis, several nodes share the rooms; each reads from the broker only what its sockets watch.
