@@ -14,7 +14,7 @@ import {
 } from "@bms/shared";
 import type { DeviceConfig, EdgeAgentConfig } from "@bms/shared/config/edge-agent-config";
 import type { DeviceProfile } from "@bms/shared/device-profile";
-import { type DurableQueue, openSqliteDurableQueue } from "@bms/storage";
+import { type DurableQueue, openSqliteDurableQueue } from "@bms/storage/sqlite-durable-queue";
 import { agentStatusOf, StatusReporter, statusPayload } from "./agent-status";
 import { ClockCheck } from "./clock-check";
 import { type DeviceHealth, DevicePoller } from "./device-poller";

@@ -1,5 +1,5 @@
 import type { Logger } from "@bms/shared";
-import type { DurableQueue, QueuedMessage } from "@bms/storage";
+import type { DurableQueue, QueuedMessage } from "@bms/storage/sqlite-durable-queue";
 import type { MqttClient } from "mqtt";
 
 export interface OutboxPublisherOptions {

@@ -36,7 +36,7 @@ describe("agent command line: shipped runtime flags", () => {
 });
 
 describe("agent command line: running", () => {
-  it("runs from a config file and shuts down cleanly on SIGTERM (exit 0, status offline)", async () => {
+  it("runs as shipped (the bundle, with AGENT_NODE_FLAGS) from a config file and shuts down cleanly on SIGTERM (exit 0, status offline)", async () => {
     const broker = await startRecordingBroker();
     const built = sunspecDevice();
     const modbus = await startRegisterServer({ units: new Map([[1, built.registers]]) });
@@ -49,7 +49,10 @@ describe("agent command line: running", () => {
           devices: [{ packId: "pack-1", transport: { kind: "modbus-tcp", host: "127.0.0.1", port: modbus.port } }],
         }),
       );
-      const { child, exited } = runScript("edge-agent/src/main.ts", ["--config", config], {
+      // --lite-mode turns WebAssembly off: a dependency that needs it at start-up (pg does) fails here.
+      const { child, exited } = runScript("edge-agent/dist/main.js", ["--config", config], {
+        via: "built",
+        nodeFlags: AGENT_NODE_FLAGS,
         env: { ...process.env, MQTT_URL: broker.url, DATA_DIR: join(dir.path, "data") },
       });
       await waitFor(() => telemetry(broker.received, "pack-1").length >= 2, 30_000, "telemetry from the CLI agent");

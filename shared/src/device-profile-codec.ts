@@ -54,9 +54,12 @@ export function byteOrderOf(spec: EncodingSpec): ByteOrder {
 }
 
 /** The four bytes A B C D (A most significant) from two words as the device sent them. */
+/** One scratch view for decoding: read right after it is filled, never kept (a sample decodes ~50 values). */
+const SCRATCH = new DataView(new ArrayBuffer(4));
+
 function bytesFrom(words: readonly number[], order: ByteOrder): DataView {
   const [w0 = 0, w1 = 0] = words;
-  const view = new DataView(new ArrayBuffer(4));
+  const view = SCRATCH;
   const put = (at: number, word: number, swap: boolean) => {
     const hi = (word >> 8) & 0xff;
     const lo = word & 0xff;
@@ -156,9 +159,18 @@ export function decodeProfileValue(words: readonly number[], spec: EncodingSpec,
   const raw = decodeRaw(words, spec);
   if (isNotImplemented(raw, spec) || !Number.isFinite(raw)) return undefined;
   if (spec.type === "bitfield16" || spec.type === "bitfield32") return raw;
-  const value = raw * multiplierOf(spec, scaleFactor) + (spec.offset ?? 0);
-  // Undo binary noise of the multiplication (0.1 × 3 = 0.30000000000000004) without losing resolution.
-  return Number(value.toPrecision(12));
+  const multiplier = multiplierOf(spec, scaleFactor);
+  const offset = spec.offset ?? 0;
+  if (Number.isInteger(raw) && offset === 0) {
+    // An integer times 10^-k is the integer over 10^k: one division, correctly rounded (3 / 10 is
+    // 0.3, where 3 × 0.1 is 0.30000000000000004), and far cheaper than rounding through a string.
+    if (Number.isInteger(multiplier)) return raw * multiplier;
+    const k = Math.round(-Math.log10(multiplier));
+    if (k > 0 && k <= 15 && 10 ** -k === multiplier) return raw / 10 ** k;
+  }
+  // Anything else (a float, an offset, a scale that is no power of ten): undo the binary noise of
+  // the arithmetic without losing resolution.
+  return Number((raw * multiplier + offset).toPrecision(12));
 }
 
 /** Encodes a value in engineering units into its words, clamped to the type's range. */

@@ -43,6 +43,18 @@ describe("profile values", () => {
     expect(decodeProfileValue([2982], { type: "uint16", scale: 0.1, offset: -273.1 })).toBe(25.1);
   });
 
+  it("scaled integers are the decimal they stand for, without binary noise (3 × 0.1 is 0.3), over the whole 16-bit range", () => {
+    expect(decodeProfileValue([3], { type: "uint16", scale: 0.1 })).toBe(0.3);
+    expect(decodeProfileValue([0xffff], { type: "int16", scaleFactor: -1 })).toBe(-0.1);
+    expect(decodeProfileValue([7], { type: "uint16", scale: 3 })).toBe(21);
+    expect(decodeProfileValue([0, 3], { type: "uint32", scaleFactor: -2 })).toBe(0.03);
+    for (let raw = 0; raw <= 0xffff; raw += 31) {
+      for (const exponent of [-1, -2, -3, -4]) {
+        expect(decodeProfileValue([raw], { type: "uint16", scaleFactor: exponent })).toBe(Number((raw * 10 ** exponent).toPrecision(12)));
+      }
+    }
+  });
+
   it.each([
     ["sunssf", 0x8000],
     ["enum16", 0xffff],

@@ -2,15 +2,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { PlausibilityConfig } from "@bms/shared/config/edge-agent-config";
-import {
-  driveInRealTime,
-  loadDeviceProfile,
-  type ModbusMapSetting,
-  parseScenario,
-  ScenarioRunner,
-  type SimulatedDevice,
-  startModbusTcpServer,
-} from "@bms/simulators";
+import { driveInRealTime, loadDeviceProfile, parseScenario, ScenarioRunner, startModbusTcpServer } from "@bms/simulators";
 import ModbusRTU from "modbus-serial";
 import { AGENT_NODE_FLAGS } from "../../edge-agent/src/node-flags";
 import { PlausibilityFilter } from "../../edge-agent/src/plausibility-filter";
@@ -21,12 +13,12 @@ import { ModbusTcpTransport } from "../../edge-agent/src/transports/modbus-tcp-t
 import { MAX_REGISTERS_PER_READ, type RegisterSpace, type RegisterTransport } from "../../edge-agent/src/transports/register-transport";
 import { startAedesBroker } from "../support/aedes-broker";
 import { buildBundles, REPO_ROOT, runScript } from "../support/cli";
-import { waitFor } from "../support/free-port";
+import { canConnect, freePort, waitFor } from "../support/free-port";
 import { makeTempDir } from "../support/temp-dir";
 
 /**
  * The edge agent's figures for `npm run bench`, in one run against the simulator over Modbus TCP:
- *  1. registers read per second by the agent's read path (transport, reader, decoding, plausibility
+ *  1. registers read per second by the agent's read path (the simulator in its own process) (transport, reader, decoding, plausibility
  *     filter and validation; packs read one after the other, as a poller round does) against a bare
  *     modbus-serial client reading exactly the same requests on the same server (the baseline);
  *     for SunSpec (16 packs) and for the vendor profile;
@@ -74,17 +66,36 @@ class CountingTransport implements RegisterTransport {
   }
 }
 
-/** A frozen simulated site: 16 packs at rest. */
-function site(): readonly SimulatedDevice[] {
-  return new ScenarioRunner(parseScenario({ name: "bench", seed: 3, packs: PACKS, packDefaults: { load: { kind: "constant", amps: -20 } } })).packs;
+/**
+ * The simulator in a process of its own (the bundle of `npm run build`), as a BMS is a device of
+ * its own: the agent and the bare client then differ only in their own work and round trips.
+ */
+async function startSimulatorProcess(protocol: "sunspec" | "vendor"): Promise<{ port: number; stop: () => Promise<void> }> {
+  buildBundles();
+  const port = await freePort();
+  const sim = runScript("simulators/dist/main.js", ["--port", String(port), "--packs", String(PACKS), "--protocol", protocol, "--seed", "3"], {
+    via: "built",
+    env: { ...process.env, LOG_LEVEL: "warn" },
+  });
+  await waitFor(() => canConnect(port), 30_000, `the simulator on port ${port}\n${sim.output()}`);
+  return {
+    port,
+    stop: async () => {
+      sim.child.kill("SIGTERM");
+      await sim.exited;
+    },
+  };
 }
 
-async function throughput(map: ModbusMapSetting, readerFor: (t: RegisterTransport, unitId: number) => DeviceReader): Promise<{ agent: number; bare: number }> {
-  const devices = site();
-  const server = await startModbusTcpServer({ host: "127.0.0.1", port: 0, devices, map });
+async function throughput(
+  protocol: "sunspec" | "vendor",
+  readerFor: (t: RegisterTransport, unitId: number) => DeviceReader,
+): Promise<{ agent: number; bare: number }> {
+  const server = await startSimulatorProcess(protocol);
+  const unitIds = Array.from({ length: PACKS }, (_, i) => i + 1);
   const transport = new CountingTransport(new ModbusTcpTransport({ host: "127.0.0.1", port: server.port, timeoutMs: 2000 }));
   const plausibility = PlausibilityConfig.parse({});
-  const packs = devices.map((d) => ({ reader: readerFor(transport, d.unitId), filter: new PlausibilityFilter(plausibility, 10_000) }));
+  const packs = unitIds.map((unitId) => ({ reader: readerFor(transport, unitId), filter: new PlausibilityFilter(plausibility, 10_000) }));
   const round = async () => {
     for (const { reader, filter } of packs) {
       const verdict = filter.check((await reader.read()).sample);
@@ -118,7 +129,7 @@ async function throughput(map: ModbusMapSetting, readerFor: (t: RegisterTranspor
   }
   const bareRate = registers / ((performance.now() - t0) / 1000);
   await new Promise<void>((resolve) => bare.close(() => resolve()));
-  await server.close();
+  await server.stop();
   return { agent, bare: bareRate };
 }
 
@@ -191,7 +202,7 @@ async function agentAt1Hz(): Promise<Record<string, number>> {
 export async function benchAgent(): Promise<Record<string, number>> {
   const vendor = loadDeviceProfile(VENDOR_PROFILE);
   const sunspec = await throughput("sunspec", (t, unitId) => new SunSpecDeviceReader(t, unitId));
-  const profiled = await throughput(vendor, (t, unitId) => new ProfileDeviceReader(t, unitId, vendor));
+  const profiled = await throughput("vendor", (t, unitId) => new ProfileDeviceReader(t, unitId, vendor));
   const results: Record<string, number> = {
     agentSunSpecRegistersPerS: sunspec.agent,
     bareSunSpecRegistersPerS: sunspec.bare,

@@ -16,31 +16,31 @@ export class ProfileDecodeError extends DecodeError {
   override readonly name = "ProfileDecodeError";
 }
 
-/** The words read, per register space and address. */
+/** The words read: the blocks of one poll, per register space (a handful, looked up by address). */
 export class RegisterImage {
-  private readonly words = { holding: new Map<number, number>(), input: new Map<number, number>() };
+  private readonly blocks = { holding: [] as { address: number; words: readonly number[] }[], input: [] as { address: number; words: readonly number[] }[] };
 
   put(space: RegisterSpace, address: number, words: readonly number[]): void {
-    const map = this.words[space];
-    words.forEach((word, i) => {
-      map.set(address + i, word);
-    });
+    this.blocks[space].push({ address, words });
   }
 
   get(space: RegisterSpace, address: number, count: number): number[] {
-    const map = this.words[space];
-    return Array.from({ length: count }, (_, i) => {
-      const word = map.get(address + i);
-      // The read plan covers every register the profile names: a hole is a bug, not a device fault.
-      if (word === undefined) throw new Error(`register ${address + i} (${space}) was not read`);
-      return word;
-    });
+    // The latest block that holds the whole range (a later read of the same registers wins).
+    const blocks = this.blocks[space];
+    for (let b = blocks.length - 1; b >= 0; b--) {
+      const block = blocks[b] as { address: number; words: readonly number[] };
+      const at = address - block.address;
+      if (at >= 0 && at + count <= block.words.length) return block.words.slice(at, at + count);
+    }
+    // The read plan covers every register the profile names: a hole is a bug, not a device fault.
+    throw new Error(`registers ${address}-${address + count - 1} (${space}) were not read in one block`);
   }
 }
 
 const MAX_ABS_SCALE_FACTOR = 10;
 /** Evt1 bit number → code, for alarm points without their own bit map. */
 const EVT1_CODES = new Map<number, BmsAlarmCode>(Object.entries(EVT1_BITS).map(([code, bit]) => [bit, code as BmsAlarmCode]));
+const EVT1_ORDER = [...EVT1_CODES.values()];
 
 type Spec = ProfilePoint | ProfileArray;
 
@@ -91,8 +91,7 @@ export function decodeProfileSample(profile: DeviceProfile, image: RegisterImage
   });
   if (alarms) {
     // In vocabulary (Evt1 bit) order, whatever order the points gave them.
-    const order = [...EVT1_CODES.values()];
-    sample.bmsAlarms = order.filter((code) => alarms?.has(code));
+    sample.bmsAlarms = EVT1_ORDER.filter((code) => alarms?.has(code));
   }
   profile.arrays.forEach((array, i) => {
     const stride = array.stride ?? registerSize(array.type);

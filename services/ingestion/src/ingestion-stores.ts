@@ -5,13 +5,13 @@ import {
   type CaseStore,
   type DeadLetterStore,
   type LegacyRuleStates,
-  openPostgresStores,
   openSqliteCaseStore,
   openSqliteDeadLetterStore,
   openSqliteWebhookOutbox,
   type RuleLedger,
   type WebhookOutbox,
 } from "@bms/storage";
+import { openPostgresStores } from "@bms/storage/postgres";
 import { redactUrl } from "./partitions/partition-source";
 
 /** The cases and the rules' ledger; a store that kept rule state the old way (SQLite) converts it at start. */

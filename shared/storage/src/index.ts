@@ -1,3 +1,5 @@
+// PostgreSQL is `@bms/storage/postgres` (its driver loads only where it is used); the durable
+// queue alone, for the edge agent, is `@bms/storage/sqlite-durable-queue`.
 export { FiringInputSchema } from "./case-inputs";
 export * from "./case-policy";
 export type {
@@ -11,9 +13,6 @@ export type {
 export { MAX_CASE_LIST_LIMIT } from "./case-store-core";
 export type { DeadLetter, DeadLetterStore } from "./dead-letter-store";
 export type { DurableQueue, QueuedMessage } from "./durable-queue";
-export type { PostgresCaseStore } from "./postgres/pg-case-store";
-export type { PostgresOptions } from "./postgres/pg-database";
-export { openPostgresStores, type PostgresStores, type PostgresStoresOptions } from "./postgres/postgres-stores";
 export type { LegacyRuleStates, PackStateRow, RuleCommand, RuleCommandResult, RuleLedger } from "./rule-ledger";
 export type { RuleStateRow, RuleStateStore } from "./rule-state-store";
 export { openSqliteCaseStore, type SqliteCaseStore } from "./sqlite-case-store";

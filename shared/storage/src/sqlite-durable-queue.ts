@@ -3,6 +3,9 @@ import type { DurableQueue, QueuedMessage } from "./durable-queue";
 import { chunks, openSqliteDatabase, type StoreSchema } from "./sqlite-database";
 import { StoreInputError } from "./storage-errors";
 
+/** The queue's interface, with its SQLite implementation (`@bms/storage/sqlite-durable-queue`: the edge agent's one import of the stores). */
+export type { DurableQueue, QueuedMessage };
+
 export interface SqliteDurableQueueOptions {
   /** Bound on queued messages; past it the oldest are dropped (and counted by push). @default 1_000_000 */
   maxMessages?: number;
