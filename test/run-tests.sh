@@ -6,8 +6,8 @@ cd "$(dirname "$0")/.."
 
 # Servers and tools the tests start; Debian package names, and the binary (a name on the PATH, or a
 # path: PostgreSQL 15's server is off the PATH) that says the package is there.
-DEBIAN_PACKAGES=(mosquitto victoria-metrics socat mbpoll chromium docker-compose postgresql rabbitmq-server redis-server)
-BINARIES=(mosquitto victoria-metrics socat mbpoll chromium docker-compose /usr/lib/postgresql/15/bin/postgres /usr/lib/rabbitmq/bin/rabbitmq-server redis-server)
+DEBIAN_PACKAGES=(mosquitto victoria-metrics socat mbpoll chromium docker-compose postgresql rabbitmq-server redis-server influxdb)
+BINARIES=(mosquitto victoria-metrics socat mbpoll chromium docker-compose /usr/lib/postgresql/15/bin/postgres /usr/lib/rabbitmq/bin/rabbitmq-server redis-server influxd)
 missing=()
 for i in "${!BINARIES[@]}"; do
   command -v "${BINARIES[$i]}" >/dev/null 2>&1 || [ -x "/usr/sbin/${BINARIES[$i]}" ] || missing+=("${DEBIAN_PACKAGES[$i]}")

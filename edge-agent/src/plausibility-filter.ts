@@ -158,7 +158,7 @@ export class PlausibilityFilter {
               field: "cellVoltages",
               index: i,
               value: v,
-              reason: `cell ${i} at ${v} V is ${fmt(Math.abs(v - mid))} V from the median ${fmt(mid)} V`,
+              reason: `cell ${i + 1} at ${v} V is ${fmt(Math.abs(v - mid))} V from the median ${fmt(mid)} V`,
             });
         });
       }

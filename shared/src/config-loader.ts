@@ -97,13 +97,36 @@ function deepMerge(base: Record<string, unknown>, top: Record<string, unknown>):
   return out;
 }
 
-/** File, then environment variables, then overrides; validated as a whole. */
+const ENV_REFERENCE = /\$\{([A-Za-z_][A-Za-z0-9_]*)\}/g;
+
+/**
+ * `${NAME}` in a config file's strings → the environment variable NAME, so secrets (passwords,
+ * tokens) stay out of the file; an unset or empty one is a problem naming the variable and where.
+ */
+function expandEnvReferences(value: unknown, env: NodeJS.ProcessEnv, path: string, problems: string[]): unknown {
+  if (typeof value === "string") {
+    return value.replace(ENV_REFERENCE, (_match, name: string) => {
+      const found = env[name];
+      if (found === undefined || found === "") problems.push(`${path || "(root)"}: \${${name}} names an environment variable that is not set`);
+      return found ?? "";
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, i) => expandEnvReferences(item, env, path ? `${path}.${i}` : String(i), problems));
+  if (isRecord(value)) {
+    return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, expandEnvReferences(item, env, path ? `${path}.${key}` : key, problems)]));
+  }
+  return value;
+}
+
+/** File (its `${NAME}` references expanded), then environment variables, then overrides; validated as a whole. */
 export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOptions = {}): z.output<S> {
-  const fromFile = options.file === undefined ? {} : readConfigFile(options.file);
+  const env = options.env ?? process.env;
+  const problems: string[] = [];
+  const fromFile = options.file === undefined ? {} : expandEnvReferences(readConfigFile(options.file), env, "", problems);
+  if (problems.length > 0) throw new ConfigError(options.file ?? "config", problems);
   if (!isRecord(fromFile)) throw new ConfigError(options.file ?? "config", ["(root): expected an object"]);
   const fromEnv: Record<string, unknown> = {};
   const notes = new Map<string, string>();
-  const env = options.env ?? process.env;
   for (const [name, binding] of Object.entries(options.envBindings ?? {})) {
     const raw = env[name];
     if (raw === undefined || raw === "") continue;

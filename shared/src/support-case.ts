@@ -65,6 +65,26 @@ export const RuleFiring = z.object({
 });
 export type RuleFiring = z.infer<typeof RuleFiring>;
 
+/**
+ * The case's condition followed while it holds (the ingestion updates it every minute, and sooner
+ * on a worse value): the evidence at opening stays as it was, this says what happened since.
+ */
+export const EvidenceFollowUp = z.object({
+  /** `above`: higher is worse (an upper limit); `below`: lower is worse. */
+  direction: z.enum(["above", "below"]),
+  /** The worst value the rule saw while the condition held, in the rule's unit. */
+  worstValue: z.number(),
+  /** Its cell or sensor, from 0 as `index`. */
+  worstIndex: z.number().int().nullable(),
+  worstAt: EpochMs,
+  /** The worst value in words, numbered from 1 ("Sensor 4 at 80 °C"). */
+  worstDetail: z.string().max(2000),
+  /** When the condition started to hold, and the last sample it still held at. */
+  heldSince: EpochMs,
+  heldUntil: EpochMs,
+});
+export type EvidenceFollowUp = z.infer<typeof EvidenceFollowUp>;
+
 /** What an engineer needs to start a remote diagnosis without asking the customer. */
 export const CaseEvidence = z.object({
   /** The sample that made the rule fire (null for "no data" and other rules without one). */
@@ -72,7 +92,11 @@ export const CaseEvidence = z.object({
   /** The value that crossed the threshold, in the rule's unit. */
   value: z.number().nullable(),
   threshold: z.number().nullable(),
-  /** Which cell or sensor, where the rule is per cell or sensor. */
+  /**
+   * Which cell or sensor, where the rule is per cell or sensor: its position in the sample's
+   * `cellVoltages` / `cellTemperatures`, from 0. People see it from 1, as on the device label
+   * ("cell 4" is index 3): every text the rules write and the console shows does so.
+   */
   index: z.number().int().nullable(),
   /** One sentence a person can read. */
   detail: z.string(),
@@ -82,6 +106,8 @@ export const CaseEvidence = z.object({
   bmsAlarms: z.array(BmsAlarmCode).max(64).default([]),
   /** Which rules fired and when (newest last, at most 200). */
   rulesFired: z.array(RuleFiring).max(200).default([]),
+  /** While the rule's condition holds after the case opened: the worst value since, and how long it has held. */
+  followUp: EvidenceFollowUp.optional(),
   /**
    * True when the case was opened from back-filled samples (an agent's outbox backlog after an
    * outage): the trigger, sample and freeze frame are from the outage, with their original `ts`.
@@ -339,9 +365,10 @@ export type PackCaseRollup = z.infer<typeof PackCaseRollup>;
 /**
  * `opened` (a new case), `reopened` (its fault returned after it was resolved or closed),
  * `escalated` (a worse severity), `updated` (another occurrence, a related rule, an engineer's
- * change), `cleared` (the condition stopped holding), `closed`.
+ * change), `followed` (the condition still holds: `evidence.followUp` and the warranty assessment
+ * brought up to date, at most every few seconds), `cleared` (the condition stopped holding), `closed`.
  */
-export const CaseEventType = z.enum(["opened", "reopened", "escalated", "updated", "cleared", "closed"]);
+export const CaseEventType = z.enum(["opened", "reopened", "escalated", "updated", "followed", "cleared", "closed"]);
 export type CaseEventType = z.infer<typeof CaseEventType>;
 
 /** Published on `cases/{siteId}/{packId}` and emitted as socket.io `case`. */

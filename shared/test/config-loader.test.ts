@@ -13,6 +13,9 @@ afterEach(() => {
   dir = undefined;
 });
 
+/** A `${NAME}` reference as a config file holds it. */
+const ref = (name: string) => `\${${name}}`;
+
 function write(name: string, text: string): string {
   dir ??= makeTempDir();
   const file = join(dir.path, name);
@@ -46,6 +49,21 @@ describe("config loader", () => {
       }),
     );
     expect(problems).toEqual(['http.port (from HTTP_PORT): expected number, got "eighty"']);
+  });
+
+  it("takes environment references in a file's strings from the environment, and names an unset one with where it stands", () => {
+    const file = write(
+      "secret.yaml",
+      `siteId: site-1\nmqtt: { url: 'mqtt://broker:1883', username: agent-1, password: '${ref("AGENT_PASSWORD")}' }\ndevices:\n  - packId: p1\n    transport: { kind: modbus-tcp, host: '${ref("BMS_HOST")}', port: 5020 }\n`,
+    );
+    const config = loadConfig(EdgeAgentConfig, { file, env: { AGENT_PASSWORD: "s3cret-from-env", BMS_HOST: "10.0.0.7" } });
+    expect(config.mqtt.password).toBe("s3cret-from-env");
+    expect(config.devices[0]?.transport).toMatchObject({ host: "10.0.0.7" });
+    const problems = configProblems(() => loadConfig(EdgeAgentConfig, { file, env: { BMS_HOST: "" } }));
+    expect(problems).toEqual([
+      `mqtt.password: ${ref("AGENT_PASSWORD")} names an environment variable that is not set`,
+      `devices.0.transport.host: ${ref("BMS_HOST")} names an environment variable that is not set`,
+    ]);
   });
 
   it("turns a missing file and a syntax error into a ConfigError, not a stack trace", () => {

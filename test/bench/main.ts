@@ -1,5 +1,6 @@
 import { benchAgent } from "./agent-bench";
 import { benchCases } from "./case-bench";
+import { benchConsole, formatConsoleBench } from "./console-bench";
 import { benchIngestion, formatIngestionBench } from "./ingestion-bench";
 import { benchLayout, formatLayoutBench } from "./layout-bench";
 import { benchLive, formatLiveBench } from "./live-bench";
@@ -9,7 +10,7 @@ import { benchSimulator } from "./simulator-bench";
 /**
  * `npm run bench`: every figure printed beside a baseline measured in the same run.
  * BENCH_SAMPLES (default 20000) sets the ingestion's burst; BENCH_ONLY (comma-separated part
- * names: ingestion, layout, agent, simulator, cases, scale-out, live) runs some parts only.
+ * names: ingestion, layout, agent, simulator, cases, scale-out, live, console) runs some parts only.
  */
 const BURST = Number(process.env.BENCH_SAMPLES ?? 20_000);
 const only = new Set((process.env.BENCH_ONLY ?? "").split(",").filter(Boolean));
@@ -38,6 +39,8 @@ async function main(): Promise<void> {
   if (wanted("scale-out")) process.stdout.write(formatScaleOutBench(await benchScaleOut()));
   // The live service in its own process: latency and memory with 1000 and 10000 packs, the subscribe flood.
   if (wanted("live")) process.stdout.write(formatLiveBench(await benchLive()));
+  // The console's first screen in Chromium with 1000 and 10000 packs (test/bench/console-bench.ts).
+  if (wanted("console")) process.stdout.write(formatConsoleBench(await benchConsole()));
 }
 
 main().then(

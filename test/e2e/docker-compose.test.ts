@@ -1,5 +1,6 @@
 import { spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { partitionQueue, TOPOLOGY } from "@bms/ingestion";
 import { loadConfig } from "@bms/shared";
@@ -19,11 +20,17 @@ interface ComposeService {
   build?: { context: string; dockerfile: string };
   command?: string[];
   environment?: Record<string, string>;
+  healthcheck?: { test: string[] };
+  depends_on?: Record<string, { condition: string }>;
+  volumes?: (string | { source?: string; target?: string; read_only?: boolean })[];
 }
 
-function composeConfig(): { services: Record<string, ComposeService> } {
+/** The secrets docker-compose.yml takes from `.env` (.env.example lists them with placeholders). */
+const SECRETS = ["INFLUX_ADMIN_PASSWORD", "INFLUX_TOKEN", "ENGINEER_TOKEN", "GRAFANA_ADMIN_PASSWORD"];
+
+function composeConfig(envFile = ".env.example"): { services: Record<string, ComposeService> } {
   const binary = requireBinary("docker-compose", "docker-compose");
-  const result = spawnSync(binary, ["-f", join(ROOT, "docker-compose.yml"), "config"], { encoding: "utf8" });
+  const result = spawnSync(binary, ["--env-file", join(ROOT, envFile), "-f", join(ROOT, "docker-compose.yml"), "config"], { encoding: "utf8" });
   expect(result.stderr).not.toMatch(/error/i);
   expect(result.status).toBe(0);
   return parse(result.stdout) as { services: Record<string, ComposeService> };
@@ -43,18 +50,95 @@ describe("docker-compose.yml", () => {
   });
 
   it("runs every part, from files that exist, with config files that validate", () => {
-    expect(Object.keys(services).sort()).toEqual(["agent", "broker", "influxdb", "ingestion", "live", "simulator"]);
+    expect(Object.keys(services).sort()).toEqual(["agent", "broker", "grafana", "influxdb", "ingestion", "live", "simulator"]);
     for (const [name, service] of Object.entries(services)) {
-      if (name === "influxdb") continue;
+      if (name === "influxdb" || name === "grafana") continue;
       expect(existsSync(join(ROOT, service.build!.dockerfile.replace(`${ROOT}`, "")))).toBe(true);
       const files = (service.command ?? []).filter((arg) => /\.(ts|ya?ml)$/.test(arg));
       for (const file of files) expect(existsSync(join(ROOT, file)), `${name}: ${file}`).toBe(true);
     }
     const brokerFile = services.broker!.command!.at(-1)!;
-    const broker = loadConfig(BrokerConfig, { file: join(ROOT, brokerFile), env: {} });
-    const agent = loadConfig(EdgeAgentConfig, { file: join(ROOT, services.agent!.command!.at(-1)!), env: {} });
+    // The config files take their passwords from the environment compose gives each service.
+    const broker = loadConfig(BrokerConfig, { file: join(ROOT, brokerFile), env: services.broker!.environment! });
+    const agent = loadConfig(EdgeAgentConfig, { file: join(ROOT, services.agent!.command!.at(-1)!), env: services.agent!.environment! });
+    for (const name of ["ingestion", "live"]) {
+      const url = new URL(services[name]!.environment!.MQTT_URL!);
+      expect(broker.users, `${name}'s MQTT account`).toContainEqual(expect.objectContaining({ username: url.username, password: url.password }));
+    }
     // The agent's account exists on the broker, for its site.
     expect(broker.users).toContainEqual(expect.objectContaining({ username: agent.mqtt.username, password: agent.mqtt.password, siteId: agent.siteId }));
+  });
+
+  it("runs the bundles of the build as an unprivileged user, from an image that builds them", () => {
+    const dockerfile = readFileSync(join(ROOT, "services/Dockerfile"), "utf8");
+    expect(dockerfile).toMatch(/^RUN npm run build$/m);
+    expect(dockerfile).toMatch(/^USER node$/m);
+    expect(dockerfile.indexOf("USER node")).toBeGreaterThan(dockerfile.indexOf("RUN npm run build"));
+    for (const [name, service] of Object.entries(services)) {
+      if (!service.build) continue;
+      expect(service.command?.[0], name).toBe("node");
+      const bundle = service.command?.find((arg) => arg.endsWith("/dist/main.js"));
+      expect(bundle, `${name} runs a bundle`).toBeDefined();
+      expect(existsSync(join(ROOT, bundle!)), `${name}: ${bundle} (npm run build)`).toBe(true);
+    }
+  });
+
+  it("starts each part once what it needs is healthy, and checks the health of every server", () => {
+    for (const name of ["influxdb", "broker", "live", "grafana", "simulator"]) {
+      expect(services[name]!.healthcheck?.test[0], name).toBe("CMD");
+    }
+    expect(services.ingestion!.depends_on).toEqual({ broker: { condition: "service_healthy" }, influxdb: { condition: "service_healthy" } });
+    expect(services.live!.depends_on).toMatchObject({ broker: { condition: "service_healthy" }, influxdb: { condition: "service_healthy" } });
+    expect(services.agent!.depends_on).toEqual({ broker: { condition: "service_healthy" }, simulator: { condition: "service_healthy" } });
+    expect(services.grafana!.depends_on).toEqual({ influxdb: { condition: "service_healthy" } });
+    // The live service's history comes from the server the ingestion writes to.
+    for (const key of ["INFLUX_URL", "INFLUX_TOKEN", "INFLUX_BUCKET"])
+      expect(services.live!.environment![key], key).toBe(services.ingestion!.environment![key]);
+  });
+
+  it("takes its secrets from .env: none is written in the file, and it refuses to start without them", () => {
+    const raw = readFileSync(join(ROOT, "docker-compose.yml"), "utf8");
+    const example = readFileSync(join(ROOT, ".env.example"), "utf8");
+    for (const secret of SECRETS) {
+      expect(raw, secret).toContain(`\${${secret}:?`);
+      const value = new RegExp(`^${secret}=(.+)$`, "m").exec(example)?.[1];
+      expect(value, `${secret} in .env.example`).toBeDefined();
+      expect(raw, `${secret}'s example value is not in docker-compose.yml`).not.toContain(value!);
+    }
+    expect(readFileSync(join(ROOT, ".gitignore"), "utf8").split("\n")).toContain(".env");
+    expect(readFileSync(join(ROOT, ".dockerignore"), "utf8").split("\n")).toContain(".env");
+    const binary = requireBinary("docker-compose", "docker-compose");
+    const emptyEnv = join(mkdtempSync(join(tmpdir(), "bms-compose-")), ".env");
+    writeFileSync(emptyEnv, "");
+    const empty = spawnSync(binary, ["--env-file", emptyEnv, "-f", join(ROOT, "docker-compose.yml"), "config"], {
+      encoding: "utf8",
+      env: { PATH: process.env.PATH },
+    });
+    expect(empty.status).not.toBe(0);
+    expect(empty.stderr).toMatch(/set \w+ in \.env/);
+  });
+
+  it("provisions Grafana with the time-series data source and the fleet, pack and cells dashboards", () => {
+    const grafana = services.grafana!;
+    const mounts = (grafana.volumes ?? []).map((v) => (typeof v === "string" ? v : `${v.source}:${v.target}`));
+    expect(mounts).toContainEqual(expect.stringMatching(/services\/grafana\/provisioning:\/etc\/grafana\/provisioning/));
+    expect(mounts).toContainEqual(expect.stringMatching(/services\/grafana\/dashboards:\/var\/lib\/grafana\/dashboards/));
+    const source = parse(readFileSync(join(ROOT, "services/grafana/provisioning/datasources/bms-influxdb.yaml"), "utf8")) as {
+      datasources: { uid: string; type: string; url: string; jsonData: Record<string, string>; secureJsonData: Record<string, string> }[];
+    };
+    expect(source.datasources).toHaveLength(1);
+    const ds = source.datasources[0]!;
+    // Grafana expands ${NAME} from its environment in provisioning files.
+    const ref = (name: string) => `\${${name}}`;
+    expect(ds).toMatchObject({ uid: "bms-influxdb", type: "influxdb", url: ref("INFLUX_URL") });
+    expect(ds.jsonData).toMatchObject({ dbName: ref("INFLUX_BUCKET"), httpHeaderName1: "Authorization" });
+    expect(ds.secureJsonData.httpHeaderValue1).toBe(`Token ${ref("INFLUX_TOKEN")}`);
+    // What the data source reads from its environment, Grafana's container has.
+    for (const key of ["INFLUX_URL", "INFLUX_TOKEN", "INFLUX_BUCKET"]) expect(grafana.environment![key], key).toBe(services.ingestion!.environment![key]);
+    const provider = parse(readFileSync(join(ROOT, "services/grafana/provisioning/dashboards/bms.yaml"), "utf8")) as {
+      providers: { options: { path: string } }[];
+    };
+    expect(provider.providers[0]?.options.path).toBe("/var/lib/grafana/dashboards");
   });
 });
 

@@ -71,6 +71,10 @@ export function createCaseAnnouncer(
       }
       const type = eventOf(result);
       if (type) emit(type, c);
+    } else if (command.kind === "follow" && answer.kind === "follow" && answer.case) {
+      // The evidence followed the condition (worst value, time held, warranty): no alert, no log line above debug.
+      log.debug({ siteId: command.siteId, packId: command.packId, ruleId: command.ruleId, caseId: answer.case.id }, "case evidence followed");
+      emit("followed", answer.case);
     } else if (command.kind === "clear" && answer.kind === "clear" && answer.case) {
       log.info({ siteId: command.siteId, packId: command.packId, ruleId: command.ruleId, caseId: answer.case.id }, "case condition cleared");
       emit("cleared", answer.case);

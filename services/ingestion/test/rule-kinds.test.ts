@@ -162,7 +162,7 @@ describe("rule kinds", () => {
       const found = await cases({ ruleId: "thermal-runaway-precursor" });
       expect(summary(found)).toEqual(["p1 thermal-runaway-precursor critical"]);
       expect(found[0]?.evidence.index).toBe(2);
-      expect(found[0]?.evidence.detail).toMatch(/^Sensor 2 is heating faster and faster: [\d.]+ → [\d.]+ → [\d.]+ °C\/min/);
+      expect(found[0]?.evidence.detail).toMatch(/^Sensor 3 is heating faster and faster: [\d.]+ → [\d.]+ → [\d.]+ °C\/min/);
       // p2 and p3 get hot enough for over-temperature in time; that is their case, not a precursor.
       expect(summary(await cases({ packId: "p2" })).every((c) => !c.includes("precursor"))).toBe(true);
     });
@@ -172,14 +172,14 @@ describe("rule kinds", () => {
     it("fires for a cell that discharges itself at rest, not for one relaxing after a load", async () => {
       await start();
       const cells = (low: number) => [...Array(7).fill(3.3), low, ...Array(8).fill(3.3)];
-      // p1: cell 7 falls 0.5 mV a minute, steadily. p2: cell 7 relaxes from 10 mV above the others
+      // p1: cell 8 falls 0.5 mV a minute, steadily. p2: cell 8 relaxes from 10 mV above the others
       // to 20 mV below them after a charge (τ = 5 min): as far, but not steady.
       await play("p1", T0, T0 + 60 * MIN, 10 * S, (t) => ({ current: 0, cells: cells(3.3 - (0.0005 * t) / MIN) }));
       await play("p2", T0, T0 + 60 * MIN, 10 * S, (t) => ({ current: 0, cells: cells(3.3 - 0.02 + 0.03 * Math.exp(-t / (5 * MIN))) }));
       const found = await cases({ ruleId: "cell-drift" });
       expect(summary(found)).toEqual(["p1 cell-drift major"]);
       expect(found[0]?.evidence).toMatchObject({ index: 7 });
-      expect(found[0]?.evidence.detail).toMatch(/^At rest, cell 7 fell 1\d(\.\d)? mV against the median of its neighbours in 18\d\d s, steadily/);
+      expect(found[0]?.evidence.detail).toMatch(/^At rest, cell 8 fell 1\d(\.\d)? mV against the median of its neighbours in 18\d\d s, steadily/);
     });
 
     it("fires for a cell that stays warmer than the others at rest, and not under load", async () => {
@@ -198,7 +198,7 @@ describe("rule kinds", () => {
       await play("p1", T0, T0 + 5 * MIN, S, (t) => ({ temps: [25, t >= 30 * S ? 125 : 25.2, 24.9, 25.1], alarms: t >= 32 * S ? ["OVER_TEMP_ALARM"] : [] }));
       const found = await cases();
       expect(summary(found)).toEqual(["p1 sensor-fault major"]);
-      expect(found[0]?.evidence.detail).toMatch(/^Sensor 1 jumped from 25.2 to 125 °C in 1 s, faster than 5 °C\/s: a shorted or loose thermistor, for 10 s/);
+      expect(found[0]?.evidence.detail).toMatch(/^Sensor 2 jumped from 25.2 to 125 °C in 1 s, faster than 5 °C\/s: a shorted or loose thermistor, for 10 s/);
       // The BMS tripped on the bad reading: its code is evidence on the sensor-fault case.
       expect(found[0]?.evidence.rulesFired.map((f) => f.ruleId)).toEqual(["sensor-fault", "bms-alarm"]);
       expect(found[0]?.severity).toBe("major");
@@ -221,10 +221,10 @@ describe("rule kinds", () => {
       const found = await cases({ ruleId: "sensor-fault" });
       expect(summary(found).sort()).toEqual(["p1 sensor-fault minor", "p2 sensor-fault major"]);
       expect(found.find((c) => c.packId === "p1")?.evidence.detail).toMatch(
-        /^Sensor 1 has read 25 °C for 300 s while the other sensors moved 1\.\d+ °C: a stuck sensor\./,
+        /^Sensor 2 has read 25 °C for 300 s while the other sensors moved 1\.\d+ °C: a stuck sensor\./,
       );
       expect(found.find((c) => c.packId === "p2")?.evidence.detail).toMatch(
-        /^Cell 15 reads 0 V, below the 0.5 V rail: an open voltage tap or a BMS cable fault/,
+        /^Cell 16 reads 0 V, below the 0.5 V rail: an open voltage tap or a BMS cable fault/,
       );
       // The open tap is not an under-voltage.
       expect(await cases({ ruleId: "cell-under-voltage" })).toEqual([]);

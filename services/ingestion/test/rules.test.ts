@@ -42,7 +42,8 @@ describe("fault rules through MQTT: cases open once, with their evidence", () =>
     return { store: t.caseStore, events: t.watcher, pub: t.publisher, running: t.ingestion };
   }
 
-  const types = (events: CaseEvent[]) => events.map((e) => e.type);
+  /** The events the rules' firings and clears announce (the evidence follow-ups of a holding condition aside). */
+  const types = (events: CaseEvent[]) => events.filter((e) => e.type !== "followed").map((e) => e.type);
 
   it("over-temperature: a hold, hysteresis and escalation make one case with its freeze frame, identity, warranty and timeline", async () => {
     const { store, events, pub } = await setUp();
@@ -67,11 +68,11 @@ describe("fault rules through MQTT: cases open once, with their evidence", () =>
     expect(events.topics[0]).toBe("cases/s1/p1");
     const opened = events.events[0]?.case as SupportCase;
     expect(opened).toMatchObject({ siteId: "s1", packId: "p1", ruleId: "over-temperature", severity: "major", status: "open", occurrences: 1 });
-    // Sensor 1 passed 50 °C at second 21 and held it 30 s: the trigger is the sample of second 51.
+    // Sensor 2 passed 50 °C at second 21 and held it 30 s: the trigger is the sample of second 51.
     expect(opened.openedAt).toBe(t0 + 51_000);
     expect(opened.evidence).toMatchObject({ value: 54, threshold: 50, index: 1 });
     expect(opened.evidence.sample?.seq).toBe(51);
-    expect(opened.evidence.detail).toBe("Sensor 1 at 54 °C is above the 50 °C major level for 30 s (31 samples).");
+    expect(opened.evidence.detail).toBe("Sensor 2 at 54 °C is above the 50 °C major level for 30 s (31 samples).");
     expect(opened.evidence.meta).toMatchObject({ serial: "SN-0042", bmsFirmware: "1.2.3" });
     expect(opened.evidence.rulesFired).toEqual([expect.objectContaining({ ruleId: "over-temperature", severity: "major", at: t0 + 51_000, role: "case" })]);
     expect(opened.warranty).toMatchObject({ coverage: "in-warranty", suggestion: "free", exclusions: [] });

@@ -26,7 +26,7 @@ function isConsoleMetric(metric: string): metric is ConsoleMetric {
  * CASE_TRANSITIONS with their button labels. Site and pack sections of a rule file are not
  * reflected: the console highlights by chemistry.
  */
-export function consoleMeta(book: RuleBook): LiveMeta {
+export function consoleMeta(book: RuleBook, grafanaUrl?: string): LiveMeta {
   // No site or pack section can have this key (IDs are [A-Za-z0-9_-]): the rules of a chemistry alone.
   const NO_SITE = "*";
   const limits: Partial<Record<Chemistry, Partial<Record<ConsoleMetric, LimitLevel[]>>>> = {};
@@ -49,5 +49,10 @@ export function consoleMeta(book: RuleBook): LiveMeta {
     caseActions[from] = CASE_TRANSITIONS[from].map((to) => ({ status: to, label: BACK_LABELS[`${from}→${to}`] ?? ACTION_LABELS[to] }));
   }
   // Checked against its schema once at start: every chemistry and status is there.
-  return LiveMeta.parse({ defaultChemistry: book.resolve(NO_SITE, NO_SITE).chemistry, limits, caseActions });
+  return LiveMeta.parse({
+    defaultChemistry: book.resolve(NO_SITE, NO_SITE).chemistry,
+    limits,
+    caseActions,
+    grafanaUrl: grafanaUrl === undefined ? null : grafanaUrl.replace(/\/+$/, ""),
+  });
 }

@@ -1,4 +1,4 @@
-import { Counter, Gauge, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 /** This instance's metrics, in a Registry of its own (no default process metrics: `npm start` merges registries). */
 export function createLiveMetrics() {
@@ -71,6 +71,18 @@ export function createLiveMetrics() {
       name: "bms_live_sockets_dropped_total",
       help: "socket.io clients disconnected by the server, by reason (buffer: too much waiting to be sent; rate: kept sending after refusals)",
       labelNames: ["reason"] as const,
+      registers: [registry],
+    }),
+    historySeconds: new Histogram({
+      name: "bms_live_history_query_seconds",
+      help: "Time to answer a pack history request, by source (influxql, victoriametrics, live)",
+      labelNames: ["source"] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [registry],
+    }),
+    historyFailures: new Counter({
+      name: "bms_live_history_failures_total",
+      help: "History requests the time-series server did not answer (answered from the live buffer instead)",
       registers: [registry],
     }),
     httpUnauthorized: new Counter({

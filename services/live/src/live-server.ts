@@ -7,9 +7,11 @@ import { openPostgresStores } from "@bms/storage/postgres";
 import Fastify, { type FastifyError } from "fastify";
 import { Registry } from "prom-client";
 import { loadAccessList, loadCustomers } from "./access-list";
+import { CaseIndex } from "./case-index";
 import { consoleRoutes } from "./console-assets";
 import { consoleMeta } from "./console-meta";
 import { createTokenChecker } from "./engineer-auth";
+import { openHistorySources } from "./history/history-sources";
 import { createLiveMetrics } from "./live-metrics";
 import { attachLiveSocket } from "./live-socket";
 import { clientAddressResolver, LoginThrottle } from "./login-throttle";
@@ -83,13 +85,14 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   const identify = createTokenChecker(loadAccessList(config));
   const customers = loadCustomers(config);
   const book = RuleBook.load({ file: config.rulesFile });
-  const meta = consoleMeta(book);
+  const meta = consoleMeta(book, config.grafanaUrl);
   const clientAddress = clientAddressResolver(config.http.trustProxy);
   const throttle = new LoginThrottle({
     initialDelayMs: config.loginThrottleInitialMs ?? LIVE_DEFAULTS.loginThrottleInitialMs,
     maxDelayMs: config.loginThrottleMaxMs ?? LIVE_DEFAULTS.loginThrottleMaxMs,
   });
   const state = new PackState({ historyPerPack: config.historyPerPack, maxPacks: config.maxPacks ?? LIVE_DEFAULTS.maxPacks });
+  const history = openHistorySources(config.influx, state, log);
   const pg =
     config.databaseUrl && (!options.caseStore || !options.webhookOutbox) ? await openPostgresStores(config.databaseUrl, { applicationName: "bms-live" }) : null;
   const ownsStore = options.caseStore === undefined && pg === null;
@@ -99,6 +102,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   // Behind Redis, several nodes share the rooms; each reads from the broker only what its sockets watch.
   const redis = config.redisUrl ? await connectRedisAdapter(config.redisUrl, log) : null;
   let feed: MqttFeed | null = null;
+  const caseIndex = new CaseIndex(caseStore, log);
 
   const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, return503OnClosing: true, forceCloseConnections: true });
 
@@ -155,6 +159,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
         const key = caseEventKey(event);
         if (recentEvents.delete(key)) return;
         // Every node receives the broker's case events itself.
+        caseIndex.apply(event.case);
         socket.emitCaseEvent(event, "local");
       },
     },
@@ -165,6 +170,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   feed = mqttFeed;
 
   const announceCaseEvent = (event: CaseEvent) => {
+    caseIndex.apply(event.case);
     if (redis) {
       // Every node's subscribers through Redis (not the broker: each node would send it again).
       socket.emitCaseEvent(event, "all");
@@ -198,8 +204,10 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
     packStates,
     book,
     customers,
+    caseIndex,
     webhookOutbox,
     state,
+    history,
     identify,
     throttle,
     clientAddress,
@@ -236,7 +244,10 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   scheduler?.start();
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.http.port;
-  log.info({ port, mqtt: config.mqtt.url }, "live service listening");
+  log.info(
+    { port, mqtt: config.mqtt.url, history: config.influx ? `${config.influx.url} (${config.influx.queryApi})` : "live buffer (no INFLUX_URL)" },
+    "live service listening",
+  );
 
   let closing: Promise<void> | null = null;
   return {

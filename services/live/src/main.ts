@@ -7,7 +7,9 @@ const USAGE = "usage: npm run live -- [--config FILE]";
 /** `npm run live -- [--config FILE]`: the live service on its own. */
 runMain(async () => {
   const file = configFileFlag(process.argv.slice(2), USAGE);
-  const env = process.env;
+  const env = { ...process.env };
+  // No INFLUX_URL means history from the live buffer: the other INFLUX_* settings are then irrelevant.
+  if (!env.INFLUX_URL) for (const name of ["INFLUX_TOKEN", "INFLUX_ORG", "INFLUX_BUCKET", "HISTORY_QUERY_API"]) delete env[name];
   // ENGINEER_TOKEN adds to the file's tokens rather than replacing them, so it is merged by hand.
   const fromFile = file === undefined ? {} : readConfigFile(file);
   const fileTokens = typeof fromFile === "object" && fromFile !== null && "engineerTokens" in fromFile ? fromFile.engineerTokens : undefined;
@@ -22,6 +24,12 @@ runMain(async () => {
       MQTT_URL: { path: ["mqtt", "url"] },
       DATA_DIR: { path: ["dataDir"] },
       TOKENS_FILE: { path: ["tokensFile"] },
+      INFLUX_URL: { path: ["influx", "url"] },
+      INFLUX_TOKEN: { path: ["influx", "token"] },
+      INFLUX_ORG: { path: ["influx", "org"] },
+      INFLUX_BUCKET: { path: ["influx", "bucket"] },
+      HISTORY_QUERY_API: { path: ["influx", "queryApi"] },
+      GRAFANA_URL: { path: ["grafanaUrl"] },
       DATABASE_URL: { path: ["databaseUrl"] },
       REDIS_URL: { path: ["redisUrl"] },
       SMTP_URL: { path: ["reports", "smtpUrl"] },

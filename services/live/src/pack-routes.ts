@@ -1,6 +1,7 @@
 import { Id } from "@bms/shared";
 import { z } from "zod";
 import { canSee } from "./engineer-auth";
+import { HistoryUnavailableError } from "./history/history-source";
 import type { RestDeps, ZodApp } from "./rest-types";
 
 const HOUR_MS = 3_600_000;
@@ -13,9 +14,17 @@ const EpochQuery = z
 
 const PackParams = z.object({ siteId: Id, packId: Id }).strict();
 
-/** `?from=&to=`: default the hour before `to`, and `to` now. */
+/** Points one history answer holds at most, 2–5000 (a query string). @default 1000 */
+const MaxPoints = z
+  .string()
+  .regex(/^\d{1,4}$/, "a whole number from 2 to 5000")
+  .transform(Number)
+  .pipe(z.number().int().min(2).max(5000))
+  .default(1000);
+
+/** `?from=&to=&maxPoints=`: default the hour before `to`, and `to` now. */
 const HistoryQuery = z
-  .object({ from: EpochQuery.optional(), to: EpochQuery.optional() })
+  .object({ from: EpochQuery.optional(), to: EpochQuery.optional(), maxPoints: MaxPoints })
   .strict()
   .refine((q) => q.from === undefined || q.to === undefined || q.from <= q.to, { message: "from must not be after to", path: ["from"] });
 
@@ -34,13 +43,30 @@ export async function packRoutes(app: ZodApp, deps: RestDeps): Promise<void> {
 
   app.get("/packs", { config: { role: "viewer" } }, async (request) => state.views((siteId) => canSee(request.engineer, siteId)));
 
+  app.get("/packs/:siteId/:packId", { ...READ_PACK, schema: { params: PackParams } }, async (request, reply) => {
+    const { siteId, packId } = request.params;
+    return state.view(siteId, packId) ?? reply.code(404).send({ error: `no pack ${siteId}/${packId}` });
+  });
+
   app.get("/packs/:siteId/:packId/history", { ...READ_PACK, schema: { params: PackParams, querystring: HistoryQuery } }, async (request, reply) => {
     const { siteId, packId } = request.params;
     const to = request.query.to ?? Date.now();
     const from = request.query.from ?? to - HOUR_MS;
-    const points = state.history(siteId, packId, from, to);
-    if (!points) return reply.code(404).send({ error: `no pack ${siteId}/${packId}` });
-    return { siteId, packId, points };
+    const { primary, buffer } = deps.history;
+    // Without a time-series server, a pack this service never heard of has no history to show.
+    if (primary === buffer && !state.knows(siteId, packId)) return reply.code(404).send({ error: `no pack ${siteId}/${packId}` });
+    const asked = { siteId, packId, from, to, maxPoints: request.query.maxPoints };
+    const started = performance.now();
+    try {
+      const answer = await primary.read(asked);
+      deps.metrics.historySeconds.observe({ source: primary.kind }, (performance.now() - started) / 1000);
+      return { siteId, packId, source: primary.kind, ...answer };
+    } catch (err) {
+      if (!(err instanceof HistoryUnavailableError)) throw err;
+      deps.metrics.historyFailures.inc();
+      deps.log.warn({ siteId, packId, err: err.message }, "history from the live buffer: the time-series server did not answer");
+      return { siteId, packId, source: buffer.kind, ...(await buffer.read(asked)), warning: `${err.message}; showing the live buffer instead` };
+    }
   });
 
   app.get("/packs/:siteId/:packId/cases", { ...READ_PACK, schema: { params: PackParams } }, async (request) =>

@@ -1,7 +1,7 @@
 import type { PackHistoryPoint, PackMeta, PackSample, PackView, SitePackSample, SiteStatus } from "@bms/shared";
 import { PackHistory } from "./pack-history";
 
-interface PackEntry {
+export interface PackEntry {
   siteId: string;
   packId: string;
   latest: PackSample | null;
@@ -88,11 +88,38 @@ export class PackState {
     for (const pack of packs) if (pack?.latest) yield { ...pack.latest, siteId: pack.siteId, packId: pack.packId };
   }
 
+  /** This service has heard of the pack (a sample or its identity). */
+  knows(siteId: string, packId: string): boolean {
+    return this.packs.has(packKey(siteId, packId));
+  }
+
   /** The pack's points with from ≤ ts ≤ to, oldest first; null for a pack this service does not know. */
   history(siteId: string, packId: string, from: number, to: number): PackHistoryPoint[] | null {
     const pack = this.packs.get(packKey(siteId, packId));
     if (!pack) return null;
     return pack.history?.points(from, to) ?? [];
+  }
+
+  /** Every pack of the sites `visible` lets through, as held (read only). */
+  *entries(visible: (siteId: string) => boolean): Generator<Readonly<PackEntry>> {
+    for (const [siteId, site] of this.bySite) if (visible(siteId)) yield* site.values();
+  }
+
+  /** Every known agent status of the sites `visible` lets through. */
+  *siteStatuses(visible: (siteId: string) => boolean): Generator<readonly [string, SiteStatus]> {
+    for (const entry of this.siteStatus) if (visible(entry[0])) yield entry;
+  }
+
+  /** The site's agent status (retained `bms/{siteId}/status`), where known. */
+  siteStatusOf(siteId: string): SiteStatus | null {
+    return this.siteStatus.get(siteId) ?? null;
+  }
+
+  /** One pack as GET /api/packs lists it; null for a pack this service does not know. */
+  view(siteId: string, packId: string): PackView | null {
+    const pack = this.packs.get(packKey(siteId, packId));
+    if (!pack) return null;
+    return { siteId, packId, sample: pack.latest, meta: pack.meta, siteStatus: this.siteStatus.get(siteId) ?? null, receivedAt: pack.receivedAt };
   }
 
   /** Every pack `visible` lets through, by site then pack. */

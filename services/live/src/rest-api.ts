@@ -4,6 +4,7 @@ import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { z } from "zod";
 import { caseRoutes } from "./case-routes";
 import { bearerToken, canSee, type Engineer, hasRole } from "./engineer-auth";
+import { fleetRoutes } from "./fleet-routes";
 import { healthRoutes } from "./health-routes";
 import { packRoutes } from "./pack-routes";
 import type { RestDeps } from "./rest-types";
@@ -96,4 +97,5 @@ export const restApi: FastifyPluginAsyncZod<RestDeps> = async (app, deps) => {
   await caseRoutes(app, deps);
   await packRoutes(app, deps);
   await healthRoutes(app, deps);
+  await fleetRoutes(app, deps);
 };

@@ -3,7 +3,9 @@ import type { RuleBook } from "@bms/ingestion";
 import type { CaseEvent, Customer, EngineerRole, LiveMeta, Logger } from "@bms/shared";
 import type { CaseStore, RuleLedger, WebhookOutbox } from "@bms/storage";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
+import type { CaseIndex } from "./case-index";
 import type { Engineer } from "./engineer-auth";
+import type { HistorySources } from "./history/history-sources";
 import type { LiveMetrics } from "./live-metrics";
 import type { LoginThrottle } from "./login-throttle";
 import type { PackState } from "./pack-state";
@@ -36,8 +38,12 @@ export interface RestDeps {
   book: RuleBook;
   /** TOKENS_FILE customers: whose sites a monthly report groups. */
   customers: readonly Customer[];
+  /** The cases being worked, in memory, for fleet triage. */
+  caseIndex: CaseIndex;
   webhookOutbox: WebhookOutbox;
   state: PackState;
+  /** Pack history: the time-series server's, and the live buffer to fall back on. */
+  history: HistorySources;
   identify: (token: string | undefined) => Engineer | null;
   throttle: LoginThrottle;
   clientAddress: (request: IncomingMessage) => string;

@@ -1,6 +1,6 @@
 import type { CaseEvent, PackMeta, PackSample, SitePackSample } from "@bms/shared";
 import { LiveConfig } from "@bms/shared/config/live-config";
-import { type CaseStore, type FiringInput, openSqliteCaseStore } from "@bms/storage";
+import { type CaseStore, type FiringInput, openSqliteCaseStore, type SqliteCaseStore } from "@bms/storage";
 import { connectAsync, type MqttClient } from "mqtt";
 import { io, type Socket } from "socket.io-client";
 import { startAedesBroker } from "../../../test/support/aedes-broker";
@@ -18,7 +18,8 @@ export const SITE1_TOKEN = "test-site-1-engineer-token-0123";
 
 export interface Harness {
   live: RunningLive;
-  caseStore: CaseStore;
+  /** The store the ingestion would write (cases and its rule ledger). */
+  caseStore: SqliteCaseStore;
   /** A plain MQTT client on the test broker, to play agents and the ingestion. */
   mqtt: MqttClient;
   mqttUrl: string;

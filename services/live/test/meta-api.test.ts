@@ -65,6 +65,26 @@ describe("GET /api/meta", () => {
   it("needs a token", async () => {
     expect((await fetch(`${h.live.url}/api/meta`)).status).toBe(401);
   });
+
+  it("has no Grafana unless one is configured", async () => {
+    expect((await metaOf(h)).grafanaUrl).toBeNull();
+  });
+});
+
+describe("grafanaUrl", () => {
+  it("is served to the console without a trailing slash", async () => {
+    const h = await startHarness({ grafanaUrl: "http://grafana.local:3000/" });
+    try {
+      expect((await metaOf(h)).grafanaUrl).toBe("http://grafana.local:3000");
+    } finally {
+      await h.close();
+    }
+  });
+
+  it.each(["javascript:alert(1)", "ftp://grafana.local", "grafana.local:3000", ""])("refuses %j, naming the field", async (url) => {
+    const start = startHarness({ grafanaUrl: url });
+    await expect(start).rejects.toThrow(/grafanaUrl/);
+  });
 });
 
 describe("rulesFile", () => {

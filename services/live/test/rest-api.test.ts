@@ -246,9 +246,25 @@ describe("other routes", () => {
     expect(page.status).toBe(200);
     expect(page.headers.get("content-type")).toContain("text/html");
     expect(page.headers.get("content-security-policy")).toContain("default-src 'self'");
-    expect(await page.text()).toContain("BMS live console");
-    for (const asset of ["/console.js", "/pack-health.js", "/console.css", "/socket.io/socket.io.js"]) {
-      expect((await fetch(`${h.live.url}${asset}`)).status, asset).toBe(200);
+    expect(await page.text()).toContain("<title>BMS console</title>");
+    const types: Record<string, string> = {
+      "/js/main.js": "text/javascript",
+      "/js/charts.js": "text/javascript",
+      "/js/pack-health.js": "text/javascript",
+      "/console.css": "text/css",
+      "/favicon.svg": "image/svg+xml",
+      "/vendor/uplot/uPlot.esm.js": "text/javascript",
+      "/vendor/uplot/uPlot.min.css": "text/css",
+      "/socket.io/socket.io.js": "javascript",
+    };
+    for (const [asset, type] of Object.entries(types)) {
+      const res = await fetch(`${h.live.url}${asset}`);
+      expect(res.status, asset).toBe(200);
+      expect(res.headers.get("content-type"), asset).toContain(type);
+    }
+    // Only the files read at start are served: no path reaches the file system.
+    for (const path of ["/js/../../package.json", "/js/%2e%2e/%2e%2e/package.json", "/console.js", "/vendor/uplot/package.json"]) {
+      expect((await fetch(`${h.live.url}${path}`)).status, path).toBe(404);
     }
   });
 });

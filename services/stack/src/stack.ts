@@ -121,6 +121,8 @@ export async function startStack(config: StackConfig, log: Logger = createLogger
           mqtt: withCredentials(mqttUrl, useAccounts ? accounts.live : undefined),
           dataDir: config.dataDir,
           engineerTokens: [engineerToken],
+          // History from the server the ingestion writes to (its query API detected).
+          ...(config.influx ? { influx: { url: config.influx.url, token: config.influx.token, org: config.influx.org, bucket: config.influx.bucket } } : {}),
           ...(config.tokensFile === undefined ? {} : { tokensFile: config.tokensFile }),
         },
         "stack live",

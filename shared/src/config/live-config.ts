@@ -34,6 +34,31 @@ export const ReportsConfig = z
   .strict();
 export type ReportsConfig = z.infer<typeof ReportsConfig>;
 
+/**
+ * The time-series server the ingestion writes to, read for pack history (the same INFLUX_*
+ * variables as the ingestion). Absent: history comes from the live service's own buffer.
+ */
+export const LiveInfluxConfig = z
+  .object({
+    /** env INFLUX_URL, e.g. http://influxdb:8086 */
+    url: z.string().url(),
+    /** env INFLUX_TOKEN: sent as `Authorization: Token …` (InfluxDB 1.8 takes `user:password`). @default "" */
+    token: z.string().default(""),
+    /** env INFLUX_ORG (not needed by the query APIs; kept so that one set of variables serves every service). @default "" */
+    org: z.string().default(""),
+    /** env INFLUX_BUCKET: InfluxQL's database (InfluxDB 2 maps each bucket to a database of its name). @default "bms" */
+    bucket: z.string().min(1).default("bms"),
+    /**
+     * env HISTORY_QUERY_API: `influxql` (`/query`: InfluxDB 1.8+, 2.x, 3.x), `victoriametrics`
+     * (its Prometheus API), or `auto`: VictoriaMetrics when the server answers `/api/v1/query`. @default "auto"
+     */
+    queryApi: z.enum(["auto", "influxql", "victoriametrics"]).default("auto"),
+    /** HTTP timeout of one query, ms; past it the history comes from the live buffer, with a warning. @default 10000 */
+    timeoutMs: z.number().int().min(100).max(120_000).default(10_000),
+  })
+  .strict();
+export type LiveInfluxConfig = z.infer<typeof LiveInfluxConfig>;
+
 export const LiveConfig = z
   .object({
     http: z
@@ -75,6 +100,17 @@ export const LiveConfig = z
      * console highlights values with the limits the rules use. @default none (the shipped rules)
      */
     rulesFile: z.string().min(1).optional(),
+    /**
+     * Grafana beside the console (env GRAFANA_URL, as the engineer's browser reaches it, e.g.
+     * http://localhost:3000): the pack page links to its provisioned pack and cells dashboards. @default none
+     */
+    grafanaUrl: z
+      .string()
+      .url()
+      .regex(/^https?:\/\//, "an http:// or https:// URL")
+      .optional(),
+    /** Where pack history is read from; absent: the live buffer (`historyPerPack` samples per pack). @default none */
+    influx: LiveInfluxConfig.optional(),
     /** Samples kept in memory per pack (compactly: the fields of GET /api/packs/:siteId/:packId/history). @default 600 */
     historyPerPack: z.number().int().min(1).max(100_000).default(600),
     /**

@@ -1,4 +1,4 @@
-import { CaseEvidence, CaseStatus, EpochMs, Id, isId, PackSample, RuleId, Severity, WarrantyAssessment } from "@bms/shared";
+import { CaseEvidence, CaseStatus, EpochMs, EvidenceFollowUp, Id, isId, PackSample, RuleId, Severity, WarrantyAssessment } from "@bms/shared";
 import { z } from "zod";
 import { MAX_FREEZE_FRAME_SAMPLES } from "./case-policy";
 import type { PackStateRow, RuleCommand } from "./rule-ledger";
@@ -29,7 +29,10 @@ const FreezeFrameSamples = z.array(PackSample).max(MAX_FREEZE_FRAME_SAMPLES);
 export type ParsedCommand =
   | { kind: "fire"; firing: ParsedFiring }
   | { kind: "clear"; siteId: string; packId: string; ruleId: string; at: number }
-  | { kind: "freeze-frame"; firingKey: string; after: PackSample[]; complete: boolean };
+  | { kind: "freeze-frame"; firingKey: string; after: PackSample[]; complete: boolean }
+  | { kind: "follow"; siteId: string; packId: string; ruleId: string; at: number; followUp: EvidenceFollowUp; warranty: WarrantyAssessment | null };
+
+const FollowInput = z.object({ followUp: EvidenceFollowUp, warranty: WarrantyAssessment.nullable() });
 
 /** A pack state ready to write: its JSON, or null to delete it. */
 export interface EncodedPackState {
@@ -86,8 +89,19 @@ export function parseCommand(command: RuleCommand, where: string): ParsedCommand
       if (typeof command.complete !== "boolean") throw new StoreInputError(`${what}: complete must be true or false`);
       return { kind: "freeze-frame", firingKey: command.firingKey, after: checked(FreezeFrameSamples, command.after, what), complete: command.complete };
     }
+    case "follow": {
+      const what = `${where}: cannot follow a case's condition`;
+      checkPack(command.siteId, command.packId, what);
+      const ruleId = checked(RuleId, command.ruleId, `${what}: ruleId`);
+      const at = checkAt(command.at, what);
+      const { followUp, warranty } = checked(FollowInput, { followUp: command.followUp, warranty: command.warranty }, what);
+      if (followUp.heldSince > followUp.heldUntil) throw new StoreInputError(`${what}: followUp.heldSince must not be after followUp.heldUntil`);
+      return { kind: "follow", siteId: command.siteId, packId: command.packId, ruleId, at, followUp, warranty };
+    }
     default:
-      throw new StoreInputError(`${where}: kind must be fire, clear or freeze-frame, got ${JSON.stringify((command as { kind?: unknown } | null)?.kind)}`);
+      throw new StoreInputError(
+        `${where}: kind must be fire, clear, freeze-frame or follow, got ${JSON.stringify((command as { kind?: unknown } | null)?.kind)}`,
+      );
   }
 }
 

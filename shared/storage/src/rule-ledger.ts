@@ -1,4 +1,4 @@
-import type { PackSample, SupportCase } from "@bms/shared";
+import type { EvidenceFollowUp, PackSample, SupportCase, WarrantyAssessment } from "@bms/shared";
 import type { FiringInput, FiringResult, OpenFreezeFrame } from "./case-store";
 import type { RuleStateRow } from "./rule-state-store";
 
@@ -12,14 +12,22 @@ export type RuleCommand =
    * Appends to the freeze frame the firing with this key started; a no-op when that firing started
    * none (duplicate, attached, occurrence) or the frame is complete.
    */
-  | { kind: "freeze-frame"; firingKey: string; after: readonly PackSample[]; complete: boolean };
+  | { kind: "freeze-frame"; firingKey: string; after: readonly PackSample[]; complete: boolean }
+  /**
+   * The condition of the current case of (site, pack, rule) still holds: merges `followUp` into its
+   * evidence (planFollowUp: the worse value wins, the held span only grows) and replaces its
+   * warranty assessment with `warranty`, re-run now, when that is newer. `at`: the sample's ts.
+   */
+  | { kind: "follow"; siteId: string; packId: string; ruleId: string; at: number; followUp: EvidenceFollowUp; warranty: WarrantyAssessment | null };
 
 export type RuleCommandResult =
   | { kind: "fire"; result: FiringResult }
   /** The case marked cleared; null when there was none, it was cleared already, or this clear was applied before. */
   | { kind: "clear"; case: SupportCase | null }
   /** The case of the frame; null when the firing started no frame. */
-  | { kind: "freeze-frame"; caseId: string | null };
+  | { kind: "freeze-frame"; caseId: string | null }
+  /** The case as it is after the follow-up; null when there was no such case or nothing changed (a replay). */
+  | { kind: "follow"; case: SupportCase | null };
 
 /** The engine's whole state of one pack (or of a site: packId "_site"), JSON; null deletes. The store does not interpret it. */
 export interface PackStateRow {
@@ -29,7 +37,7 @@ export interface PackStateRow {
 }
 
 /**
- * The rule engine's batch commit: a batch's firings, clears, freeze-frame samples and the pack
+ * The rule engine's batch commit: a batch's firings, clears, freeze-frame samples, follow-ups and the pack
  * states after it, in one transaction. Every implementation runs test/rule-ledger.conformance.ts.
  */
 export interface RuleLedger {
@@ -37,7 +45,7 @@ export interface RuleLedger {
    * Applies the commands in order and upserts/deletes the pack states, all in ONE transaction: all
    * or nothing (a command that fails validation, or a failure while writing, leaves the store as it
    * was, states included). Replaying the same batch after a crash changes nothing twice: firings
-   * by their key, clears by (site, pack, rule, at), freeze-frame samples by their ts.
+   * by their key, clears by (site, pack, rule, at), freeze-frame samples by their ts, follow-ups by merging.
    */
   commit(commands: readonly RuleCommand[], states: readonly PackStateRow[]): Promise<RuleCommandResult[]>;
   /** Every saved pack state; with `packs`, only those (a worker taking over partitions loads its packs). */

@@ -1,7 +1,7 @@
 import type { PackSample, SupportCase } from "@bms/shared";
 import type Database from "better-sqlite3";
 import { checkPackList, type EncodedPackState, encodeStates, type ParsedCommand, type ParsedFiring, parseBatch } from "./case-inputs";
-import { firingReads, planClear, planFiring, planFreezeFrameAppend } from "./case-policy";
+import { firingReads, planClear, planFiring, planFollowUp, planFreezeFrameAppend } from "./case-policy";
 import { type CaseRow, caseFromRow, type OpenFrameRow, openFrameFromRow, packStateFromRow } from "./case-rows";
 import type { FiringResult } from "./case-store";
 import type { LegacyRuleStates, RuleCommand, RuleCommandResult, RuleLedger } from "./rule-ledger";
@@ -114,6 +114,11 @@ export function createSqliteRuleLedger(db: Database.Database, writer: CaseWriter
         return { kind: "clear", case: clear(command.siteId, command.packId, command.ruleId, command.at) };
       case "freeze-frame":
         return { kind: "freeze-frame", caseId: appendToFrame(command.firingKey, command.after, command.complete) };
+      case "follow": {
+        const plan = planFollowUp(readCase(selectCurrent.get(command.siteId, command.packId, command.ruleId)), command.followUp, command.warranty, command.at);
+        if (plan) writer.write(plan);
+        return { kind: "follow", case: plan?.case ?? null };
+      }
     }
   };
 

@@ -38,12 +38,12 @@ export function evidence(detail = "cell 3 at 3.71 V is above 3.65 V", over: Part
   };
 }
 
-export function warranty(suggestion: WarrantyAssessment["suggestion"]): WarrantyAssessment {
+export function warranty(suggestion: WarrantyAssessment["suggestion"], assessedAt = T0): WarrantyAssessment {
   return {
     coverage: suggestion === "review" ? "unknown" : "in-warranty",
     warrantyStart: "2024-01-01",
     warrantyEnd: "2034-01-01",
-    assessedAt: T0,
+    assessedAt,
     historySince: T0 - DAY,
     exclusions: [],
     suggestion,

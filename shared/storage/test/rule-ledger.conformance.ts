@@ -1,10 +1,11 @@
 import { join } from "node:path";
+import type { EvidenceFollowUp, WarrantyAssessment } from "@bms/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
 import type { CaseStore, FiringInput } from "../src/case-store";
 import type { PackStateRow, RuleCommand, RuleLedger } from "../src/rule-ledger";
 import { StoreInputError } from "../src/storage-errors";
-import { evidence, firing, sample, T0 } from "./case-fixtures";
+import { evidence, firing, sample, T0, warranty } from "./case-fixtures";
 import { HOSTILE_STRINGS } from "./hostile-strings";
 
 type Store = CaseStore & RuleLedger;
@@ -23,6 +24,16 @@ const frame = (firingKey: string, ts: readonly number[], complete = false): Rule
   firingKey,
   after: ts.map((t) => sample(t)),
   complete,
+});
+/** The cell-over-voltage case's condition still holds at `at`, held since T0. */
+const follow = (at: number, over: Partial<EvidenceFollowUp> = {}, assessment: WarrantyAssessment | null = null, ruleId = "cell-over-voltage"): RuleCommand => ({
+  kind: "follow",
+  siteId: "site-1",
+  packId: "pack-1",
+  ruleId,
+  at,
+  followUp: { direction: "above", worstValue: 3.75, worstIndex: 2, worstAt: at, worstDetail: "Cell 3 at 3.75 V", heldSince: T0, heldUntil: at, ...over },
+  warranty: assessment,
 });
 /** A pack's whole engine state, about `kb` KB of JSON. */
 const packState = (packId: string, tag: string, kb = 1): PackStateRow => ({
@@ -135,7 +146,7 @@ export function describeRuleLedger(name: string, open: (file: string) => Store |
       });
       const after = await snapshot();
       const again = await store.commit(batch, [packState("pack-1", "2")]);
-      expect(again.map((r) => (r.kind === "fire" ? r.result.outcome : r.kind === "clear" ? r.case : r.caseId))).toEqual([
+      expect(again.map((r) => (r.kind === "fire" ? r.result.outcome : r.kind === "clear" || r.kind === "follow" ? r.case : r.caseId))).toEqual([
         "duplicate",
         once[0]?.kind === "fire" ? once[0].result.case.id : "?",
         once[0]?.kind === "fire" ? once[0].result.case.id : "?",
@@ -150,6 +161,73 @@ export function describeRuleLedger(name: string, open: (file: string) => Store |
       const frames = (await store.get(c?.id ?? "", { details: true }))?.freezeFrames;
       expect(frames?.[0]?.after.map((s) => s.ts - T0)).toEqual([1000, 2000, 3000, 8000]);
       expect(frames?.[0]?.complete).toBe(true);
+    });
+
+    it("follows a case's condition: the worse value wins, the held span grows, a newer warranty assessment replaces the old", async () => {
+      const [opened] = await store.commit([fire({ at: T0 })], []);
+      const caseId = opened?.kind === "fire" ? opened.result.case.id : "";
+      const first = follow(T0 + 10_000, { worstValue: 3.8, worstIndex: 2, worstAt: T0 + 9000, worstDetail: "Cell 3 at 3.8 V" });
+      const [r1] = await store.commit([first], []);
+      expect(r1?.kind === "follow" && r1.case?.id).toBe(caseId);
+      const milder = follow(
+        T0 + 70_000,
+        { worstValue: 3.72, worstIndex: 1, worstAt: T0 + 70_000, worstDetail: "Cell 2 at 3.72 V" },
+        warranty("chargeable", T0 + 70_000),
+      );
+      await store.commit([milder], []);
+      const c = await store.get(caseId);
+      expect(c?.evidence.followUp).toEqual({
+        direction: "above",
+        worstValue: 3.8,
+        worstIndex: 2,
+        worstAt: T0 + 9000,
+        worstDetail: "Cell 3 at 3.8 V",
+        heldSince: T0,
+        heldUntil: T0 + 70_000,
+      });
+      // The evidence at opening stays; the warranty assessment is the newer one.
+      expect(c?.evidence.detail).toBe(evidence().detail);
+      expect(c?.warranty).toMatchObject({ suggestion: "chargeable", assessedAt: T0 + 70_000 });
+      expect(c?.updatedAt).toBe(T0 + 70_000);
+      // Replayed: nothing changes, not even updatedAt; no timeline entry is ever written for it.
+      const timeline = await store.latestTimelineId();
+      const [again] = await store.commit([first, milder], []);
+      expect(again).toEqual({ kind: "follow", case: null });
+      expect(await store.get(caseId)).toEqual(c);
+      expect(await store.latestTimelineId()).toBe(timeline);
+      // No current case of that rule, or a closed one: nothing to follow.
+      expect(await store.commit([follow(T0 + 80_000, {}, null, "over-temperature")], [])).toEqual([{ kind: "follow", case: null }]);
+      for (const status of ["acknowledged", "resolved", "closed"] as const) await store.transition(caseId, status, "eve", T0 + 90_000);
+      expect(await store.commit([follow(T0 + 100_000, { worstValue: 4.2 })], [])).toEqual([{ kind: "follow", case: null }]);
+      expect((await store.get(caseId))?.evidence.followUp?.worstValue).toBe(3.8);
+    });
+
+    it("refuses a malformed or hostile follow-up and writes nothing of its batch", async () => {
+      await store.commit([fire({ at: T0 })], []);
+      const before = { cases: await store.list(), timeline: await store.latestTimelineId() };
+      const bad: unknown[] = [
+        { ...follow(T0 + 1), siteId: "../etc" },
+        { ...follow(T0 + 1), ruleId: "Bad Rule" },
+        { ...follow(T0 + 1), at: -5 },
+        follow(T0 + 1, { worstValue: Number.NaN }),
+        follow(T0 + 1, { direction: "sideways" as "above" }),
+        follow(T0 + 1, { heldSince: T0 + 5000, heldUntil: T0 }),
+        follow(T0 + 1, { worstDetail: "x".repeat(5000) }),
+        { ...follow(T0 + 1), followUp: null },
+        { ...follow(T0 + 1), warranty: { suggestion: "free" } },
+      ];
+      for (const command of bad) {
+        await expect(store.commit([fire({ packId: "pack-2" }), command as RuleCommand], []), JSON.stringify(command).slice(0, 80)).rejects.toThrow(
+          /commands\[1\]: cannot follow a case's condition/,
+        );
+      }
+      expect({ cases: await store.list(), timeline: await store.latestTimelineId() }).toEqual(before);
+      let worst = 3.9;
+      for (const text of HOSTILE_STRINGS) {
+        worst += 0.01;
+        await store.commit([follow(T0 + 2, { worstDetail: text, worstValue: worst })], []);
+        expect((await store.list())[0]?.evidence.followUp?.worstDetail).toBe(text);
+      }
     });
 
     it("finds freeze frames by the key of the firing that started them", async () => {

@@ -1,7 +1,7 @@
-import type { PackSample } from "@bms/shared";
+import type { EvidenceFollowUp, PackSample } from "@bms/shared";
 import { describe, expect, it } from "vitest";
-import { MAX_FREEZE_FRAME_SAMPLES, planClear, planFreezeFrameAppend } from "../src/case-policy";
-import { aCase, T0 } from "./case-fixtures";
+import { MAX_FREEZE_FRAME_SAMPLES, planClear, planFollowUp, planFreezeFrameAppend } from "../src/case-policy";
+import { aCase, evidence, T0, warranty } from "./case-fixtures";
 
 const sample = (ts: number): PackSample => ({ v: 1, ts, seq: 1, packVoltage: 52, current: 0, soc: 50, cellVoltages: [3.3], cellTemperatures: [25] });
 
@@ -62,5 +62,66 @@ describe("case policy: freeze-frame samples", () => {
   it(`keeps at most ${MAX_FREEZE_FRAME_SAMPLES} samples`, () => {
     const plan = planFreezeFrameAppend({ afterCount: MAX_FREEZE_FRAME_SAMPLES - 1, lastAfterTs: T0, complete: false }, [sample(T0 + 1), sample(T0 + 2)], false);
     expect(plan?.append.map((s) => s.ts)).toEqual([T0 + 1]);
+  });
+});
+
+describe("case policy: following a condition that holds", () => {
+  const up = (over: Partial<EvidenceFollowUp> = {}): EvidenceFollowUp => ({
+    direction: "above",
+    worstValue: 60,
+    worstIndex: 3,
+    worstAt: T0 + 10_000,
+    worstDetail: "Sensor 4 at 60 °C",
+    heldSince: T0,
+    heldUntil: T0 + 10_000,
+    ...over,
+  });
+  const followed = (known: EvidenceFollowUp) => aCase({ evidence: { ...evidence(), followUp: known } });
+  const rows = [
+    { name: "the first follow-up is taken as it is", current: aCase(), incoming: up(), expect: up() },
+    {
+      name: "a worse value above wins, with its sensor and time; the span grows",
+      current: followed(up()),
+      incoming: up({ worstValue: 80, worstIndex: 2, worstAt: T0 + 60_000, worstDetail: "Sensor 3 at 80 °C", heldUntil: T0 + 60_000 }),
+      expect: up({ worstValue: 80, worstIndex: 2, worstAt: T0 + 60_000, worstDetail: "Sensor 3 at 80 °C", heldUntil: T0 + 60_000 }),
+    },
+    {
+      name: "a milder value keeps the worst; the span still grows",
+      current: followed(up()),
+      incoming: up({ worstValue: 57, worstIndex: 0, worstAt: T0 + 70_000, heldUntil: T0 + 70_000 }),
+      expect: up({ heldUntil: T0 + 70_000 }),
+    },
+    {
+      name: "below: lower is worse",
+      current: followed(up({ direction: "below", worstValue: 2.9 })),
+      incoming: up({ direction: "below", worstValue: 2.7, worstAt: T0 + 5000 }),
+      expect: up({ direction: "below", worstValue: 2.7, worstAt: T0 + 5000 }),
+    },
+    {
+      name: "an equal value keeps the first time it was seen",
+      current: followed(up()),
+      incoming: up({ worstAt: T0 + 90_000, heldUntil: T0 + 90_000 }),
+      expect: up({ heldUntil: T0 + 90_000 }),
+    },
+    { name: "an older follow-up (replayed) shortens nothing", current: followed(up({ heldUntil: T0 + 90_000 })), incoming: up(), expect: null },
+  ];
+  it.each(rows)("$name", ({ current, incoming, expect: expected }) => {
+    const plan = planFollowUp(current, incoming, null, incoming.heldUntil);
+    if (expected === null) return expect(plan).toBeNull();
+    expect(plan?.case.evidence.followUp).toEqual(expected);
+    // The evidence at opening stays as it was; the timeline gets nothing.
+    expect(plan?.case.evidence.detail).toBe(current.evidence.detail);
+    expect(plan?.timeline).toEqual([]);
+  });
+
+  it("replaces the warranty assessment with a newer one only, and follows no closed or missing case", () => {
+    const current = { ...followed(up()), warranty: warranty("free", T0) };
+    const newer = planFollowUp(current, up(), warranty("chargeable", T0 + 60_000), T0 + 60_000);
+    expect(newer?.case.warranty).toMatchObject({ suggestion: "chargeable", assessedAt: T0 + 60_000 });
+    expect(newer?.changes.updatedAt).toBe(T0 + 60_000);
+    expect(planFollowUp(current, up(), warranty("chargeable", T0 - 1), T0 + 60_000)).toBeNull();
+    expect(planFollowUp(aCase({ status: "closed" }), up(), null, T0)).toBeNull();
+    expect(planFollowUp(null, up(), null, T0)).toBeNull();
+    expect(planFollowUp(aCase({ status: "resolved" }), up(), null, T0)?.case.evidence.followUp).toEqual(up());
   });
 });

@@ -42,7 +42,7 @@ export class PlausibilityFilter {
     const cells = sample.cellVoltages.map((v, index) => {
       if (v >= limits.cellVoltageRailLowV && v <= limits.cellVoltageRailHighV) return v;
       const rail = v < limits.cellVoltageRailLowV ? `below the ${limits.cellVoltageRailLowV} V rail` : `above the ${limits.cellVoltageRailHighV} V rail`;
-      implausible.push({ kind: "cell-voltage", index, value: v, reason: `cell ${index} reads ${v} V, ${rail}: an open voltage tap or a BMS cable fault` });
+      implausible.push({ kind: "cell-voltage", index, value: v, reason: `cell ${index + 1} reads ${v} V, ${rail}: an open voltage tap or a BMS cable fault` });
       return null;
     });
     const raw = sample.cellTemperatures;
@@ -59,9 +59,9 @@ export class PlausibilityFilter {
         const back = !atRail && (m === null || Math.abs(v - m) <= RECOVERY_BAND_C);
         reason = back ? null : track.flagged;
       } else if (track.last !== undefined && step > limits.maxStepCPerS * dtS) {
-        reason = `sensor ${index} jumped from ${track.last} to ${v} °C in ${dtS} s, faster than ${limits.maxStepCPerS} °C/s: ${v <= track.last ? "an open" : "a shorted"} or loose thermistor`;
+        reason = `sensor ${index + 1} jumped from ${track.last} to ${v} °C in ${dtS} s, faster than ${limits.maxStepCPerS} °C/s: ${v <= track.last ? "an open" : "a shorted"} or loose thermistor`;
       } else if (atRail && track.last === undefined) {
-        reason = `sensor ${index} reads ${v} °C, at the ${v <= limits.temperatureRailLowC ? `${limits.temperatureRailLowC} °C` : `${limits.temperatureRailHighC} °C`} rail: ${v <= limits.temperatureRailLowC ? "an open" : "a shorted"} thermistor`;
+        reason = `sensor ${index + 1} reads ${v} °C, at the ${v <= limits.temperatureRailLowC ? `${limits.temperatureRailLowC} °C` : `${limits.temperatureRailHighC} °C`} rail: ${v <= limits.temperatureRailLowC ? "an open" : "a shorted"} thermistor`;
       }
       track.flagged = reason;
       if (reason === null) {

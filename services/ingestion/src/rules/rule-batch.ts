@@ -30,6 +30,11 @@ export class RuleBatch {
     this.commands.push({ kind: "clear", siteId, packId, ruleId, at });
   }
 
+  /** The condition of a case still holds (evidence-follower.ts). */
+  follow(command: Extract<RuleCommand, { kind: "follow" }>): void {
+    this.commands.push(command);
+  }
+
   /** The samples after a trigger; `complete` ends the frame. */
   frame(collector: FrameCollector, complete: boolean): void {
     if (!complete && collector.samples.length === 0) return;

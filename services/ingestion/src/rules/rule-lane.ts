@@ -1,4 +1,5 @@
 import { median, type RuleFiring, type Severity } from "@bms/shared";
+import type { FollowState } from "./evidence-follower";
 import { FreezeFrames } from "./freeze-frames";
 import type { AnyRule, RuleInstance, RuleSubject } from "./kinds/kind-module";
 import { RULE_KINDS } from "./kinds/registry";
@@ -18,6 +19,8 @@ export interface Slot {
   lastFiredAt?: number | undefined;
   /** The rules whose case took this episode (explanation). */
   attachedTo?: string[] | undefined;
+  /** Following the episode's evidence (memory only, not saved). */
+  follow?: FollowState | undefined;
 }
 
 const RECENT_KEPT = 50;

@@ -22,9 +22,22 @@ export interface Trigger {
   independent?: boolean;
 }
 
+/** The value a rule watches, as it is in this input: what an active episode's evidence follows (evidence-follower.ts). */
+export interface Reading {
+  value: number;
+  /** The cell or sensor, from 0. */
+  index: number | null;
+  /** The value in words, numbered from 1 ("Sensor 4 at 80 °C"). */
+  detail: string;
+  /** `above`: higher is worse. */
+  direction: "above" | "below";
+}
+
 /** What a rule's evaluation of one input changed. */
 export interface RuleStep {
   triggers: Trigger[];
+  /** The watched value in this input, from kinds that have one (threshold, cell-spread); absent when the rule cannot see it. */
+  reading?: Reading;
   /** Whether any level of the rule holds after this input. */
   active: boolean;
   /** The saved state changed in a way a restart must not lose (a condition started, fired or cleared). */

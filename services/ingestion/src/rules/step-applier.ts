@@ -1,7 +1,8 @@
 import { type Logger, type PackMeta, type PackSample, SEVERITY_RANK } from "@bms/shared";
 import type { IngestionMetrics } from "../ingestion-metrics";
 import type { HealthState } from "../warranty/health-state";
-import type { UsageHistoryState } from "../warranty/usage-history";
+import { UsageHistory, type UsageHistoryState } from "../warranty/usage-history";
+import { EvidenceFollower, type FollowUpOut } from "./evidence-follower";
 import { buildFiring, firingOf } from "./firing-builder";
 import type { RuleSubject } from "./kinds/kind-module";
 import type { RuleBatch } from "./rule-batch";
@@ -40,6 +41,8 @@ export interface StepApplierDeps {
  * explained by one that opens none, is logged and counted only.
  */
 export class StepApplier {
+  private readonly follower = new EvidenceFollower();
+
   constructor(private readonly deps: StepApplierDeps) {}
 
   apply(batch: RuleBatch, target: StepTarget, slot: Slot, step: RuleStep, sample: PackSample | null): void {
@@ -59,6 +62,7 @@ export class StepApplier {
         slot.lastFiredAt = worst.at;
         dirt = "hard";
         this.fire(batch, target, slot, worst, false, sample);
+        this.follower.start(slot, worst.value, worst.at);
       } else if (SEVERITY_RANK[worst.severity] > SEVERITY_RANK[slot.active]) {
         slot.active = worst.severity;
         slot.lastFiredAt = worst.at;
@@ -66,7 +70,12 @@ export class StepApplier {
         this.fire(batch, target, slot, worst, true, sample);
       }
     }
+    // The evidence of the case a live episode opened follows it while it holds (not a backlog's, nor a case that took it as another rule's).
+    const followed = slot.rule.opensCase && slot.attachedTo === undefined && target.lane === target.live;
+    if (step.active && slot.active !== null && followed && step.reading && sample !== null)
+      this.follow(batch, target, slot, this.follower.held(slot, step.reading, sample.ts));
     if (!step.active && slot.active !== null) {
+      if (followed) this.follow(batch, target, slot, this.follower.end(slot));
       slot.active = null;
       slot.attachedTo = undefined;
       dirt = "hard";
@@ -78,6 +87,14 @@ export class StepApplier {
   }
 
   /** Records the firing on the lane, then hands it to the case store (unless the rule opens no case, or only a no-case rule explains it). */
+  /** A follow-up of the episode's evidence goes in the batch with the warranty assessment re-run at its time. */
+  private follow(batch: RuleBatch, target: StepTarget, slot: Slot, out: FollowUpOut | null): void {
+    if (out === null) return;
+    const warranty = target.usage === null ? null : new UsageHistory(target.usage).assess(target.meta, target.resolved.warranty, out.at);
+    const { siteId, packId } = target.subject;
+    batch.follow({ kind: "follow", siteId, packId, ruleId: slot.rule.id, at: out.at, followUp: out.followUp, warranty });
+  }
+
   private fire(batch: RuleBatch, target: StepTarget, slot: Slot, trigger: Trigger, escalation: boolean, sample: PackSample | null): void {
     const { metrics, log } = this.deps;
     const { rule } = slot;

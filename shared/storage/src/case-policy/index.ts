@@ -15,4 +15,4 @@ export {
   type NewFreezeFrame,
   planFiring,
 } from "./firing-policy";
-export { type FreezeFrameAppend, type FreezeFrameState, MAX_FREEZE_FRAME_SAMPLES, planClear, planFreezeFrameAppend } from "./rule-policy";
+export { type FreezeFrameAppend, type FreezeFrameState, MAX_FREEZE_FRAME_SAMPLES, planClear, planFollowUp, planFreezeFrameAppend } from "./rule-policy";

@@ -1,4 +1,4 @@
-import type { PackSample, SupportCase } from "@bms/shared";
+import type { EvidenceFollowUp, PackSample, SupportCase, WarrantyAssessment } from "@bms/shared";
 import { type CasePlan, changeCase, RULES_ACTOR, touched } from "./case-plan";
 
 /** Samples a freeze frame keeps per side. */
@@ -49,4 +49,40 @@ export function planFreezeFrameAppend(frame: FreezeFrameState, samples: readonly
   }
   if (append.length === 0 && !complete) return null;
   return { append, complete };
+}
+
+/** `b` is worse than `a` in `direction` (a tie is not: the first time a value was seen stays). */
+function worse(direction: EvidenceFollowUp["direction"], a: number, b: number): boolean {
+  return direction === "above" ? b > a : b < a;
+}
+
+/**
+ * The condition of a case still holds: its evidence follows it. The worse of the known and the new
+ * worst value wins (with its cell or sensor, time and words), the held span only grows, and a
+ * warranty assessment re-run later replaces the earlier one. Merging is idempotent, so a replayed
+ * batch changes nothing twice. null: no case to follow (none, closed) or nothing changes.
+ */
+export function planFollowUp(current: SupportCase | null, incoming: EvidenceFollowUp, warranty: WarrantyAssessment | null, at: number): CasePlan | null {
+  if (!current || current.status === "closed") return null;
+  const known = current.evidence.followUp;
+  const takeWorst = known === undefined || known.direction !== incoming.direction || worse(known.direction, known.worstValue, incoming.worstValue);
+  const worst = takeWorst ? incoming : known;
+  const followUp: EvidenceFollowUp = {
+    direction: worst.direction,
+    worstValue: worst.worstValue,
+    worstIndex: worst.worstIndex,
+    worstAt: worst.worstAt,
+    worstDetail: worst.worstDetail,
+    heldSince: known === undefined ? incoming.heldSince : Math.min(known.heldSince, incoming.heldSince),
+    heldUntil: known === undefined ? incoming.heldUntil : Math.max(known.heldUntil, incoming.heldUntil),
+  };
+  const newerWarranty = warranty !== null && (current.warranty === null || warranty.assessedAt > current.warranty.assessedAt);
+  const sameFollowUp = known !== undefined && (Object.keys(followUp) as (keyof EvidenceFollowUp)[]).every((k) => followUp[k] === known[k]);
+  if (sameFollowUp && !newerWarranty) return null;
+  const changes = {
+    evidence: { ...current.evidence, followUp },
+    warranty: newerWarranty ? warranty : current.warranty,
+    updatedAt: touched(current, at),
+  };
+  return changeCase(current, changes, []);
 }

@@ -1,6 +1,6 @@
 import type { PackSample, SupportCase } from "@bms/shared";
 import { checkPackList, type EncodedPackState, type ParsedCommand, type ParsedFiring, parseBatch } from "../case-inputs";
-import { firingReads, planClear, planFiring, planFreezeFrameAppend } from "../case-policy";
+import { firingReads, planClear, planFiring, planFollowUp, planFreezeFrameAppend } from "../case-policy";
 import { type CaseRow, caseFromRow, type OpenFrameRow, openFrameFromRow, packStateFromRow } from "../case-rows";
 import type { FiringResult } from "../case-store";
 import type { RuleCommandResult, RuleLedger } from "../rule-ledger";
@@ -56,7 +56,7 @@ const RACE_CONSTRAINTS: ReadonlySet<string> = new Set(["support_cases_one_curren
 /** The pack whose cases a command may change; a freeze frame changes only its own row. */
 function packOf(command: ParsedCommand): { siteId: string; packId: string }[] {
   if (command.kind === "fire") return [command.firing];
-  if (command.kind === "clear") return [command];
+  if (command.kind === "clear" || command.kind === "follow") return [command];
   return [];
 }
 
@@ -141,6 +141,12 @@ export function createPgRuleLedger(db: PgDatabase, newId: () => string): PgRuleL
         return { kind: "clear", case: await clear(sql, writer, command.siteId, command.packId, command.ruleId, command.at) };
       case "freeze-frame":
         return { kind: "freeze-frame", caseId: await appendToFrame(sql, command.firingKey, command.after, command.complete) };
+      case "follow": {
+        const current = await readCase(sql, SELECT_CURRENT, [command.siteId, command.packId, command.ruleId], "current-case");
+        const plan = planFollowUp(current, command.followUp, command.warranty, command.at);
+        if (plan) await writer.write(plan);
+        return { kind: "follow", case: plan?.case ?? null };
+      }
     }
   };
 

@@ -67,7 +67,7 @@ function evaluateCellDrift(rule: Rule, obs: PackObservation, state: DriftState, 
           value: round(now, 1),
           threshold: -rule.voltage.minDeviationMv,
           index: worst,
-          detail: `At rest, cell ${worst} fell ${round(-drop, 1)} mV against the median of its neighbours in ${seconds(obs.ts - base.ts)}, steadily, and is now ${round(-now, 1)} mV below it: it discharges itself (an internal short?).`,
+          detail: `At rest, cell ${worst + 1} fell ${round(-drop, 1)} mV against the median of its neighbours in ${seconds(obs.ts - base.ts)}, steadily, and is now ${round(-now, 1)} mV below it: it discharges itself (an internal short?).`,
         });
       }
     }
@@ -104,7 +104,7 @@ function evaluateCellDrift(rule: Rule, obs: PackObservation, state: DriftState, 
               value: round(deviation, 2),
               threshold: t.minDeviationC,
               index,
-              detail: `At rest, sensor ${index} reads ${obs.temps[index]} °C, ${round(deviation, 1)} °C above the other sensors, for ${seconds(obs.ts - since)}: a cell making its own heat (an internal short?).`,
+              detail: `At rest, sensor ${index + 1} reads ${obs.temps[index]} °C, ${round(deviation, 1)} °C above the other sensors, for ${seconds(obs.ts - since)}: a cell making its own heat (an internal short?).`,
             });
           }
         } else {

@@ -95,7 +95,7 @@ function evaluateRateOfChange(rule: Rule, obs: PackObservation, state: RateState
           value: round(slopes[slopes.length - 1] as number, 3),
           threshold: rule.minRatePerMin,
           index,
-          detail: `Sensor ${index} is heating faster and faster: ${rates} °C/min over ${rule.windows} windows of ${rule.windowS} s (now ${obs.temps[index]} °C).`,
+          detail: `Sensor ${index + 1} is heating faster and faster: ${rates} °C/min over ${rule.windows} windows of ${rule.windowS} s (now ${obs.temps[index]} °C).`,
         },
       ],
       active: true,

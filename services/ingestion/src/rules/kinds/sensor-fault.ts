@@ -90,7 +90,7 @@ function evaluateSensorFault(rule: Rule, obs: PackObservation, state: SensorFaul
         value: obs.temps[index] ?? null,
         threshold: stuck.minNeighbourChangeC,
         index,
-        detail: `Sensor ${index} has read ${obs.temps[index]} °C for ${seconds(obs.ts - (base?.ts ?? obs.ts))} while the other sensors moved ${round(neighbours, 2)} °C: a stuck sensor.`,
+        detail: `Sensor ${index + 1} has read ${obs.temps[index]} °C for ${seconds(obs.ts - (base?.ts ?? obs.ts))} while the other sensors moved ${round(neighbours, 2)} °C: a stuck sensor.`,
       });
     } else if (state.sa && hit === null && base && base.ts <= obs.ts - w) {
       state.sa = false;

@@ -2,7 +2,7 @@ import { SEVERITY_RANK, Severity } from "@bms/shared";
 import type { ThresholdLevel, ThresholdMetric } from "@bms/shared/config/rules-config";
 import { z } from "zod";
 import type { PackObservation } from "../pack-observation";
-import { heldLongEnough, holdOff, holdOn, type RuleStep, round, seconds, type Trigger } from "../rule-step";
+import { heldLongEnough, holdOff, holdOn, type Reading, type RuleStep, round, seconds, type Trigger } from "../rule-step";
 import { defineKind, type RuleOf } from "./kind-module";
 
 type Threshold = RuleOf<"threshold" | "cell-spread">;
@@ -39,16 +39,17 @@ const UNITS: Record<Metric, string> = {
   "temperature-spread": "°C",
 };
 
-/** "Cell 3 at 3.712 V", "The discharge current of 300 A (3 C)", ... */
+/** "Cell 3 at 3.712 V", "The discharge current of 300 A (3 C)", ...; `index` from 0, written from 1 as on the device label. */
 export function describeValue(metric: Metric, value: number, index: number | null, obs: PackObservation): string {
   const v = round(value);
+  const n = index === null ? "?" : index + 1;
   switch (metric) {
     case "cell-voltage-max":
     case "cell-voltage-min":
-      return `Cell ${index} at ${v} V`;
+      return `Cell ${n} at ${v} V`;
     case "temperature-max":
     case "temperature-min":
-      return `Sensor ${index} at ${v} °C`;
+      return `Sensor ${n} at ${v} °C`;
     case "pack-voltage-per-cell":
       return `The pack at ${round(obs.sample.packVoltage, 2)} V (${v} V per cell)`;
     case "pack-voltage-mismatch":
@@ -66,9 +67,9 @@ export function describeValue(metric: Metric, value: number, index: number | nul
     case "insulation-resistance":
       return `The insulation resistance at ${v} kΩ`;
     case "cell-voltage-spread":
-      return `The cell voltage spread of ${round(value, 1)} mV (cell ${index} furthest from the others)`;
+      return `The cell voltage spread of ${round(value, 1)} mV (cell ${n} furthest from the others)`;
     case "temperature-spread":
-      return `The temperature spread of ${round(value, 1)} °C (sensor ${index} furthest from the others)`;
+      return `The temperature spread of ${round(value, 1)} °C (sensor ${n} furthest from the others)`;
   }
 }
 
@@ -161,7 +162,11 @@ function evaluateThreshold(rule: Threshold, obs: PackObservation, state: Thresho
     });
   }
   const active = levels.some(([severity]) => state[severity]?.a === true);
-  return { triggers, active, hard };
+  const reading: Reading | undefined =
+    seen === null
+      ? undefined
+      : { value: round(seen.value, 4), index: seen.index, detail: describeValue(metric, seen.value, seen.index, obs), direction: above ? "above" : "below" };
+  return { triggers, active, hard, ...(reading ? { reading } : {}) };
 }
 
 /** `threshold` and `cell-spread` rules: one machine per severity level, with hysteresis and a hold. */
