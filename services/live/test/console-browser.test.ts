@@ -192,6 +192,47 @@ describe("case page", () => {
         rulesFired: [],
       },
       freezeFrameBefore: frame.slice(0, 30),
+      // The pack's use behind the assessment, as the ingestion keeps it.
+      warranty: {
+        coverage: "in-warranty",
+        warrantyStart: "2024-01-01",
+        warrantyEnd: "2034-01-01",
+        assessedAt: trigger.ts,
+        historySince: trigger.ts - 86_400_000,
+        exclusions: [],
+        suggestion: "free",
+        reason: "In warranty; no excluded condition in the pack's history.",
+        stress: {
+          operatingHours: 1200,
+          outsideHours: { "temperature-high": 6 },
+          outsideSharePct: 0.5,
+          maxOutsideSharePct: 5,
+          highSocHighTemperatureHours: 2,
+          maxTemperatureC: 69,
+          minSocPct: 12,
+          window: "0–45 °C, SOC 5–100 %",
+        },
+        throughput: {
+          equivalentFullCycles: 310.4,
+          throughputAh: 62_080,
+          dischargedKWh: 1580.2,
+          warrantedEquivalentCycles: 6000,
+          warrantedThroughputKWh: null,
+          usedPct: 5.2,
+        },
+        soh: {
+          estimatePct: 93.1,
+          uncertaintyPct: 1.4,
+          windows: 12,
+          ageYears: 2.5,
+          warrantedMinPct: 92.5,
+          eolSohPct: 70,
+          warrantedYears: 10,
+          forecastEolAt: null,
+          cellVerdict: "balanced",
+        },
+        evidence: [{ topic: "soh", points: "free", text: "SOH 93.1 % is above the warranted 92.5 % at 2.5 years." }],
+      },
     });
     await h.caseStore.appendFreezeFrame(opened.id, trigger.ts, frame.slice(30), true);
     // The ingestion followed the condition: the worst since, and the time it held.
@@ -231,6 +272,11 @@ describe("case page", () => {
     expect(evidence).toContain("worst Sensor 3 at 80 °C");
     expect(evidence).toContain("held 2 min 13 s");
     expect(evidence).toContain("repair looks free");
+    // The pack's use behind the warranty assessment.
+    expect(evidence).toContain("0.5 % of 1200 h outside 0–45 °C, SOC 5–100 % (allowed 5 %)");
+    expect(evidence).toContain("310.4 cycles · 1580.2 kWh · 5.2 % of warranted");
+    expect(evidence).toContain("93.1 ± 1.4 % (12 windows) · warranted 92.5 % at 2.5 years · cells balanced");
+    expect(evidence).toContain("Evidence (soh, points free)SOH 93.1 % is above the warranted 92.5 % at 2.5 years.");
     // The snapshot at the trigger marks the case's sensor.
     expect(await page.locator(".strip .tile.marked").getAttribute("data-sensor")).toBe("3");
     expect(await page.locator(".timeline li").first().textContent()).toContain("opened");
