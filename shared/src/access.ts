@@ -31,6 +31,8 @@ export const Customer = z
     id: Id,
     name: z.string().min(1).max(200),
     sites: SiteList,
+    /** Where the monthly follow-up report is mailed. @default [] */
+    emails: z.array(z.email()).max(50).default([]),
   })
   .strict();
 export type Customer = z.infer<typeof Customer>;

@@ -12,6 +12,8 @@ export * from "./ids";
 export * from "./live-protocol";
 export * from "./logger";
 export * from "./modbus-crc";
+export * from "./ocv-curves";
+export * from "./pack-health";
 export * from "./pack-meta";
 export * from "./pack-sample";
 export * from "./package-dir";

@@ -2,6 +2,7 @@ import { z } from "zod";
 import { BmsAlarmCode } from "./bms-alarms";
 import { BmsCounters, BmsEvent } from "./bms-history";
 import { Id } from "./ids";
+import { CellVerdict, WindowLimit } from "./pack-health";
 import { PackMeta } from "./pack-meta";
 import { EpochMs, PackSample } from "./pack-sample";
 
@@ -187,6 +188,58 @@ export const WarrantyAssessment = z.object({
    */
   suggestion: z.enum(["free", "chargeable", "review"]),
   reason: z.string(),
+  /** The usage stress against the product's operating window (absent on cases opened before it was kept). */
+  stress: z
+    .object({
+      operatingHours: z.number().min(0),
+      outsideHours: z.partialRecord(WindowLimit, z.number().min(0)),
+      outsideSharePct: z.number().min(0),
+      maxOutsideSharePct: z.number(),
+      highSocHighTemperatureHours: z.number().min(0),
+      maxTemperatureC: z.number().nullable(),
+      minSocPct: z.number().nullable(),
+      /** The window's limits, in words. */
+      window: z.string(),
+    })
+    .optional(),
+  /** Throughput against what the warranty covers. */
+  throughput: z
+    .object({
+      equivalentFullCycles: z.number().min(0),
+      throughputAh: z.number().min(0),
+      dischargedKWh: z.number().min(0),
+      warrantedEquivalentCycles: z.number().nullable(),
+      warrantedThroughputKWh: z.number().nullable(),
+      /** The larger of the two shares used, %; null without a limit. */
+      usedPct: z.number().nullable(),
+    })
+    .optional(),
+  /** The field SOH estimate against the warranted end-of-life curve. */
+  soh: z
+    .object({
+      estimatePct: z.number().nullable(),
+      uncertaintyPct: z.number().nullable(),
+      reason: z.string().optional(),
+      windows: z.number().int().min(0),
+      ageYears: z.number().nullable(),
+      warrantedMinPct: z.number().nullable(),
+      eolSohPct: z.number(),
+      warrantedYears: z.number(),
+      forecastEolAt: EpochMs.nullable(),
+      cellVerdict: CellVerdict,
+    })
+    .optional(),
+  /** The evidence behind the suggestion, one line per finding, and which way it points. */
+  evidence: z
+    .array(
+      z.object({
+        topic: z.enum(["coverage", "exclusion", "operating-window", "throughput", "soh", "cells"]),
+        points: z.enum(["free", "chargeable", "neutral"]),
+        text: z.string(),
+      }),
+    )
+    .max(50)
+    .optional(),
 });
 export type WarrantyAssessment = z.infer<typeof WarrantyAssessment>;
 

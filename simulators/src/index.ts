@@ -15,7 +15,7 @@ export { ProtectionNameSchema } from "./model/bms-protection";
 export type { Chemistry } from "./model/chemistry";
 export { CHEMISTRY, ChemistrySchema } from "./model/chemistry";
 export { openCircuitVoltage } from "./model/open-circuit-voltage";
-export type { PackModelOptions, PackRatings, PackSnapshot, ResolvedPackModelOptions, Topology } from "./pack-model";
+export type { AgeingSetting, FastForward, PackModelOptions, PackRatings, PackSnapshot, ResolvedPackModelOptions, Topology } from "./pack-model";
 export { PackModel, PackModelOptionsSchema, PROTECTION, TopologySchema } from "./pack-model";
 export type { CanFrame, PylontechFrameOptions } from "./protocols/can-frames";
 export { formatSlcanFrame, pylontechFrames } from "./protocols/can-frames";

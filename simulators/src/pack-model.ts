@@ -8,6 +8,7 @@ import { createLoadProfile, type LoadProfile } from "./load-profile";
 import { Balancer } from "./model/balancing";
 import { BmsEventLog, type BmsRecord } from "./model/bms-event-log";
 import { ProtectionLatch, protectionConditions } from "./model/bms-protection";
+import { CellAgeing, type FastForward } from "./model/cell-ageing";
 import { CellBank } from "./model/cell-bank";
 import { CHEMISTRY, type Chemistry, type ChemistryParameters, COMMON_LIMITS } from "./model/chemistry";
 import { currentLimits } from "./model/current-limits";
@@ -17,6 +18,7 @@ import { SocEstimator } from "./model/soc-estimator";
 import { deriveSeed, SeededRandom } from "./seeded-random";
 
 export type { BmsRecord, LoggedEvent } from "./model/bms-event-log";
+export type { AgeingSetting, FastForward } from "./model/cell-ageing";
 export type { PackModelOptions, ResolvedPackModelOptions, Topology } from "./model/pack-model-options";
 export { PackModelOptionsSchema, TopologySchema } from "./model/pack-model-options";
 export type { PackRatings, PackSnapshot } from "./model/pack-snapshot";
@@ -59,6 +61,7 @@ export class PackModel {
   private readonly load: LoadProfile;
   private readonly linkStream: SeededRandom;
   private readonly cells: CellBank;
+  private readonly ageing: CellAgeing | null;
   private readonly estimator: SocEstimator;
   private readonly protection = new ProtectionLatch();
   private readonly balancer: Balancer;
@@ -71,6 +74,9 @@ export class PackModel {
   private simulatedSeconds = 0;
   private current = 0;
   private dischargedAh = 0;
+  private chargedAh = 0;
+  private chargedWh = 0;
+  private dischargedWh = 0;
 
   /** Throws ConfigError (from @bms/shared) naming every invalid option. */
   constructor(options: PackModelOptions = {}) {
@@ -110,6 +116,11 @@ export class PackModel {
       setup,
     );
     this.cellCount = this.cells.count;
+    // Its own stream, so a pack with ageing draws everything else exactly as one without.
+    this.ageing = opts.ageing
+      ? new CellAgeing(opts.ageing, opts.chemistry, this.cellCount, opts.capacityAh, opts.ambientC, new SeededRandom(deriveSeed(opts.seed, 3)))
+      : null;
+    if (this.ageing) this.cells.useWear(this.ageing);
     this.voltages = new Array<number>(this.cellCount).fill(0);
     this.sensors = [...this.cells.temperature];
     this.balancer = new Balancer(this.cells.cellsPerString, this.topology.strings, this.params.balanceStartV);
@@ -140,6 +151,19 @@ export class PackModel {
       this.substep(h);
       remaining -= h;
     }
+  }
+
+  /**
+   * Jumps the simulated clock by `ff.days` and ages the cells as if they had spent them at the
+   * given temperature and mean SOC making `ff.equivalentCycles` full cycles, without stepping the
+   * physics (the cells keep their SOC). Packs without `ageing` only move their clock.
+   */
+  fastForward(ff: FastForward): void {
+    if (!Number.isFinite(ff.days) || ff.days < 0) throw new RangeError(`fastForward needs a finite number of days ≥ 0, got ${ff.days}`);
+    this.ageing?.fastForward(ff);
+    this.simulatedSeconds += ff.days * 86_400;
+    this.effects = this.faults.effects(this.simulatedSeconds);
+    this.measure(0);
   }
 
   /** Adds a fault; throws InvalidFaultError for a malformed one. Returns it with defaults filled in. */
@@ -227,7 +251,19 @@ export class PackModel {
       evt1,
       trips: this.protection.trips(),
       contactorClosed: !tripped,
-      cycles: this.initialCycles + Math.floor(this.dischargedAh / this.capacityAh),
+      cycles: this.initialCycles + Math.floor(this.dischargedAh / this.capacityAh + (this.ageing?.fastForwardedCycles ?? 0)),
+      throughput: { chargedAh: this.chargedAh, dischargedAh: this.dischargedAh, chargedKWh: this.chargedWh / 1000, dischargedKWh: this.dischargedWh / 1000 },
+      resistance25MilliOhm: this.cells.resistance25(this.effects.cells) * 1000,
+      ...(this.ageing
+        ? {
+            ageing: {
+              agedDays: this.ageing.agedDays,
+              fastForwardedCycles: this.ageing.fastForwardedCycles,
+              cellCapacityFactors: [...this.ageing.wearCapacity],
+              cellResistanceFactors: [...this.ageing.wearResistance],
+            },
+          }
+        : {}),
       chargeStatus: this.chargeStatus(tripped),
       state: tripped ? BATTERY_STATE.FAULT : est.empty && this.current <= 0 ? BATTERY_STATE.SOC_PROTECTION : BATTERY_STATE.CONNECTED,
       chargeCurrentLimit: limits.charge,
@@ -253,7 +289,18 @@ export class PackModel {
     this.cells.splitCurrent(this.current, fx.cells);
     this.cells.integrate(h, this.balancer.bleeding, this.balanceCurrentA, fx.cells);
     this.faults.integrate(this.simulatedSeconds, h, this.cells.temperature);
-    if (this.current < 0) this.dischargedAh += (-this.current * h) / 3600;
+    if (this.ageing) {
+      const cells = this.cells;
+      this.ageing.step(h, (i) => cells.stringCurrents[Math.floor(i / cells.cellsPerString)] ?? 0, cells.soc, cells.temperature);
+    }
+    const watts = this.current * this.packVoltage();
+    if (this.current < 0) {
+      this.dischargedAh += (-this.current * h) / 3600;
+      this.dischargedWh += (-watts * h) / 3600;
+    } else {
+      this.chargedAh += (this.current * h) / 3600;
+      this.chargedWh += (watts * h) / 3600;
+    }
     this.simulatedSeconds += h;
 
     this.estimator.update(h, this.current, this.cells.ocv);

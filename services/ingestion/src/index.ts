@@ -26,6 +26,8 @@ export { sampleToLines } from "./line-protocol";
 export { declarePartitions, partitionQueue, TOPOLOGY } from "./partitions/amqp-topology";
 export { DEFAULT_RULES_FILE, type ResolvedRules, type Rule, RuleBook } from "./rules/rule-book";
 export { RuleEngine, type RuleEngineOptions, type RuleInput } from "./rules/rule-engine";
+export { healthOfRow, readAllPackHealth, readPackHealth, reportOfRow } from "./warranty/health-reader";
+export { siteHealthReport } from "./warranty/health-report";
 export { SIGNATURE_HEADER, signWebhook, verifyWebhookSignature } from "./webhooks/webhook-signature";
 
 export interface IngestionHealth {

@@ -45,3 +45,9 @@ export function loadAccessList(config: Pick<LiveConfig, "engineerTokens" | "toke
   if (problems.length > 0) throw new ConfigError("engineer tokens", problems);
   return entries;
 }
+
+/** The customers of the TOKENS_FILE (none without one): whose sites the monthly reports group. */
+export function loadCustomers(config: Pick<LiveConfig, "tokensFile">): Customer[] {
+  if (config.tokensFile === undefined) return [];
+  return parseConfig(TokensFile, readConfigFile(config.tokensFile), config.tokensFile).customers;
+}

@@ -1,4 +1,4 @@
-import { RuleBook } from "@bms/ingestion";
+import type { RuleBook } from "@bms/ingestion";
 import { CASE_TRANSITIONS, CaseStatus, Chemistry, CONSOLE_METRICS, type ConsoleMetric, type LimitLevel, LiveMeta } from "@bms/shared";
 
 /** The button that moves a case to a status; a few moves back read better with their own words. */
@@ -26,8 +26,7 @@ function isConsoleMetric(metric: string): metric is ConsoleMetric {
  * CASE_TRANSITIONS with their button labels. Site and pack sections of a rule file are not
  * reflected: the console highlights by chemistry.
  */
-export function consoleMeta(rulesFile: string | undefined, grafanaUrl?: string): LiveMeta {
-  const book = RuleBook.load({ file: rulesFile });
+export function consoleMeta(book: RuleBook, grafanaUrl?: string): LiveMeta {
   // No site or pack section can have this key (IDs are [A-Za-z0-9_-]): the rules of a chemistry alone.
   const NO_SITE = "*";
   const limits: Partial<Record<Chemistry, Partial<Record<ConsoleMetric, LimitLevel[]>>>> = {};

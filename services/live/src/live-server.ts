@@ -1,11 +1,20 @@
 import { join } from "node:path";
+import { RuleBook } from "@bms/ingestion";
 import { type CaseEvent, createLogger, isAddressInUse, type Logger, PortInUseError } from "@bms/shared";
 import { LIVE_DEFAULTS, type LiveConfig } from "@bms/shared/config/live-config";
-import { type CaseStore, type CommandStore, openSqliteCaseStore, openSqliteCommandStore, openSqliteWebhookOutbox, type WebhookOutbox } from "@bms/storage";
+import {
+  type CaseStore,
+  type CommandStore,
+  openSqliteCaseStore,
+  openSqliteCommandStore,
+  openSqliteWebhookOutbox,
+  type RuleLedger,
+  type WebhookOutbox,
+} from "@bms/storage";
 import { openPostgresStores } from "@bms/storage/postgres";
 import Fastify, { type FastifyError } from "fastify";
 import { Registry } from "prom-client";
-import { loadAccessList } from "./access-list";
+import { loadAccessList, loadCustomers } from "./access-list";
 import { CaseIndex } from "./case-index";
 import { CommandService } from "./commands/command-service";
 import { consoleRoutes } from "./console-assets";
@@ -18,6 +27,7 @@ import { clientAddressResolver, LoginThrottle } from "./login-throttle";
 import { type MqttFeed, startMqttFeed } from "./mqtt-feed";
 import { PackState } from "./pack-state";
 import { connectRedisAdapter } from "./redis-adapter";
+import { ReportScheduler } from "./reports/report-delivery";
 import { restApi } from "./rest-api";
 
 export interface RunningLive {
@@ -32,6 +42,11 @@ export interface StartLiveOptions {
   log?: Logger;
   /** A store the caller owns (and closes); @default PostgreSQL's with `databaseUrl`, else openSqliteCaseStore(`${dataDir}/cases.db`), closed by close() */
   caseStore?: CaseStore;
+  /**
+   * Where the ingestion's pack states are read (the health API, the reports): the same store.
+   * @default the case store (both adapters are a RuleLedger too)
+   */
+  packStates?: Pick<RuleLedger, "loadStates">;
   /** The ingestion's webhook log, for admins; @default as the case store's, closed by close() */
   webhookOutbox?: WebhookOutbox;
   /** Remote commands; @default openSqliteCommandStore(`${dataDir}/commands.db`), closed by close() */
@@ -57,13 +72,33 @@ function caseEventKey(event: CaseEvent): string {
   return `${event.case.id}|${event.type}|${event.case.status}|${event.case.updatedAt}|${event.case.occurrences}`;
 }
 
-/** Starts REST, socket.io, the console, /healthz and /metrics on one port, fed from MQTT. */
+function hasLoadStates(store: CaseStore | undefined): store is CaseStore & Pick<RuleLedger, "loadStates"> {
+  return typeof (store as Partial<RuleLedger> | undefined)?.loadStates === "function";
+}
+
+/** The case store and where pack states are read: the caller's, else the store `open` makes (both adapters are a RuleLedger too). */
+function chooseStores(
+  options: StartLiveOptions,
+  open: () => CaseStore & Pick<RuleLedger, "loadStates">,
+): { caseStore: CaseStore; packStates: Pick<RuleLedger, "loadStates"> } {
+  if (options.caseStore === undefined) {
+    const own = open();
+    return { caseStore: own, packStates: options.packStates ?? own };
+  }
+  const packStates = options.packStates ?? (hasLoadStates(options.caseStore) ? options.caseStore : undefined);
+  if (packStates === undefined) throw new Error("startLive: pass packStates (a RuleLedger) with a caseStore that is not one");
+  return { caseStore: options.caseStore, packStates };
+}
+
+/** Starts REST, socket.io, the console, /healthz and /metrics on one port, fed from MQTT; and the monthly report scheduler when reports are configured. */
 export async function startLive(config: LiveConfig, options: StartLiveOptions = {}): Promise<RunningLive> {
   const log = options.log ?? createLogger("live");
   const metrics = createLiveMetrics();
   // Access and rules first: a bad TOKENS_FILE or rule file stops the start (exit 2) before anything listens.
   const identify = createTokenChecker(loadAccessList(config));
-  const meta = consoleMeta(config.rulesFile, config.grafanaUrl);
+  const customers = loadCustomers(config);
+  const book = RuleBook.load({ file: config.rulesFile });
+  const meta = consoleMeta(book, config.grafanaUrl);
   const clientAddress = clientAddressResolver(config.http.trustProxy);
   const throttle = new LoginThrottle({
     initialDelayMs: config.loginThrottleInitialMs ?? LIVE_DEFAULTS.loginThrottleInitialMs,
@@ -74,7 +109,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   const pg =
     config.databaseUrl && (!options.caseStore || !options.webhookOutbox) ? await openPostgresStores(config.databaseUrl, { applicationName: "bms-live" }) : null;
   const ownsStore = options.caseStore === undefined && pg === null;
-  const caseStore = options.caseStore ?? pg?.cases ?? openSqliteCaseStore(join(config.dataDir, "cases.db"));
+  const { caseStore, packStates } = chooseStores(options, () => pg?.cases ?? openSqliteCaseStore(join(config.dataDir, "cases.db")));
   const ownsOutbox = options.webhookOutbox === undefined && pg === null;
   const webhookOutbox = options.webhookOutbox ?? pg?.webhooks ?? openSqliteWebhookOutbox(join(config.dataDir, "cases.db"));
   const ownsCommands = options.commandStore === undefined;
@@ -195,6 +230,9 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   await app.register(restApi, {
     prefix: "/api",
     caseStore,
+    packStates,
+    book,
+    customers,
     caseIndex,
     webhookOutbox,
     commandStore,
@@ -211,8 +249,15 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   });
   commands.start();
 
+  const reports = config.reports;
+  const scheduler =
+    reports?.schedule && (reports.smtpUrl !== undefined || reports.webhook !== undefined) && customers.length > 0
+      ? new ReportScheduler({ config: reports, customers, sources: { caseStore, packStates, book }, cursors: webhookOutbox, log })
+      : null;
+
   const shutdown = async () => {
     await commands.stop();
+    await scheduler?.stop();
     await socket.close();
     await app.close();
     await mqttFeed.close();
@@ -230,6 +275,7 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
     if (isAddressInUse(err)) throw new PortInUseError(config.http.port, "HTTP_PORT (http.port)");
     throw err;
   }
+  scheduler?.start();
   const address = app.server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.http.port;
   log.info(

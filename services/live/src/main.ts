@@ -32,6 +32,7 @@ runMain(async () => {
       GRAFANA_URL: { path: ["grafanaUrl"] },
       DATABASE_URL: { path: ["databaseUrl"] },
       REDIS_URL: { path: ["redisUrl"] },
+      SMTP_URL: { path: ["reports", "smtpUrl"] },
     },
     overrides: { engineerTokens },
   });

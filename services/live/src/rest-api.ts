@@ -6,6 +6,7 @@ import { caseRoutes } from "./case-routes";
 import { commandRoutes } from "./commands/command-routes";
 import { bearerToken, canSee, type Engineer, hasRole } from "./engineer-auth";
 import { fleetRoutes } from "./fleet-routes";
+import { healthRoutes } from "./health-routes";
 import { packRoutes } from "./pack-routes";
 import type { RestDeps } from "./rest-types";
 
@@ -97,5 +98,6 @@ export const restApi: FastifyPluginAsyncZod<RestDeps> = async (app, deps) => {
   await caseRoutes(app, deps);
   await packRoutes(app, deps);
   await commandRoutes(app, deps);
+  await healthRoutes(app, deps);
   await fleetRoutes(app, deps);
 };

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from "node:http";
-import type { CaseEvent, EngineerRole, LiveMeta, Logger } from "@bms/shared";
-import type { CaseStore, CommandStore, WebhookOutbox } from "@bms/storage";
+import type { RuleBook } from "@bms/ingestion";
+import type { CaseEvent, Customer, EngineerRole, LiveMeta, Logger } from "@bms/shared";
+import type { CaseStore, CommandStore, RuleLedger, WebhookOutbox } from "@bms/storage";
 import type { FastifyPluginAsyncZod } from "fastify-type-provider-zod";
 import type { CaseIndex } from "./case-index";
 import type { CommandService } from "./commands/command-service";
@@ -32,6 +33,12 @@ declare module "fastify" {
 
 export interface RestDeps {
   caseStore: CaseStore;
+  /** The ingestion's pack states (their health part), read from the case store. */
+  packStates: Pick<RuleLedger, "loadStates">;
+  /** The rule book the ingestion uses: each pack's warranty terms and health settings. */
+  book: RuleBook;
+  /** TOKENS_FILE customers: whose sites a monthly report groups. */
+  customers: readonly Customer[];
   /** The cases being worked, in memory, for fleet triage. */
   caseIndex: CaseIndex;
   webhookOutbox: WebhookOutbox;

@@ -1,7 +1,10 @@
+import { readFileSync } from "node:fs";
 import type { PackSample, SupportCase } from "@bms/shared";
+import { parseScenario } from "@bms/simulators";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { launchChromium, overflowsSideways, screenshot } from "../../../test/support/browser";
+import { feedScenario, startFastEngine } from "../../ingestion/test/fixtures/scenario-feed";
 import { closeCase, type Harness, meta, openCase, SITE1_TOKEN, sample, startHarness, TOKEN, VIEWER_TOKEN } from "./live-harness";
 
 let h: Harness;
@@ -189,6 +192,47 @@ describe("case page", () => {
         rulesFired: [],
       },
       freezeFrameBefore: frame.slice(0, 30),
+      // The pack's use behind the assessment, as the ingestion keeps it.
+      warranty: {
+        coverage: "in-warranty",
+        warrantyStart: "2024-01-01",
+        warrantyEnd: "2034-01-01",
+        assessedAt: trigger.ts,
+        historySince: trigger.ts - 86_400_000,
+        exclusions: [],
+        suggestion: "free",
+        reason: "In warranty; no excluded condition in the pack's history.",
+        stress: {
+          operatingHours: 1200,
+          outsideHours: { "temperature-high": 6 },
+          outsideSharePct: 0.5,
+          maxOutsideSharePct: 5,
+          highSocHighTemperatureHours: 2,
+          maxTemperatureC: 69,
+          minSocPct: 12,
+          window: "0–45 °C, SOC 5–100 %",
+        },
+        throughput: {
+          equivalentFullCycles: 310.4,
+          throughputAh: 62_080,
+          dischargedKWh: 1580.2,
+          warrantedEquivalentCycles: 6000,
+          warrantedThroughputKWh: null,
+          usedPct: 5.2,
+        },
+        soh: {
+          estimatePct: 93.1,
+          uncertaintyPct: 1.4,
+          windows: 12,
+          ageYears: 2.5,
+          warrantedMinPct: 92.5,
+          eolSohPct: 70,
+          warrantedYears: 10,
+          forecastEolAt: null,
+          cellVerdict: "balanced",
+        },
+        evidence: [{ topic: "soh", points: "free", text: "SOH 93.1 % is above the warranted 92.5 % at 2.5 years." }],
+      },
     });
     await h.caseStore.appendFreezeFrame(opened.id, trigger.ts, frame.slice(30), true);
     // The ingestion followed the condition: the worst since, and the time it held.
@@ -228,6 +272,11 @@ describe("case page", () => {
     expect(evidence).toContain("worst Sensor 3 at 80 °C");
     expect(evidence).toContain("held 2 min 13 s");
     expect(evidence).toContain("repair looks free");
+    // The pack's use behind the warranty assessment.
+    expect(evidence).toContain("0.5 % of 1200 h outside 0–45 °C, SOC 5–100 % (allowed 5 %)");
+    expect(evidence).toContain("310.4 cycles · 1580.2 kWh · 5.2 % of warranted");
+    expect(evidence).toContain("93.1 ± 1.4 % (12 windows) · warranted 92.5 % at 2.5 years · cells balanced");
+    expect(evidence).toContain("Evidence (soh, points free)SOH 93.1 % is above the warranted 92.5 % at 2.5 years.");
     // The snapshot at the trigger marks the case's sensor.
     expect(await page.locator(".strip .tile.marked").getAttribute("data-sensor")).toBe("3");
     expect(await page.locator(".timeline li").first().textContent()).toContain("opened");
@@ -376,5 +425,65 @@ describe("limits per chemistry (GET /api/meta)", () => {
     expect(await field(page, "site-3/nmc-1", "max-temp").locator(".alarm").count()).toBe(1);
     expect(await field(page, "site-3/lfp-1", "min-cell").locator(".warn, .alarm").count()).toBe(0);
     await page.close();
+  });
+});
+
+describe("health and the monthly follow-up", () => {
+  it("shows a pack's health on its page: SOH or why there is none, throughput, stress and the warranty window", async () => {
+    // Three hours of a simulated pack through the ingestion's rule engine, on the live service's case store.
+    const t0 = Date.now() - 3 * 3_600_000;
+    const fast = await startFastEngine(h.dataDir, { now: t0 });
+    const scenario = parseScenario({ name: "site-4", seed: 4, packs: 1, packDefaults: { capacityAh: 50 }, durationS: 3 * 3600, intervalS: 30 });
+    await feedScenario(fast.engine, scenario, { siteId: "site-4", t0 });
+    await fast.close();
+    await h.publish("bms/site-4/pack-1/telemetry", sample({ seq: 1, soc: 61 }));
+    await h.publish("bms/site-4/pack-2/telemetry", sample({ seq: 1, soc: 62 }));
+    const health = await (await fetch(`${h.live.url}/api/packs/site-4/pack-1/health`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
+
+    const { page, errors } = await open("#/pack/site-4/pack-1");
+    const panel = page.locator("#pack-health");
+    await expect.poll(() => panel.textContent(), { timeout: 10_000 }).toContain("equivalent full cycles");
+    const text = (await panel.textContent()) ?? "";
+    expect(text).toContain("no estimate: not enough data");
+    expect(text).toContain(`${health.throughputAh.toFixed(1)} Ah · ${health.equivalentFullCycles.toFixed(2)} equivalent full cycles`);
+    expect(text).toMatch(/Most hours \(SOC × temperature\)soc \d+-\d+ \| [^:]+ °C: \d+\.\d h/);
+    expect(text).toContain(`% of ${health.operatingHours.toFixed(1)} h outside`);
+
+    // A pack the ingestion has not counted yet says so.
+    await page.goto(`${h.live.url}/#/pack/site-4/pack-2`);
+    await expect.poll(() => page.locator("#pack-health").textContent(), { timeout: 10_000 }).toContain("No health figures");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("downloads the month's follow-up report as PDF and HTML, with the token's sites only", async () => {
+    const { page, errors } = await open("");
+    await expect.poll(() => page.locator("#reports-section").isVisible(), { timeout: 10_000 }).toBe(true);
+    const now = new Date();
+    const lastMonth = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1)).toISOString().slice(0, 7);
+    expect(await page.inputValue("#report-month")).toBe(lastMonth);
+    const download = async (format: string) => {
+      const [file] = await Promise.all([page.waitForEvent("download"), page.click(`#report-form button[data-format="${format}"]`)]);
+      return { name: file.suggestedFilename(), body: readFileSync(await file.path()) };
+    };
+    const pdf = await download("pdf");
+    expect(pdf.name).toBe(`follow-up-${lastMonth}.pdf`);
+    expect(pdf.body.subarray(0, 5).toString()).toBe("%PDF-");
+    const thisMonth = now.toISOString().slice(0, 7);
+    await page.fill("#report-month", thisMonth);
+    const html = await download("html");
+    expect(html.name).toBe(`follow-up-${thisMonth}.html`);
+    // Without customers, a token of every site gets one part of every site the store knows (site-4: the health test's).
+    expect(html.body.toString()).toContain(`Monthly follow-up ${thisMonth}: All sites`);
+    expect(html.body.toString()).toContain("Site site-4");
+    expect(errors).toEqual([]);
+    await page.close();
+
+    const scoped = (await open("", SITE1_TOKEN)).page;
+    await expect.poll(() => scoped.locator("#reports-section").isVisible(), { timeout: 10_000 }).toBe(true);
+    await scoped.fill("#report-month", thisMonth);
+    const [file] = await Promise.all([scoped.waitForEvent("download"), scoped.click('#report-form button[data-format="html"]')]);
+    expect(readFileSync(await file.path(), "utf8")).not.toContain("site-4");
+    await scoped.close();
   });
 });

@@ -250,6 +250,7 @@ describe("other routes", () => {
     const types: Record<string, string> = {
       "/js/main.js": "text/javascript",
       "/js/charts.js": "text/javascript",
+      "/js/pack-health.js": "text/javascript",
       "/console.css": "text/css",
       "/favicon.svg": "image/svg+xml",
       "/vendor/uplot/uPlot.esm.js": "text/javascript",

@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { AccessToken, EngineerRole, TokenText } from "../access";
 import { DEFAULT_PORTS } from "../defaults";
+import { WebhookEndpoint } from "./ingestion-config";
 import { MqttConnectionConfig } from "./mqtt-connection";
 import { DatabaseUrl, RedisUrl } from "./scale-out-config";
 
@@ -12,6 +13,26 @@ export type EngineerToken = z.infer<typeof EngineerToken>;
 
 /** An address or CIDR range (`10.0.0.0/8`, `::1`) of a reverse proxy whose X-Forwarded-For is believed. */
 const ProxyAddress = z.string().regex(/^[0-9A-Fa-f:.]{2,45}(\/\d{1,3})?$/, "an IP address or CIDR range, e.g. 10.0.0.1 or 10.0.0.0/8");
+
+/** The monthly follow-up reports: when and where they go (docs/warranty-analytics.md). */
+export const ReportsConfig = z
+  .object({
+    /** SMTP server as a URL (`smtp://user:pass@host:587`, `smtps://…`; env SMTP_URL); unset: no email. @default none */
+    smtpUrl: z
+      .string()
+      .regex(/^smtps?:\/\//, "an smtp:// or smtps:// URL")
+      .optional(),
+    /** Sender of the report emails. @default "BMS follow-up <reports@localhost>" */
+    from: z.string().min(3).max(200).default("BMS follow-up <reports@localhost>"),
+    /** A receiver of every customer's report (JSON with the PDF), signed as the case webhooks are: `{ url, secret }`. @default none */
+    webhook: WebhookEndpoint.pick({ url: true, secret: true }).strict().optional(),
+    /** Send each customer last month's report when the month turns (UTC); off: reports only on request. @default true */
+    schedule: z.boolean().default(true),
+    /** How often the scheduler looks whether a report is due (and retries one that failed), ms. @default 3600000 */
+    checkEveryMs: z.number().int().min(1000).max(86_400_000).default(3_600_000),
+  })
+  .strict();
+export type ReportsConfig = z.infer<typeof ReportsConfig>;
 
 /**
  * The time-series server the ingestion writes to, read for pack history (the same INFLUX_*
@@ -126,6 +147,8 @@ export const LiveConfig = z
     loginThrottleInitialMs: z.number().int().min(0).max(3_600_000).optional(),
     /** The longest block after failed logins. @default 30000 */
     loginThrottleMaxMs: z.number().int().min(0).max(86_400_000).optional(),
+    /** Monthly follow-up reports by email and webhook. @default none: reports only on request (GET /api/reports/monthly) */
+    reports: ReportsConfig.optional(),
   })
   .strict();
 export type LiveConfig = z.infer<typeof LiveConfig>;

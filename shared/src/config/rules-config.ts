@@ -3,6 +3,9 @@ import { BmsAlarmCode } from "../bms-alarms";
 import { Id } from "../ids";
 import { Chemistry } from "../pack-meta";
 import { RuleId, Severity } from "../support-case";
+import { PositiveSeconds, Seconds } from "./durations";
+
+export { HealthSettings } from "./health-settings";
 
 /**
  * The rule file (docs/rules-and-cases.md): which conditions open support cases, with values per
@@ -10,14 +13,6 @@ import { RuleId, Severity } from "../support-case";
  * services/ingestion/rules/default-rules.yaml; a site's own file is layered over them.
  */
 
-const Seconds = z
-  .number()
-  .min(0)
-  .max(90 * 86_400);
-const PositiveSeconds = z
-  .number()
-  .positive()
-  .max(90 * 86_400);
 const Ratio = z.number().min(0).max(1);
 
 /** What a threshold rule compares, from one pack sample (implausible cells and sensors left out). */
@@ -349,6 +344,29 @@ export const RuleSettings = z
   .strict();
 export type RuleSettings = z.infer<typeof RuleSettings>;
 
+/** The operating window of a product's warranty: temperature, SOC and C-rates it is meant to work in. */
+export const OperatingWindow = z
+  .object({
+    /** °C, the hottest sensor. @default -10 */
+    minTemperatureC: z.number().default(-10),
+    /** °C, the hottest sensor. @default 45 */
+    maxTemperatureC: z.number().default(45),
+    /** %. @default 0 */
+    minSocPct: z.number().min(0).max(100).default(0),
+    /** %. @default 100 */
+    maxSocPct: z.number().min(0).max(100).default(100),
+    /** C. @default 0.5 */
+    maxChargeC: z.number().positive().default(0.5),
+    /** C. @default 1 */
+    maxDischargeC: z.number().positive().default(1),
+    /** Share of operating hours outside the window past which the usage counts against the warranty, %. @default 5 */
+    maxOutsideSharePct: z.number().min(0).max(100).default(5),
+    /** The share counts only over at least this many operating hours (a fault's own episode in a short history says little). @default 24 */
+    minOperatingHours: z.number().min(0).max(1_000_000).default(24),
+  })
+  .strict();
+export type OperatingWindow = z.infer<typeof OperatingWindow>;
+
 /** Limits of the warranty terms: conditions beyond them are evidence of misuse. */
 export const WarrantyTerms = z
   .object({
@@ -364,6 +382,20 @@ export const WarrantyTerms = z
     maxDischargeC: z.number().positive(),
     /** Seconds of a condition the terms tolerate before it counts against the warranty. @default 60 */
     toleranceS: Seconds.default(60),
+    /** The window the pack is meant to work in; time outside it is shown as stress (docs/warranty-analytics.md). */
+    operatingWindow: OperatingWindow.prefault({}),
+    /** Years the capacity warranty runs from the warranty start. @default 10 */
+    warrantedYears: z.number().positive().max(50).default(10),
+    /** SOH (% of rated capacity) warranted at the end of `warrantedYears`; the warranted curve falls linearly from 100 % to it. @default 70 */
+    eolSohPct: z.number().min(1).max(100).default(70),
+    /** Equivalent full cycles the warranty covers (null: no cycle limit). @default null */
+    warrantedEquivalentCycles: z.number().positive().max(1_000_000).nullable().default(null),
+    /** Energy the warranty covers, kWh discharged (null: no energy limit). @default null */
+    warrantedThroughputKWh: z.number().positive().max(1e9).nullable().default(null),
+    /** Calendar-ageing stress: time with SOC at or above this… @default 90 */
+    highSocPct: z.number().min(0).max(100).default(90),
+    /** …and the hottest sensor at or above this, °C, is counted together. @default 35 */
+    highTemperatureC: z.number().min(-50).max(150).default(35),
   })
   .strict();
 export type WarrantyTerms = z.infer<typeof WarrantyTerms>;
@@ -376,6 +408,8 @@ export const RuleFile = z
     replaceDefaults: z.boolean().default(false),
     settings: z.record(z.string(), z.unknown()).default({}),
     warranty: z.record(z.string(), z.unknown()).default({}),
+    /** How pack health is estimated (HealthSettings). */
+    health: z.record(z.string(), z.unknown()).default({}),
     /** Rule ID → definition (new rules) or the fields to change (existing ones). */
     rules: z.record(RuleId, z.record(z.string(), z.unknown())).default({}),
     /** Chemistry → settings, warranty terms and rule fields for packs of that chemistry. */
@@ -386,7 +420,23 @@ export const RuleFile = z
           .object({
             settings: z.record(z.string(), z.unknown()).default({}),
             warranty: z.record(z.string(), z.unknown()).default({}),
+            health: z.record(z.string(), z.unknown()).default({}),
             rules: z.record(RuleId, z.record(z.string(), z.unknown())).default({}),
+          })
+          .strict(),
+      )
+      .default({}),
+    /**
+     * Product (the pack meta's `model`) → its warranty terms and health settings, layered over its
+     * chemistry's: each product's own operating window, warranted years, end-of-life SOH, throughput.
+     */
+    products: z
+      .record(
+        z.string().min(1).max(64),
+        z
+          .object({
+            warranty: z.record(z.string(), z.unknown()).default({}),
+            health: z.record(z.string(), z.unknown()).default({}),
           })
           .strict(),
       )

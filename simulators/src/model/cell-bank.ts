@@ -6,6 +6,12 @@ import { openCircuitVoltage } from "./open-circuit-voltage";
 import type { Topology } from "./pack-model-options";
 import { ThermalNetwork, thermalParametersFor } from "./thermal-network";
 
+/** Capacity and resistance factors per cell from ageing (model/cell-ageing.ts), 1 = as new. */
+export interface CellWear {
+  readonly wearCapacity: readonly number[];
+  readonly wearResistance: readonly number[];
+}
+
 /** How the cells of a pack start: everything the physics needs that is not drawn per cell. */
 export interface CellBankSetup {
   chemistry: Chemistry;
@@ -35,7 +41,7 @@ export class CellBank {
   readonly cellsPerString: number;
   readonly strings: number;
   readonly chemistry: Chemistry;
-  /** Ah per cell, before fault effects. */
+  /** Ah per cell at start, before ageing and fault effects. */
   readonly capacity: number[] = [];
   /** %, true. */
   readonly soc: number[] = [];
@@ -52,6 +58,7 @@ export class CellBank {
   private readonly selfDischargePctPerMonth: number[] = [];
   private readonly heat: number[];
   private readonly thermal: ThermalNetwork;
+  private wear: CellWear | null = null;
 
   /** Draws five numbers per cell from `setup`, in cell order. */
   constructor(options: CellBankSetup, setup: SeededRandom) {
@@ -76,6 +83,29 @@ export class CellBank {
     this.thermal = new ThermalNetwork(thermalParametersFor(options.capacityAh), t.cellsPerModule, this.count);
   }
 
+  /** Ageing from now on scales each cell's capacity and resistance by these factors. */
+  useWear(wear: CellWear): void {
+    this.wear = wear;
+  }
+
+  /** Ah of cell i now: its capacity at start, aged, with the faults' effects. */
+  private capacityOf(i: number, fx: CellEffects): number {
+    return (this.capacity[i] ?? 0) * (this.wear?.wearCapacity[i] ?? 1) * (fx.capacityFactor[i] ?? 1);
+  }
+
+  /** Ω at 25 °C and mid SOC of the whole series string(s), aged and with the faults' effects: the truth behind a resistance estimate. */
+  resistance25(fx: CellEffects): number {
+    let total = 0;
+    for (let s = 0; s < this.strings; s++) {
+      let r = 0;
+      for (let i = s * this.cellsPerString; i < (s + 1) * this.cellsPerString; i++) {
+        r += (this.r25[i] ?? 0) * (this.wear?.wearResistance[i] ?? 1) * (fx.resistanceFactor[i] ?? 1);
+      }
+      total += 1 / r;
+    }
+    return 1 / total;
+  }
+
   /** The longest sub-step the thermal network integrates stably, s. */
   maxStableStep(): number {
     return this.thermal.maxStableStep();
@@ -86,7 +116,8 @@ export class CellBank {
     for (let i = 0; i < this.count; i++) {
       const soc = this.soc[i] ?? 0;
       this.ocv[i] = openCircuitVoltage(this.chemistry, soc);
-      this.resistance[i] = cellResistance(this.r25[i] ?? 0, this.temperature[i] ?? 0, soc) * (fx.resistanceFactor[i] ?? 1);
+      this.resistance[i] =
+        cellResistance(this.r25[i] ?? 0, this.temperature[i] ?? 0, soc) * (this.wear?.wearResistance[i] ?? 1) * (fx.resistanceFactor[i] ?? 1);
     }
   }
 
@@ -129,7 +160,7 @@ export class CellBank {
       const r = this.resistance[i] ?? 0;
       const bleed = bleeding[i] ? bleedA : 0;
       const leakA = fx.leakA[i] ?? 0;
-      const capacity = (this.capacity[i] ?? 1) * (fx.capacityFactor[i] ?? 1);
+      const capacity = this.capacityOf(i, fx) || 1;
       const selfPct = selfDischargePctPerSecond(this.selfDischargePctPerMonth[i] ?? 0, temp) * h;
       const next = soc + (((stringA - bleed - leakA) * h) / 3600 / capacity) * 100 - selfPct;
       this.soc[i] = Math.min(110, Math.max(-10, next));
@@ -151,7 +182,7 @@ export class CellBank {
 
   /** Ah per cell with the faults' capacity effects. */
   capacities(fx: CellEffects): number[] {
-    return this.capacity.map((c, i) => c * (fx.capacityFactor[i] ?? 1));
+    return this.capacity.map((_, i) => this.capacityOf(i, fx));
   }
 
   /** True SOC of the pack: the mean of its cells, %. */
@@ -167,7 +198,7 @@ export class CellBank {
     for (let s = 0; s < this.strings; s++) {
       let weakest = Number.POSITIVE_INFINITY;
       for (let i = s * this.cellsPerString; i < (s + 1) * this.cellsPerString; i++) {
-        weakest = Math.min(weakest, (this.capacity[i] ?? 0) * (fx.capacityFactor[i] ?? 1));
+        weakest = Math.min(weakest, this.capacityOf(i, fx));
       }
       usable += weakest;
     }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { LoadSettingSchema } from "../load-profile";
+import { AgeingSchema } from "./cell-ageing";
 import { ChemistrySchema } from "./chemistry";
 
 /** How the cells are wired: parallel strings of series modules of series cells. */
@@ -60,6 +61,8 @@ export const PackModelOptionsSchema = z
     reportsInsulation: z.boolean().default(false),
     /** Healthy insulation resistance, kΩ. @default drawn from the seed, 10 000–50 000 (10–50 MΩ) */
     insulationKOhm: z.number().positive().max(10_000_000).optional(),
+    /** Capacity fade and resistance growth per cell (model/cell-ageing.ts). @default none: the cells do not age */
+    ageing: AgeingSchema.optional(),
   })
   .strict();
 export type PackModelOptions = z.input<typeof PackModelOptionsSchema>;

@@ -58,7 +58,14 @@ export interface PackSnapshot {
   /** Protections tripped and latched now (the contactor is open while any is). */
   trips: ProtectionName[];
   contactorClosed: boolean;
+  /** The BMS's cycle counter: discharged Ah ÷ rated, fast-forwarded cycles included. */
   cycles: number;
+  /** True charge and energy through the pack's terminals while stepped (fast-forwards not included); a replay has none. */
+  throughput?: { chargedAh: number; dischargedAh: number; chargedKWh: number; dischargedKWh: number };
+  /** True internal resistance of the pack at 25 °C and mid SOC, aged, mΩ; a replay has none. */
+  resistance25MilliOhm?: number;
+  /** Only for packs with `ageing`: how far they aged, and each cell's capacity and resistance against its start. */
+  ageing?: { agedDays: number; fastForwardedCycles: number; cellCapacityFactors: number[]; cellResistanceFactors: number[] };
   /** SunSpec 802 ChaSt value. */
   chargeStatus: number;
   /** SunSpec 802 State value. */

@@ -1,5 +1,5 @@
 import type { Fault, ResolvedFault } from "../faults";
-import { PackModel, type PackModelOptions, type PackSnapshot } from "../pack-model";
+import { type FastForward, PackModel, type PackModelOptions, type PackSnapshot } from "../pack-model";
 import type { DeviceHistory, LinkCondition, PackIdentity, SimulatedDevice } from "../simulated-device";
 import { packIdentity } from "./pack-identity";
 
@@ -22,6 +22,11 @@ export class ScenarioPack implements SimulatedDevice {
 
   step(dtSeconds: number): void {
     this.model.step(dtSeconds);
+  }
+
+  /** Jumps the pack's clock and ages its cells (PackModel.fastForward). */
+  fastForward(ff: FastForward): void {
+    this.model.fastForward(ff);
   }
 
   snapshot(): PackSnapshot {

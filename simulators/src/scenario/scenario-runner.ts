@@ -1,4 +1,5 @@
 import type { Fault, ResolvedFault } from "../faults";
+import type { FastForward } from "../pack-model";
 import { deriveSeed } from "../seeded-random";
 import type { LinkCondition } from "../simulated-device";
 import type { Scenario, TimelineEntry } from "./scenario-file";
@@ -97,6 +98,20 @@ export class ScenarioRunner {
     const quanta = Math.floor(this.owedSeconds / this.scenario.stepS + 1e-9);
     this.owedSeconds = Math.max(0, this.owedSeconds - quanta * this.scenario.stepS);
     for (let q = 0; q < quanta; q++) this.stepOnce();
+  }
+
+  /**
+   * Jumps the simulated clock by `ff.days` (rounded to whole steps) and ages every pack as if it had
+   * made `ff.equivalentCycles` full cycles meanwhile, without stepping the physics: 500 cycles of
+   * ageing in an instant, between stretches that are stepped (and sampled) as usual. Faults due in
+   * the jump are injected at its end.
+   */
+  fastForward(ff: FastForward): void {
+    const steps = Math.round((ff.days * 86_400) / this.scenario.stepS);
+    const days = (steps * this.scenario.stepS) / 86_400;
+    for (const pack of this.packs) pack.fastForward({ ...ff, days });
+    this.steps += steps;
+    this.applyDue();
   }
 
   /** Runs to the scenario's end (fast mode). */

@@ -1,6 +1,8 @@
 import type { BmsAlarmCode, CaseEvidence, PackMeta, PackSample, RuleFiring } from "@bms/shared";
 import type { FiringInput } from "@bms/storage";
-import { UsageHistory, type UsageHistoryState } from "../warranty/usage-history";
+import type { HealthState } from "../warranty/health-state";
+import type { UsageHistoryState } from "../warranty/usage-history";
+import { assessWarranty } from "../warranty/warranty-assessment";
 import type { AnyRule, RuleSubject } from "./kinds/kind-module";
 import type { ResolvedRules } from "./rule-book";
 import type { RuleLane } from "./rule-lane";
@@ -36,11 +38,13 @@ export interface FiringParts {
   /** Null for the site's own rules. */
   meta: PackMeta | null;
   usage: UsageHistoryState | null;
+  /** Null for the site's own rules. */
+  health: HealthState | null;
   attachTo: readonly string[];
   reopenWithinMs: number;
 }
 
-/** What the case store gets for a firing: evidence, the warranty assessment and the freeze frame's "before" side. */
+/** What the case store gets for a firing: evidence, the warranty assessment (with the pack's health) and the freeze frame's "before" side. */
 export function buildFiring(p: FiringParts): FiringInput {
   const settings = p.resolved.settings;
   const codes: BmsAlarmCode[] = p.trigger.codes ?? [...(p.sample?.bmsAlarms ?? [])];
@@ -56,7 +60,19 @@ export function buildFiring(p: FiringParts): FiringInput {
     rulesFired: [...p.context, p.firing].slice(-200),
     ...(backfilled ? { backfilled } : {}),
   };
-  const warranty = p.usage === null ? null : new UsageHistory(p.usage).assess(p.meta, p.resolved.warranty, p.trigger.at);
+  const warranty =
+    p.usage === null
+      ? null
+      : assessWarranty({
+          siteId: p.subject.siteId,
+          packId: p.subject.packId,
+          usage: p.usage,
+          health: p.health,
+          meta: p.meta,
+          terms: p.resolved.warranty,
+          settings: p.resolved.health,
+          at: p.trigger.at,
+        });
   return {
     siteId: p.subject.siteId,
     packId: p.subject.packId,

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { HealthFill, type SampleRates } from "../warranty/stress-tally";
 import { newUsageFill, UsageFill, type UsageStep } from "../warranty/usage-history";
 
 /**
@@ -22,6 +23,8 @@ export const Gap = z.object({
   to: z.number(),
   /** What the usage history needs to count the gap's samples in their place. */
   usage: UsageFill,
+  /** What the stress tally needs for the same (absent in gaps saved before it was kept). */
+  health: HealthFill.optional(),
 });
 export type Gap = z.infer<typeof Gap>;
 
@@ -50,12 +53,19 @@ export function newLanesState(): LanesState {
 }
 
 /** A live sample's step from `prev`: remembered as a gap when it is longer than usual (or the usual is not known yet). */
-export function recordLiveStep(state: LanesState, prev: number | null, ts: number, usual: number | null, usage: UsageStep | null): boolean {
+export function recordLiveStep(
+  state: LanesState,
+  prev: number | null,
+  ts: number,
+  usual: number | null,
+  usage: UsageStep | null,
+  health: SampleRates | null,
+): boolean {
   state.liveTs = ts;
   state.liveCount++;
   if (prev === null || usage === null) return false;
   if (usual !== null && ts - prev <= GAP_FACTOR * usual) return false;
-  state.gaps.push({ from: prev, to: ts, usage: newUsageFill(usage) });
+  state.gaps.push({ from: prev, to: ts, usage: newUsageFill(usage), ...(health ? { health: { next: health } } : {}) });
   if (state.gaps.length > MAX_GAPS) state.gaps.splice(0, state.gaps.length - MAX_GAPS);
   return true;
 }

@@ -1,4 +1,5 @@
 import type { PackMeta } from "@bms/shared";
+import { PackHealth } from "../warranty/pack-health";
 import { UsageHistory } from "../warranty/usage-history";
 import type { RuleSubject } from "./kinds/kind-module";
 import { type LanesState, newLanesState } from "./pack-lanes";
@@ -8,12 +9,14 @@ import { type Dirt, dirtier } from "./site-rules";
 
 /**
  * One pack as the rules see it: its meta, its two lanes (live, and backfill while a gap of its
- * stream is back-filled), the lanes' bookkeeping and the warranty usage history. Saved as one row.
+ * stream is back-filled), the lanes' bookkeeping, the warranty usage history and the pack's
+ * health (stress, throughput, SOH). Saved as one row.
  */
 export class PackRules {
   meta: PackMeta | null = null;
   readonly lanes: LanesState;
   readonly usage: UsageHistory;
+  readonly health: PackHealth;
   readonly live: RuleLane;
   backfill: RuleLane | null = null;
   dirt: Dirt = "clean";
@@ -26,6 +29,7 @@ export class PackRules {
   ) {
     this.lanes = saved?.lanes ?? newLanesState();
     this.usage = new UsageHistory(saved?.usage);
+    this.health = new PackHealth(saved?.health, (problem) => invalid("health", problem));
     this.live = new RuleLane("live", subject, { ...(saved?.live ?? {}) }, invalid);
     this.savedBackfill = saved?.backfill;
   }
@@ -59,6 +63,6 @@ export class PackRules {
 
   toState(): PackState {
     const backfill = this.backfill?.toJson() ?? this.savedBackfill;
-    return { v: 1, lanes: this.lanes, usage: this.usage.saved, live: this.live.toJson(), ...(backfill ? { backfill } : {}) };
+    return { v: 1, lanes: this.lanes, usage: this.usage.saved, health: this.health.state, live: this.live.toJson(), ...(backfill ? { backfill } : {}) };
   }
 }

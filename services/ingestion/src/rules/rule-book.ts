@@ -1,6 +1,8 @@
 import { join } from "node:path";
 import { type Chemistry, ConfigError, formatIssues, packageDir, readConfigFile } from "@bms/shared";
 import {
+  HealthSettings,
+  type HealthSettings as HealthSettingsType,
   RuleDefinition,
   RuleFile,
   type RuleFileInput,
@@ -22,7 +24,10 @@ export interface ResolvedRules {
   /** From the rule file's pack section, when set. */
   ratedCapacityAh: number | undefined;
   settings: RuleSettingsType;
+  /** The warranty terms: top level, then the chemistry's, then the product's. */
   warranty: WarrantyTermsType;
+  /** How the pack's health is estimated: top level, then the chemistry's, then the product's. */
+  health: HealthSettingsType;
   /** Enabled rules, in file order. */
   rules: readonly Rule[];
   /** Every rule, enabled or not. */
@@ -56,15 +61,28 @@ function parseLayer(input: unknown, source: string): RuleFile {
 
 /** Merges rule files: the later one's sections win, rule by rule and field by field. */
 function mergeFiles(files: readonly RuleFile[]): RuleFile {
-  let out: RuleFile = { version: 1, replaceDefaults: false, settings: {}, warranty: {}, rules: {}, chemistries: {}, sites: {}, packs: {} };
+  let out: RuleFile = {
+    version: 1,
+    replaceDefaults: false,
+    settings: {},
+    warranty: {},
+    health: {},
+    rules: {},
+    chemistries: {},
+    products: {},
+    sites: {},
+    packs: {},
+  };
   for (const file of files) {
     out = {
       version: 1,
       replaceDefaults: false,
       settings: mergeAll(out.settings, file.settings),
       warranty: mergeAll(out.warranty, file.warranty),
+      health: mergeAll(out.health, file.health),
       rules: mergeAll(out.rules, file.rules) as RuleFile["rules"],
       chemistries: mergeAll(out.chemistries, file.chemistries) as RuleFile["chemistries"],
+      products: mergeAll(out.products, file.products) as RuleFile["products"],
       sites: mergeAll(out.sites, file.sites) as RuleFile["sites"],
       packs: mergeAll(out.packs, file.packs) as RuleFile["packs"],
     };
@@ -108,12 +126,15 @@ export class RuleBook {
     return book;
   }
 
-  /** The rules for one pack; `metaChemistry` is what its meta says (the pack section wins over it, the site section does not). */
-  resolve(siteId: string, packId: string, metaChemistry?: Chemistry): ResolvedRules {
-    const key = `${siteId}/${packId}/${metaChemistry ?? ""}`;
+  /**
+   * The rules for one pack; `metaChemistry` is what its meta says (the pack section wins over it,
+   * the site section does not), `product` its meta's model (the products section).
+   */
+  resolve(siteId: string, packId: string, metaChemistry?: Chemistry, product?: string): ResolvedRules {
+    const key = `${siteId}/${packId}/${metaChemistry ?? ""}/${product ?? ""}`;
     let found = this.cache.get(key);
     if (!found) {
-      found = this.build(siteId, packId, metaChemistry, (problems) => {
+      found = this.build(siteId, packId, metaChemistry, product, (problems) => {
         throw new ConfigError("rule file", problems);
       });
       this.cache.set(key, found);
@@ -125,6 +146,7 @@ export class RuleBook {
     siteId: string | undefined,
     packId: string | undefined,
     metaChemistry: Chemistry | undefined,
+    productName: string | undefined,
     report: (problems: string[]) => never,
   ): ResolvedRules {
     const f = this.file;
@@ -138,8 +160,12 @@ export class RuleBook {
     const chemLabel = chem ? ` (with chemistries.${chemistry})` : "";
     const settings = RuleSettings.safeParse(mergeAll(f.settings, chem?.settings), { reportInput: true });
     if (!settings.success) for (const line of formatIssues(settings.error.issues)) problems.push(`settings${chemLabel}: ${line}`);
-    const warranty = WarrantyTerms.safeParse(mergeAll(f.warranty, chem?.warranty), { reportInput: true });
-    if (!warranty.success) for (const line of formatIssues(warranty.error.issues)) problems.push(`warranty${chemLabel}: ${line}`);
+    const product = productName === undefined ? undefined : f.products[productName];
+    const layersLabel = `${chemLabel}${product ? ` (with products.${productName})` : ""}`;
+    const warranty = WarrantyTerms.safeParse(mergeAll(f.warranty, chem?.warranty, product?.warranty), { reportInput: true });
+    if (!warranty.success) for (const line of formatIssues(warranty.error.issues)) problems.push(`warranty${layersLabel}: ${line}`);
+    const health = HealthSettings.safeParse(mergeAll(f.health, chem?.health, product?.health), { reportInput: true });
+    if (!health.success) for (const line of formatIssues(health.error.issues)) problems.push(`health${layersLabel}: ${line}`);
     const ids = new Set([...Object.keys(f.rules), ...Object.keys(chem?.rules ?? {}), ...Object.keys(site?.rules ?? {}), ...Object.keys(pack?.rules ?? {})]);
     const rules: Rule[] = [];
     for (const id of ids) {
@@ -172,6 +198,7 @@ export class RuleBook {
       ratedCapacityAh: pack?.ratedCapacityAh,
       settings: settings.data as RuleSettingsType,
       warranty: warranty.data as WarrantyTermsType,
+      health: health.data as HealthSettingsType,
       rules: rules.filter((r) => r.enabled),
       byId,
     };
@@ -179,9 +206,9 @@ export class RuleBook {
 
   private validate(source: string): void {
     const problems = new Set<string>();
-    const collect = (siteId?: string, packId?: string, chemistry?: Chemistry) => {
+    const collect = (siteId?: string, packId?: string, chemistry?: Chemistry, product?: string) => {
       try {
-        this.build(siteId, packId, chemistry, (lines) => {
+        this.build(siteId, packId, chemistry, product, (lines) => {
           throw new ConfigError(source, lines);
         });
       } catch (err) {
@@ -192,6 +219,7 @@ export class RuleBook {
     const chemistries = new Set<Chemistry>(["LFP", "NMC", ...(Object.keys(this.file.chemistries) as Chemistry[])]);
     for (const chemistry of chemistries) {
       collect(undefined, undefined, chemistry);
+      for (const product of Object.keys(this.file.products)) collect(undefined, undefined, chemistry, product);
       for (const siteId of Object.keys(this.file.sites)) collect(siteId, undefined, chemistry);
     }
     for (const key of Object.keys(this.file.packs)) {

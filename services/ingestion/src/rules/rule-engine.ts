@@ -2,6 +2,7 @@ import { Backoff, type Logger, type PackMeta, type PackSample, SITE_PACK_ID, typ
 import type { RuleLedger } from "@bms/storage";
 import type { CaseAnnouncer } from "../case-announcer";
 import type { IngestionMetrics } from "../ingestion-metrics";
+import type { HealthContext } from "../warranty/pack-health";
 import { LedgerCommitter } from "./ledger-committer";
 import { caughtUp, endBackfill, type Gap, recordLiveStep, routeLate } from "./pack-lanes";
 import { PackObservation } from "./pack-observation";
@@ -93,7 +94,7 @@ export class RuleEngine {
       for (const frame of await this.options.ledger.openFreezeFrames()) this.holders.resumeFrame(frame);
     }
     const siteTimer = setInterval(() => void this.enqueue(() => this.checkSites()), this.options.siteCheckMs ?? 1000);
-    const checkpointTimer = setInterval(() => void this.enqueue(() => this.commit("soft")), this.options.checkpointMs ?? 5000);
+    const checkpointTimer = setInterval(() => void this.checkpoint(), this.options.checkpointMs ?? 5000);
     siteTimer.unref();
     checkpointTimer.unref();
     this.timers.push(siteTimer, checkpointTimer);
@@ -147,6 +148,11 @@ export class RuleEngine {
   /** A pack's meta: its chemistry picks its rules from the next sample on. Kept in memory (the broker keeps it retained). */
   onMeta(siteId: string, packId: string, meta: PackMeta): void {
     this.holders.meta(siteId, packId, meta);
+  }
+
+  /** Saves every state that changed, soft ones too (what the checkpoint timer does), and resolves once it is durable. */
+  checkpoint(): Promise<void> {
+    return this.enqueue(() => this.commit("soft"));
   }
 
   /** Packs whose state this engine holds (partitioned: the packs of its partitions seen so far). */
@@ -226,9 +232,10 @@ export class RuleEngine {
     pack.live.addInterval(sample.ts);
     const obs = this.observe(pack, pack.live, sample, resolved);
     const step = pack.usage.add(obs, resolved.warranty);
+    const rates = pack.health.add(obs, this.healthContext(pack, resolved));
     // Soft, like the usage history it goes with: after a crash the first live step (no usual
     // interval known yet) is a gap again, one that covers the lost one.
-    recordLiveStep(lanes, prev, sample.ts, usual, step);
+    recordLiveStep(lanes, prev, sample.ts, usual, step, rates);
     pack.mark("soft");
     this.evaluate(pack, pack.live, obs, resolved);
     this.checkNoData(site);
@@ -254,6 +261,7 @@ export class RuleEngine {
     lane.addInterval(sample.ts);
     const obs = this.observe(pack, lane, sample, resolved);
     pack.usage.fill(obs, resolved.warranty, gap.from, gap.usage);
+    if (gap.health) pack.health.fill(obs, this.healthContext(pack, resolved), gap.from, gap.health);
     gap.from = sample.ts;
     this.options.metrics.ruleSamplesBackfilled.inc();
     this.evaluate(pack, lane, obs, resolved);
@@ -379,11 +387,24 @@ export class RuleEngine {
   // ---- state ------------------------------------------------------------------------------------
 
   private packTarget(pack: PackRules, lane: RuleLane, resolved: ResolvedRules): StepTarget {
-    return { subject: pack.subject, lane, live: pack.live, meta: pack.meta, usage: pack.usage.saved, resolved, mark: (dirt) => pack.mark(dirt) };
+    return {
+      subject: pack.subject,
+      lane,
+      live: pack.live,
+      meta: pack.meta,
+      usage: pack.usage.saved,
+      health: pack.health.state,
+      resolved,
+      mark: (dirt) => pack.mark(dirt),
+    };
   }
 
   private siteTarget(site: SiteRules, resolved: ResolvedRules): StepTarget {
-    return { subject: site.lane.subject, lane: site.lane, live: site.lane, meta: null, usage: null, resolved, mark: (dirt) => site.mark(dirt) };
+    return { subject: site.lane.subject, lane: site.lane, live: site.lane, meta: null, usage: null, health: null, resolved, mark: (dirt) => site.mark(dirt) };
+  }
+
+  private healthContext(pack: PackRules, resolved: ResolvedRules): HealthContext {
+    return { terms: resolved.warranty, settings: resolved.health, meta: pack.meta, chemistry: resolved.chemistry };
   }
 
   /**

@@ -29,9 +29,9 @@ export class RuleHolders {
 
   constructor(private readonly options: RuleHoldersOptions) {}
 
-  /** The pack's rules, by its chemistry. */
+  /** The pack's rules: by its chemistry, and its product (meta model) for the warranty terms and health settings. */
   rulesFor(pack: PackRules): ResolvedRules {
-    return this.options.book.resolve(pack.subject.siteId, pack.subject.packId, pack.meta?.chemistry);
+    return this.options.book.resolve(pack.subject.siteId, pack.subject.packId, pack.meta?.chemistry, pack.meta?.model);
   }
 
   site(siteId: string): SiteRules {

@@ -6,7 +6,7 @@ import { LanesState } from "./pack-lanes";
 
 /**
  * What the engine saves, one row per pack (and one per site, packId `_site`): the pack's lanes,
- * its usage history and, per rule, the episode the rule is in with the kind's own state. Checked
+ * its usage history, its health and, per rule, the episode the rule is in with the kind's own state. Checked
  * when loaded: a row that does not fit is reported and the pack starts afresh; a rule's kind state
  * that does not fit its kind is reported and that rule starts afresh (kinds/kind-module.ts).
  */
@@ -35,6 +35,12 @@ export const PackState = z.object({
   v: z.literal(1),
   lanes: LanesState,
   usage: UsageHistoryState,
+  /**
+   * The pack's health (warranty/health-state.ts: stress tally, SOH estimator, resistance, cell
+   * balance), versioned and checked on its own so that a part that does not fit starts afresh
+   * without the rule states; absent in rows saved before it was kept.
+   */
+  health: z.unknown().optional(),
   /** Rule ID → its episode on the live lane. */
   live: Slots,
   /** Rule ID → its episode on the backfill lane, while a gap is back-filled. */

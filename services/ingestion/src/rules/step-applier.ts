@@ -1,6 +1,8 @@
 import { type Logger, type PackMeta, type PackSample, SEVERITY_RANK } from "@bms/shared";
 import type { IngestionMetrics } from "../ingestion-metrics";
-import { UsageHistory, type UsageHistoryState } from "../warranty/usage-history";
+import type { HealthState } from "../warranty/health-state";
+import type { UsageHistoryState } from "../warranty/usage-history";
+import { assessWarranty } from "../warranty/warranty-assessment";
 import { EvidenceFollower, type FollowUpOut } from "./evidence-follower";
 import { buildFiring, firingOf } from "./firing-builder";
 import type { RuleSubject } from "./kinds/kind-module";
@@ -19,6 +21,7 @@ export interface StepTarget {
   /** Null for the site's own rules. */
   meta: PackMeta | null;
   usage: UsageHistoryState | null;
+  health: HealthState | null;
   resolved: ResolvedRules;
   mark(dirt: Dirt): void;
 }
@@ -88,8 +91,21 @@ export class StepApplier {
   /** A follow-up of the episode's evidence goes in the batch with the warranty assessment re-run at its time. */
   private follow(batch: RuleBatch, target: StepTarget, slot: Slot, out: FollowUpOut | null): void {
     if (out === null) return;
-    const warranty = target.usage === null ? null : new UsageHistory(target.usage).assess(target.meta, target.resolved.warranty, out.at);
     const { siteId, packId } = target.subject;
+    // The same assessment as at opening (with the pack's health), at the follow-up's time.
+    const warranty =
+      target.usage === null
+        ? null
+        : assessWarranty({
+            siteId,
+            packId,
+            usage: target.usage,
+            health: target.health,
+            meta: target.meta,
+            terms: target.resolved.warranty,
+            settings: target.resolved.health,
+            at: out.at,
+          });
     batch.follow({ kind: "follow", siteId, packId, ruleId: slot.rule.id, at: out.at, followUp: out.followUp, warranty });
   }
 
@@ -130,6 +146,7 @@ export class StepApplier {
       resolved: target.resolved,
       meta: target.meta,
       usage: target.usage,
+      health: target.health,
       attachTo,
       reopenWithinMs: this.deps.reopenWithinMs,
     });

@@ -40,7 +40,8 @@ export function onSessionRefused(handler) {
   onRefused = handler;
 }
 
-export async function api(path, init = {}) {
+/** A request with the token: the response when it succeeded, else an ApiError with the server's reason. */
+export async function request(path, init = {}) {
   const res = await fetch(path, {
     ...init,
     headers: { authorization: `Bearer ${token}`, ...(init.body ? { "content-type": "application/json" } : {}) },
@@ -54,9 +55,15 @@ export async function api(path, init = {}) {
     onRefused(`Too many failed logins from this address; try again in ${seconds} s.`, true);
     throw new ApiError("throttled", 429);
   }
-  const body = await res.json().catch(() => null);
-  if (!res.ok) throw new ApiError(body?.error || `HTTP ${res.status}`, res.status);
-  return body;
+  if (!res.ok) {
+    const body = await res.json().catch(() => null);
+    throw new ApiError(body?.error || `HTTP ${res.status}`, res.status);
+  }
+  return res;
+}
+
+export async function api(path, init = {}) {
+  return (await request(path, init)).json().catch(() => null);
 }
 
 export const post = (path, body) => api(path, { method: "POST", body: JSON.stringify(body) });

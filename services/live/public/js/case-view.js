@@ -18,6 +18,32 @@ const FRAME_CHARTS = [SERIES_CHARTS.cells, SERIES_CHARTS.temperatures, SERIES_CH
 /** Whether a case's index is a cell or a sensor, from the words of its detail. */
 const indexKind = (c) => (/sensor|temperat/i.test(`${c.evidence.detail} ${c.ruleId}`) ? "sensor" : "cell");
 
+/** The pack's use behind the warranty assessment: operating window, throughput, SOH against the curve, evidence lines. */
+function warrantyUseFacts(w) {
+  if (!w) return [];
+  const stress = w.stress
+    ? `${fixed(w.stress.outsideSharePct, 1)} % of ${fixed(w.stress.operatingHours, 0)} h outside ${w.stress.window} (allowed ${w.stress.maxOutsideSharePct} %)`
+    : null;
+  const throughput = w.throughput
+    ? `${fixed(w.throughput.equivalentFullCycles, 1)} cycles · ${fixed(w.throughput.dischargedKWh, 1)} kWh${w.throughput.usedPct === null ? "" : ` · ${fixed(w.throughput.usedPct, 1)} % of warranted`}`
+    : null;
+  let soh = null;
+  if (w.soh) {
+    const estimate =
+      w.soh.estimatePct === null
+        ? `no estimate: ${w.soh.reason || "not enough data"}`
+        : `${fixed(w.soh.estimatePct, 1)} ± ${fixed(w.soh.uncertaintyPct, 1)} % (${w.soh.windows} windows)`;
+    const curve = w.soh.warrantedMinPct === null ? "" : ` · warranted ${fixed(w.soh.warrantedMinPct, 1)} % at ${fixed(w.soh.ageYears, 1)} years`;
+    soh = `${estimate}${curve} · cells ${w.soh.cellVerdict}`;
+  }
+  return [
+    ["Operating window", stress],
+    ["Throughput", throughput],
+    ["SOH vs end-of-life curve", soh],
+    ...(w.evidence || []).map((line) => [`Evidence (${line.topic}, points ${line.points})`, line.text]),
+  ];
+}
+
 function evidenceFacts(c) {
   const e = c.evidence;
   const f = e.followUp;
@@ -73,6 +99,7 @@ function evidenceFacts(c) {
           )
         : "not assessed",
     ],
+    ...warrantyUseFacts(w),
     [
       "Pack",
       e.meta

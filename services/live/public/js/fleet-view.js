@@ -3,6 +3,7 @@
 import { api } from "./api.js";
 import { announce, card, el, h } from "./dom.js";
 import { ago, fixed, STATE_LOOK } from "./format.js";
+import { reportCard } from "./report-card.js";
 import { packHref } from "./router.js";
 import { codeTags, levelled, levelOf, limitsFor, severityTag, stateTag } from "./widgets.js";
 
@@ -144,6 +145,7 @@ export function renderFleet(page, { query, ctx }) {
     error,
     card("Packs", h("div", { class: "table-wrap" }, packTable), h("div", { class: "pager" }, prev, h("span", { id: "fleet-range", class: "muted" }), next)),
     h("details", { class: "card sites", open: true }, h("summary", {}, h("h2", {}, "Sites "), siteCount), h("div", { class: "table-wrap" }, siteTable)),
+    reportCard(),
   );
 
   let timer = null;

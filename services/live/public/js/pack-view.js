@@ -6,6 +6,7 @@ import { timeChart } from "./charts.js";
 import { diagnosisPanel, onCommand } from "./diagnosis.js";
 import { card, el, facts, h } from "./dom.js";
 import { ago, fixed, when } from "./format.js";
+import { packHealthLines } from "./pack-health.js";
 import { pointOf, SERIES_CHARTS } from "./pack-series.js";
 import { caseHref } from "./router.js";
 import { codeTags, levelled, levelOf, limitsFor, notice, severityTag } from "./widgets.js";
@@ -81,6 +82,13 @@ function identityFacts(view) {
   ]);
 }
 
+/** The ingestion's health figures of the pack (GET …/health), or why there are none. */
+function healthFacts(health, problem) {
+  if (problem) return notice(`No health figures: ${problem}`);
+  if (!health) return notice("Loading the pack's health…");
+  return facts(packHealthLines(health));
+}
+
 function casesList(rollup) {
   if (!rollup.cases.length) return notice("No cases for this pack.");
   return h(
@@ -132,6 +140,7 @@ export function renderPack(page, { siteId, packId, ctx }) {
   const identityBox = el("div");
   const cellsBox = el("div", null, "cells");
   const casesBox = el("div");
+  const healthBox = h("div", { id: "pack-health" }, healthFacts(null, null));
   const source = el("p", null, "muted source");
   const chartsBox = el("div", null, "charts");
   const error = el("p", null, "error");
@@ -157,6 +166,7 @@ export function renderPack(page, { siteId, packId, ctx }) {
     h("div", { class: "page-head" }, h("h1", { tabindex: "-1" }, title)),
     error,
     h("div", { class: "grid-2" }, card("Now", nowBox), card("Identity and warranty", identityBox)),
+    card("Health: state of health, throughput, stress and warranty window", healthBox),
     card("Cells and sensors", cellsBox),
     card(
       "Trends",
@@ -177,6 +187,7 @@ export function renderPack(page, { siteId, packId, ctx }) {
   let view = null;
   let stopped = false;
   let reload = null;
+  let healthReload = null;
 
   const drawCharts = () => {
     const from = Date.now() - range.ms;
@@ -233,6 +244,19 @@ export function renderPack(page, { siteId, packId, ctx }) {
     }
   }
 
+  async function loadHealth() {
+    clearTimeout(healthReload);
+    try {
+      const health = await api(`/api/packs/${seg(siteId, packId)}/health`);
+      if (stopped) return;
+      healthBox.replaceChildren(healthFacts(health, null));
+    } catch (err) {
+      if (stopped || err.status === 401) return;
+      healthBox.replaceChildren(healthFacts(null, err.message));
+    }
+    if (!stopped) healthReload = setTimeout(loadHealth, RELOAD_MS);
+  }
+
   const stopWatching = ctx.watchPack(siteId, packId);
   const stopSamples = ctx.on("sample", (s) => {
     if (s.siteId !== siteId || s.packId !== packId || !view) return;
@@ -250,9 +274,11 @@ export function renderPack(page, { siteId, packId, ctx }) {
   const stopCommands = ctx.on("command", onCommand);
   loadView();
   loadHistory();
+  loadHealth();
   return () => {
     stopped = true;
     clearTimeout(reload);
+    clearTimeout(healthReload);
     stopWatching();
     stopSamples();
     stopCases();
