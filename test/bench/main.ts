@@ -49,7 +49,8 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    // modbus-serial rejects with plain objects: print what they hold.
+    process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : JSON.stringify(err)}\n`);
     process.exit(1);
   },
 );
