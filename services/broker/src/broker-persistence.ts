@@ -22,6 +22,12 @@ const SETTLE_TIMEOUT_MS = 5000;
 
 /** Stores of a publish that must finish in the order they were called (below). */
 const IN_ORDER = new Set(["outgoingEnqueue", "outgoingEnqueueCombi"]);
+/**
+ * Stores a delivery waits for, in call order per client: aedes gives a QoS 1 copy for an online
+ * persistent session its message ID with `outgoingUpdate` and writes it to the socket when that
+ * store answers, so two of them finishing out of order would reorder the client's messages.
+ */
+const IN_ORDER_PER_CLIENT = new Set(["outgoingUpdate"]);
 /** Stores a publish need not wait for: queued in order, answered at once. */
 const WRITE_BEHIND = new Set(["storeRetained"]);
 
@@ -41,12 +47,18 @@ const WRITE_BEHIND = new Set(["storeRetained"]);
  */
 function orderAndTrack<T extends object>(target: T, onError: (err: unknown) => void): { wrapped: T; settled(timeoutMs: number): Promise<void> } {
   let pending = 0;
-  let chain: Promise<unknown> = Promise.resolve();
-  const inOrder = (run: () => Promise<unknown>) => {
-    const done = chain.then(run);
-    chain = done.catch(() => undefined);
+  const chains = new Map<string, Promise<unknown>>();
+  const inOrder = (run: () => Promise<unknown>, key = "") => {
+    const done = (chains.get(key) ?? Promise.resolve()).then(run);
+    const tail = done.catch(() => undefined);
+    chains.set(key, tail);
+    // A client's chain is dropped once it has nothing queued, so the map does not grow with clients.
+    void tail.then(() => {
+      if (chains.get(key) === tail) chains.delete(key);
+    });
     return done;
   };
+  const clientKey = (client: unknown) => `client:${String((client as { id?: unknown } | null)?.id)}`;
   const wrapped = new Proxy(target, {
     get(obj, key) {
       const value: unknown = Reflect.get(obj, key, obj);
@@ -67,6 +79,7 @@ function orderAndTrack<T extends object>(target: T, onError: (err: unknown) => v
           inOrder(run).catch(onError);
           return undefined;
         }
+        if (IN_ORDER_PER_CLIENT.has(name)) return inOrder(run, clientKey(args[0]));
         return IN_ORDER.has(name) ? inOrder(run) : run();
       };
     },
