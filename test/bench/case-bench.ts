@@ -62,7 +62,7 @@ function publishAll(clients: readonly MqttClient[], messages: readonly { topic: 
   });
 }
 
-export async function benchCases(): Promise<Record<string, number>> {
+export async function benchCases(persistence: "memory" | "disk" = "disk"): Promise<Record<string, number>> {
   const dir = makeTempDir("bms-case-bench-");
   // Agents publish anonymously under bms/; the services publish case events with their accounts.
   const service = { username: "bench-service", password: "bench-service-password" };
@@ -74,6 +74,7 @@ export async function benchCases(): Promise<Record<string, number>> {
         port: 0,
         allowAnonymous: true,
         dataDir: dir.path,
+        persistence,
         users: [{ ...service, role: "service", clientIds: ["case-bench-ingestion", "bms-live-*"] }],
       },
       "case bench",

@@ -30,12 +30,16 @@ async function main(): Promise<void> {
   if (wanted("agent")) process.stdout.write(`agent json: ${JSON.stringify(await benchAgent())}\n`);
   if (wanted("simulator")) process.stdout.write(`simulator json: ${JSON.stringify(await benchSimulator())}\n`);
   if (wanted("cases")) {
-    // Triggering sample → case stored and announced on socket.io, with 1000 packs streaming.
-    const c = await benchCases();
-    process.stdout.write(
-      `  fault → case on socket.io            p50 ${f(c.caseLatencyP50Ms, 1)} ms, p99 ${f(c.caseLatencyP99Ms, 1)} ms, max ${f(c.caseLatencyMaxMs, 1)} ms  (${f(c.caseOpenedAnnounced)} of ${f(c.caseFaults)} cases, ${f(c.casePacks)} packs streaming ${f(c.caseStreamedSamplesPerS)} samples/s, all rules)\njson-cases: ${JSON.stringify(c)}\n`,
-    );
+    // Triggering sample → case stored and announced on socket.io, with 1000 packs streaming: on the
+    // broker as shipped (disk) and on one keeping nothing on disk (the ingestion's own latency).
+    for (const persistence of ["disk", "memory"] as const) {
+      const c = await benchCases(persistence);
+      process.stdout.write(
+        `  fault → case on socket.io, broker persistence ${persistence.padEnd(6)} p50 ${f(c.caseLatencyP50Ms, 1)} ms, p99 ${f(c.caseLatencyP99Ms, 1)} ms, max ${f(c.caseLatencyMaxMs, 1)} ms  (${f(c.caseOpenedAnnounced)} of ${f(c.caseFaults)} cases, ${f(c.casePacks)} packs streaming ${f(c.caseStreamedSamplesPerS)} samples/s, all rules)\njson-cases-${persistence}: ${JSON.stringify(c)}\n`,
+      );
+    }
   }
+
   // Remote commands: post → result on socket.io through the broker, the agent and a simulated BMS.
   if (wanted("commands")) process.stdout.write(formatCommandBench(await benchCommands()));
   // Partitioned ingestion on RabbitMQ: 1 and 2 workers against the bare consumer, failover.
