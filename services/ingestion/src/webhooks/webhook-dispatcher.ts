@@ -108,7 +108,9 @@ export class WebhookDispatcher {
         if (!supportCase) continue;
         for (const endpoint of endpoints) {
           const id = `${entry.id}.${createHash("sha256").update(endpoint.url).digest("hex").slice(0, 12)}`;
-          const body: WebhookBody = { id, event: `case.${event}`, at: entry.at, message: entry.message, case: supportCase };
+          // The case as it is now, at the severity of this event (an escalation in the same batch
+          // must not make the "opened" delivery say it opened at the higher severity).
+          const body: WebhookBody = { id, event: `case.${event}`, at: entry.at, message: entry.message, case: { ...supportCase, severity: entry.severity } };
           deliveries.push({ key: id, url: endpoint.url, body: JSON.stringify(body), createdAt: this.now() });
         }
       }
