@@ -50,26 +50,23 @@ const WRITE_BEHIND = new Set(["storeRetained"]);
 function orderAndTrack<T extends object>(target: T, onError: (err: unknown) => void): { wrapped: T; settled(timeoutMs: number): Promise<void> } {
   let pending = 0;
   const chains = new Map<string, Promise<unknown>>();
-  const inOrder = (run: () => Promise<unknown>, key = "") => {
-    const done = (chains.get(key) ?? Promise.resolve()).then(run);
+  /** `done` settles after everything chained on `key` before it; returns `done`. */
+  const chain = (key: string, next: (previous: Promise<unknown>) => Promise<unknown>) => {
+    const done = next(chains.get(key) ?? Promise.resolve());
     const tail = done.catch(() => undefined);
     chains.set(key, tail);
-    // A client's chain is dropped once it has nothing queued, so the map does not grow with clients.
+    // A key's chain is dropped once it has nothing queued, so the map does not grow with clients.
     void tail.then(() => {
       if (chains.get(key) === tail) chains.delete(key);
     });
     return done;
   };
+  /** Runs `run` after the calls before it have finished. */
+  const inOrder = (run: () => Promise<unknown>) => chain("", (previous) => previous.then(run));
   /** Starts `run` now; its answer comes after those of the calls before it with the same key. */
   const answerInOrder = (run: () => Promise<unknown>, key: string) => {
     const started = run();
-    const done = (chains.get(key) ?? Promise.resolve()).then(() => started);
-    const tail = done.catch(() => undefined);
-    chains.set(key, tail);
-    void tail.then(() => {
-      if (chains.get(key) === tail) chains.delete(key);
-    });
-    return done;
+    return chain(key, (previous) => previous.then(() => started));
   };
   const clientKey = (client: unknown) => `client:${String((client as { id?: unknown } | null)?.id)}`;
   const wrapped = new Proxy(target, {
