@@ -212,7 +212,7 @@ export function attachLiveSocket(httpServer: HttpServer, options: LiveSocketOpti
       if (!guard.take(Date.now())) {
         metrics.socketMessagesRefused.inc({ reason: "rate" });
         // A client that ignores its refusals would only keep the server busy.
-        if (guard.refusedInARow >= options.subscribeBurst) drop(socket, "rate", guard);
+        if (guard.ignoresRefusals) drop(socket, "rate", guard);
         else
           ack({
             ok: false,

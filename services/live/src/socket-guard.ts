@@ -20,8 +20,12 @@ export class SocketGuard {
   private queuedBytes = 0;
   private tokens: number;
   private refilledAt: number;
-  /** Messages refused in a row: a client that ignores its refusals is dropped. */
-  refusedInARow = 0;
+  /**
+   * Refusals not yet worked off: each refusal adds one, and they drain at the message rate. A client
+   * that ignores its refusals runs this past the burst (counting refusals in a row would miss one
+   * that sends just enough to get a message through now and then).
+   */
+  private refusals = 0;
   /** Set once the socket is being dropped. */
   dropped = false;
 
@@ -55,14 +59,20 @@ export class SocketGuard {
 
   /** Takes one message from the bucket; false when the socket is over its rate. */
   take(now: number): boolean {
-    this.tokens = Math.min(this.options.burst, this.tokens + ((now - this.refilledAt) / 1000) * this.options.perSecond);
+    const earned = ((now - this.refilledAt) / 1000) * this.options.perSecond;
     this.refilledAt = now;
+    this.tokens = Math.min(this.options.burst, this.tokens + earned);
+    this.refusals = Math.max(0, this.refusals - earned);
     if (this.tokens < 1) {
-      this.refusedInARow++;
+      this.refusals++;
       return false;
     }
     this.tokens--;
-    this.refusedInARow = 0;
     return true;
+  }
+
+  /** The socket kept sending past its refusals: as many as its burst, faster than its rate works them off. */
+  get ignoresRefusals(): boolean {
+    return this.refusals >= this.options.burst;
   }
 }

@@ -127,7 +127,7 @@ export const LiveConfig = z
      * of its sites when it connects); past it, `subscribesPerSecond`. @default 100
      */
     subscribeBurst: z.number().int().min(1).max(10_000).optional(),
-    /** `subscribe`/`unsubscribe` messages per second one socket may send after its burst; a socket refused `subscribeBurst` times in a row is dropped. @default 10 */
+    /** `subscribe`/`unsubscribe` messages per second one socket may send after its burst; a socket refused `subscribeBurst` more times than that rate works off is dropped. @default 10 */
     subscribesPerSecond: z.number().min(0.1).max(1000).optional(),
     /** Bytes waiting to be sent to a socket past which it is slow: it misses samples and snapshots until it catches up. @default 1048576 */
     slowSocketBytes: z
