@@ -326,11 +326,9 @@ describe("scale-out: partitioned ingestion on RabbitMQ, cases in PostgreSQL, liv
     await Promise.all(
       next.flatMap((site, i) =>
         site.map((s) =>
-          publishers[i]!.publishAsync(
-            topics.telemetry(s.siteId, s.packId),
-            JSON.stringify({ ...s.sample, seq: SECONDS + 1, ts: s.sample.ts + 1000 }),
-            { qos: 1 },
-          ),
+          publishers[i]!.publishAsync(topics.telemetry(s.siteId, s.packId), JSON.stringify({ ...s.sample, seq: SECONDS + 1, ts: s.sample.ts + 1000 }), {
+            qos: 1,
+          }),
         ),
       ),
     );
