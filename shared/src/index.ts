@@ -17,6 +17,7 @@ export * from "./pack-health";
 export * from "./pack-meta";
 export * from "./pack-sample";
 export * from "./package-dir";
+export * from "./probe-server";
 export * from "./pylontech-can";
 export * from "./remote-command";
 export * from "./site-status";

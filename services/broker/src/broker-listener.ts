@@ -1,7 +1,7 @@
 import { readFileSync } from "node:fs";
 import { createServer as createTcpServer, type Server, type Socket } from "node:net";
 import { createServer as createTlsServer } from "node:tls";
-import { ConfigError, isAddressInUse, PortInUseError } from "@bms/shared";
+import { ConfigError } from "@bms/shared";
 import type { BrokerTlsConfig } from "@bms/shared/config/broker-config";
 
 /** The MQTT listener: plain TCP, or TLS (mqtts) when `tls` is given; `onConnection` gets each (decrypted) connection. */
@@ -23,21 +23,4 @@ export function createListener(tls: BrokerTlsConfig | undefined, onConnection: (
   const ca = read("caFile");
   if (problems.length > 0) throw new ConfigError("broker", problems);
   return createTlsServer({ cert, key, ...(ca ? { ca } : {}), requestCert: tls.requestCert, rejectUnauthorized: tls.requestCert }, onConnection);
-}
-
-/** Listens; a taken port rejects with a PortInUseError naming `setting`. */
-export function listen(server: Server, port: number, host: string, setting: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (err: Error) => reject(isAddressInUse(err) ? new PortInUseError(port, setting) : err);
-    server.once("error", onError);
-    server.listen(port, host, () => {
-      server.off("error", onError);
-      resolve();
-    });
-  });
-}
-
-export function boundPort(server: Server, fallback: number): number {
-  const address = server.address();
-  return typeof address === "object" && address !== null ? address.port : fallback;
 }

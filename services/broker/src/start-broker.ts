@@ -1,6 +1,6 @@
 import { type EventEmitter, once } from "node:events";
 import type { Socket } from "node:net";
-import { createLogger, type Logger } from "@bms/shared";
+import { boundPort, createLogger, type Logger, listen, type ProbeServer, serveProbes } from "@bms/shared";
 import type { BrokerConfig } from "@bms/shared/config/broker-config";
 import { Aedes, type Client } from "aedes";
 import type { Registry } from "prom-client";
@@ -8,11 +8,10 @@ import { authorizePublishTopic, authorizeSubscribeTopic } from "./broker-acl";
 import { createAuthenticate, preview } from "./broker-authentication";
 import { publishBrokerTime } from "./broker-clock";
 import { type BrokerIdentity, describeIdentity } from "./broker-identity";
-import { boundPort, createListener, listen } from "./broker-listener";
+import { createListener } from "./broker-listener";
 import { createBrokerMetrics } from "./broker-metrics";
 import { openBrokerPersistence } from "./broker-persistence";
 import { InflightCounter } from "./connection-limits";
-import { type MetricsServer, serveMetrics } from "./metrics-server";
 import { PacketSizeLimitedConnection } from "./packet-size-guard";
 
 export interface RunningBroker {
@@ -117,12 +116,12 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   });
   server.maxConnections = config.maxConnections;
   server.on("drop", () => metrics.connectionsRefused.inc({ reason: "server-limit" }));
-  let metricsServer: MetricsServer | undefined;
+  let metricsServer: ProbeServer | undefined;
   let stopClock = () => {};
   try {
     await listen(server, config.port, config.host, "MQTT_PORT");
     stopClock = publishBrokerTime(broker, config.timeIntervalMs);
-    if (config.metrics) metricsServer = await serveMetrics(metrics.registry, config.metrics.host, config.metrics.port);
+    if (config.metrics) metricsServer = await serveProbes({ registry: metrics.registry, ...config.metrics, setting: "metrics.port" });
   } catch (err) {
     stopClock();
     if (server.listening) server.close();
@@ -142,7 +141,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
     url: `${config.tls ? "mqtts" : "mqtt"}://127.0.0.1:${port}`,
     aedes: broker,
     registry: metrics.registry,
-    ...(metricsServer ? { metricsUrl: metricsServer.url } : {}),
+    ...(metricsServer ? { metricsUrl: `${metricsServer.url}/metrics` } : {}),
     close() {
       closing ??= (async () => {
         stopClock();

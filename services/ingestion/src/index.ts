@@ -1,5 +1,5 @@
 import { join } from "node:path";
-import { createLogger, type Logger } from "@bms/shared";
+import { createLogger, type Logger, type ProbeServer, serveProbes } from "@bms/shared";
 import type { IngestionConfig } from "@bms/shared/config/ingestion-config";
 import { type DurableQueue, openSqliteDurableQueue } from "@bms/storage";
 import type { Registry } from "prom-client";
@@ -44,6 +44,8 @@ export interface IngestionHealth {
 export interface RunningIngestion {
   health(): IngestionHealth;
   registry: Registry;
+  /** http://host:port serving /metrics and /healthz, when the `http` option is set. */
+  url?: string;
   /** Stops taking messages, drains the spool to the writer (bounded by closeTimeoutMs), closes the stores it opened. */
   close(): Promise<void>;
 }
@@ -94,8 +96,34 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
   };
 
   const metrics = createIngestionMetrics(() => stores.spool?.size() ?? 0);
-  let writer: TimeSeriesWriter | undefined;
+  let runningIntake: Intake | null = null;
   let drainer: SpoolDrainer | undefined;
+  const health = (): IngestionHealth => {
+    const status = drainer?.status() ?? { lastWriteOk: true };
+    return {
+      mqttConnected: runningIntake?.isReady() ?? false,
+      spoolSize: stores.spool?.size() ?? 0,
+      lastWriteOk: status.lastWriteOk,
+      ...(status.lastWriteError === undefined ? {} : { lastWriteError: status.lastWriteError }),
+      deadLetters: deadLetterCount,
+    };
+  };
+  // Up when its intake is: a time-series outage is reported, not failed (the spool holds the samples).
+  let probes: ProbeServer | undefined;
+  try {
+    if (config.http)
+      probes = await serveProbes({
+        registry: metrics.registry,
+        ...config.http,
+        setting: "http.port",
+        health: () => ({ ok: health().mqttConnected, ...health() }),
+      });
+  } catch (err) {
+    spool?.close();
+    await opened.close();
+    throw err;
+  }
+  let writer: TimeSeriesWriter | undefined;
   if (config.influx && spool) {
     writer = options.writer ?? createInfluxWriter(config.influx);
     drainer = new SpoolDrainer(
@@ -114,9 +142,16 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
     );
   }
 
-  let publishCaseEvent: (topic: string, payload: string) => Promise<void> = async () => {
-    throw new Error("MQTT is not connected yet");
-  };
+  // Cases the rules open while starting (site-offline checks on restored state) are announced once
+  // the intake is up: mqtt.js queues them from then on, while the broker is away too.
+  let intakeUp: (intake: Intake) => void = () => {};
+  let intakeFailed: (err: unknown) => void = () => {};
+  const intakeStarted = new Promise<Intake>((resolve, reject) => {
+    intakeUp = resolve;
+    intakeFailed = reject;
+  });
+  intakeStarted.catch(() => {});
+  const publishCaseEvent = async (topic: string, payload: string) => (await intakeStarted).publish(topic, payload);
   const now = options.now ?? Date.now;
   // One dispatcher in a deployment: in this process, or (partitioned) in the leader only.
   const newDispatcher = () => new WebhookDispatcher(config.webhooks, caseStore, outbox, metrics, log, now);
@@ -126,12 +161,7 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
   const rules = new RuleEngine({
     book,
     ledger: caseStore,
-    announce: createCaseAnnouncer(
-      (topic, payload) => publishCaseEvent(topic, payload),
-      metrics,
-      log,
-      () => dispatcher?.notify(),
-    ),
+    announce: createCaseAnnouncer(publishCaseEvent, metrics, log, () => dispatcher?.notify()),
     metrics,
     log,
     reopenWithinMs: config.cases.reopenWithinDays * 86_400_000,
@@ -156,8 +186,8 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
     limits: { ...config.limits, maxPayloadBytes: config.maxPayloadBytes },
   });
   const amqp = config.amqp;
-  const intake: Intake = amqp
-    ? await startPartitionedIntake({
+  const intake: Intake = await (amqp
+    ? startPartitionedIntake({
         config: { ...config, amqp },
         processor,
         rules,
@@ -177,23 +207,21 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
           });
         },
       })
-    : await startMqttIntake(config, processor, log, now);
-  publishCaseEvent = (topic, payload) => intake.publish(topic, payload);
+    : startMqttIntake(config, processor, log, now)
+  ).catch((err: unknown) => {
+    intakeFailed(err);
+    throw err;
+  });
+  intakeUp(intake);
+  runningIntake = intake;
 
   return {
     registry: metrics.registry,
-    health() {
-      const status = drainer?.status() ?? { lastWriteOk: true };
-      return {
-        mqttConnected: intake.isReady(),
-        spoolSize: stores.spool?.size() ?? 0,
-        lastWriteOk: status.lastWriteOk,
-        ...(status.lastWriteError === undefined ? {} : { lastWriteError: status.lastWriteError }),
-        deadLetters: deadLetterCount,
-      };
-    },
+    health,
+    ...(probes ? { url: probes.url } : {}),
     close() {
       closing ??= (async () => {
+        await probes?.close();
         intake.stopTaking();
         processor.stop();
         await intake.drain();

@@ -12,6 +12,8 @@ const ENV_BINDINGS = {
   INFLUX_BUCKET: { path: ["influx", "bucket"] },
   AMQP_URL: { path: ["amqp", "url"] },
   DATABASE_URL: { path: ["databaseUrl"] },
+  INGESTION_HTTP_HOST: { path: ["http", "host"] },
+  INGESTION_HTTP_PORT: { path: ["http", "port"], type: "int" },
 } as const;
 
 const USAGE = "usage: npm run ingestion -- [--config FILE]";

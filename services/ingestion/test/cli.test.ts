@@ -1,10 +1,11 @@
 import type { ChildProcess } from "node:child_process";
 import { writeFileSync } from "node:fs";
+import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { type AedesBroker, startAedesBroker } from "../../../test/support/aedes-broker";
 import { runScript } from "../../../test/support/cli";
-import { waitFor } from "../../../test/support/free-port";
+import { freePort, waitFor } from "../../../test/support/free-port";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
 
 /** The service as `npm run ingestion` starts it, with only PATH and `env` in its environment. */
@@ -106,5 +107,41 @@ describe("npm run ingestion", () => {
     expect(proc.output()).toContain("no InfluxDB configured (set INFLUX_URL");
     proc.child.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
+  });
+
+  it("serves /healthz and /metrics on INGESTION_HTTP_PORT: 200 while subscribed, 503 with the broker gone", async () => {
+    dir = makeTempDir("bms-ingestion-cli-");
+    broker = await startAedesBroker();
+    const port = await freePort();
+    const proc = run([], { MQTT_URL: broker.url, DATA_DIR: dir.path, INGESTION_HTTP_PORT: String(port) });
+    child = proc.child;
+    const url = `http://127.0.0.1:${port}`;
+    await waitFor(async () => (await fetch(`${url}/healthz`).catch(() => null))?.status === 200, 20_000, "healthz 200");
+    const healthy = (await (await fetch(`${url}/healthz`)).json()) as Record<string, unknown>;
+    expect(healthy).toMatchObject({ ok: true, mqttConnected: true, spoolSize: 0, deadLetters: 0 });
+    const metrics = await fetch(`${url}/metrics`);
+    expect(metrics.headers.get("content-type")).toMatch(/^text\/plain/);
+    expect(await metrics.text()).toMatch(/^bms_ingestion_samples_accepted_total/m);
+    expect((await fetch(`${url}/nothing`)).status).toBe(404);
+    await broker.stop();
+    broker = undefined;
+    await waitFor(async () => (await fetch(`${url}/healthz`)).status === 503, 20_000, "healthz 503");
+    expect(await (await fetch(`${url}/healthz`)).json()).toMatchObject({ ok: false, mqttConnected: false });
+  });
+
+  it("exits 2 naming the setting when the HTTP port is taken", async () => {
+    dir = makeTempDir("bms-ingestion-cli-");
+    broker = await startAedesBroker();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const proc = run([], { MQTT_URL: broker.url, DATA_DIR: dir.path, INGESTION_HTTP_PORT: String(port) });
+      child = proc.child;
+      expect(await proc.exited).toBe(2);
+      expect(proc.output()).toMatch(/http\.port/);
+    } finally {
+      taken.close();
+    }
   });
 });

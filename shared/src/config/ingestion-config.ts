@@ -129,6 +129,19 @@ export const IngestionConfig = z
       .default(256 * 1024),
     intake: IntakeConfig.default({ maxBatch: 500, maxDelayMs: 5, maxPending: 2000 }),
     limits: IntakeLimits.default({ maxPacksPerSite: 256, maxCellsPerPack: 512, maxJsonDepth: 16, maxClockAheadMs: 300_000 }),
+    /**
+     * `GET /metrics` and `GET /healthz` on http://{host}:{port}, for an ingestion running on its own
+     * (env INGESTION_HTTP_HOST, INGESTION_HTTP_PORT); under `npm start` the live service's /metrics
+     * includes the ingestion's. @default none
+     */
+    http: z
+      .object({
+        /** @default "127.0.0.1" */
+        host: z.string().min(1).default("127.0.0.1"),
+        port: z.number().int().min(0).max(65535),
+      })
+      .strict()
+      .optional(),
     /** How long close() waits for the spool to drain to the time-series server, ms; what is left stays spooled for the next start. @default 10000 */
     closeTimeoutMs: z.number().int().min(0).max(600_000).default(10_000),
   })
