@@ -1,3 +1,4 @@
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { startBroker } from "@bms/broker";
 import { startIngestion } from "@bms/ingestion";
@@ -11,6 +12,7 @@ import { io } from "socket.io-client";
 import { waitFor } from "../support/free-port";
 import { makeTempDir } from "../support/temp-dir";
 import { percentile } from "./burst";
+import { startServiceProcess } from "./service-processes";
 
 /**
  * Fault → case latency with a fleet streaming: 1000 packs (10 sites × 100) send a sample a second
@@ -62,42 +64,77 @@ function publishAll(clients: readonly MqttClient[], messages: readonly { topic: 
   });
 }
 
-export async function benchCases(persistence: "memory" | "disk" = "disk"): Promise<Record<string, number>> {
+/** The broker, the ingestion and the live service under test, however they run. */
+interface Stack {
+  brokerUrl: string;
+  liveUrl: string;
+  close(): Promise<void>;
+}
+
+/** `npm start`'s way: the broker, the ingestion and the live service in this process. */
+async function oneProcess(_dir: string, broker: Record<string, unknown>, ingestion: Record<string, unknown>, live: Record<string, unknown>): Promise<Stack> {
+  const quiet = createLogger("bench", "error");
+  const b = await startBroker(parseConfig(BrokerConfig, { ...broker, host: "127.0.0.1", port: 0 }, "case bench"));
+  const i = await startIngestion(parseConfig(IngestionConfig, { ...ingestion, mqtt: { ...(ingestion.mqtt as object), url: b.url } }, "case bench"), {
+    log: quiet,
+  });
+  await waitFor(() => i.health().mqttConnected, 20_000, "the ingestion to subscribe");
+  const l = await startLive(
+    parseConfig(LiveConfig, { ...live, http: { host: "127.0.0.1", port: 0 }, mqtt: { ...(live.mqtt as object), url: b.url } }, "case bench"),
+    { log: quiet },
+  );
+  return {
+    brokerUrl: b.url,
+    liveUrl: l.url,
+    async close() {
+      await l.close();
+      await i.close();
+      await b.close();
+    },
+  };
+}
+
+/** docker-compose's way: each service a process of its own, from its bundle. */
+async function processes(dir: string, broker: Record<string, unknown>, ingestion: Record<string, unknown>, live: Record<string, unknown>): Promise<Stack> {
+  const b = await startServiceProcess("broker", dir, broker);
+  const i = await startServiceProcess("ingestion", dir, { ...ingestion, mqtt: { ...(ingestion.mqtt as object), url: b.url } });
+  const l = await startServiceProcess("live", dir, { ...live, mqtt: { ...(live.mqtt as object), url: b.url } });
+  return {
+    brokerUrl: b.url,
+    liveUrl: l.url,
+    async close() {
+      await l.stop();
+      await i.stop();
+      await b.stop();
+    },
+  };
+}
+
+/**
+ * `topology`: "processes" runs the broker, the ingestion and the live service each in a process of
+ * its own (as docker-compose deploys them), "one-process" all three in this one (as `npm start`).
+ */
+export async function benchCases(persistence: "memory" | "disk", topology: "processes" | "one-process"): Promise<Record<string, number>> {
   const dir = makeTempDir("bms-case-bench-");
   // Agents publish anonymously under bms/; the services publish case events with their accounts.
   const service = { username: "bench-service", password: "bench-service-password" };
-  const broker = await startBroker(
-    parseConfig(
-      BrokerConfig,
-      {
-        host: "127.0.0.1",
-        port: 0,
-        allowAnonymous: true,
-        dataDir: dir.path,
-        persistence,
-        users: [{ ...service, role: "service", clientIds: ["case-bench-ingestion", "bms-live-*"] }],
-      },
-      "case bench",
-    ),
+  const start = topology === "processes" ? processes : oneProcess;
+  const stack = await start(
+    dir.path,
+    {
+      allowAnonymous: true,
+      dataDir: join(dir.path, "broker"),
+      persistence,
+      users: [{ ...service, role: "service", clientIds: ["case-bench-ingestion", "bms-live-*"] }],
+    },
+    { mqtt: { ...service, clientId: "case-bench-ingestion" }, dataDir: join(dir.path, "ingestion") },
+    { mqtt: service, dataDir: join(dir.path, "live"), engineerTokens: [TOKEN] },
   );
-  const quiet = createLogger("bench", "error");
-  const ingestion = await startIngestion(
-    parseConfig(IngestionConfig, { mqtt: { url: broker.url, ...service, clientId: "case-bench-ingestion" }, dataDir: dir.path }, "case bench"),
-    { log: quiet },
-  );
-  const live = await startLive(
-    parseConfig(
-      LiveConfig,
-      { http: { host: "127.0.0.1", port: 0 }, mqtt: { url: broker.url, ...service }, dataDir: dir.path, engineerTokens: [TOKEN] },
-      "case bench",
-    ),
-    { log: quiet },
-  );
-  const publishers = await Promise.all([0, 1, 2, 3].map((i) => mqtt.connectAsync(broker.url, { clientId: `case-bench-pub-${i}` })));
-  const socket = io(`${live.url}${LIVE_NAMESPACE}`, { auth: { token: TOKEN }, transports: ["websocket"] });
+  const publishers = await Promise.all([0, 1, 2, 3].map((i) => mqtt.connectAsync(stack.brokerUrl, { clientId: `case-bench-pub-${i}` })));
+  const socket = io(`${stack.liveUrl}${LIVE_NAMESPACE}`, { auth: { token: TOKEN }, transports: ["websocket"] });
   const results: Record<string, number> = {};
   try {
-    await waitFor(() => ingestion.health().mqttConnected && socket.connected, 20_000, "the ingestion and an engineer's socket");
+    await waitFor(() => socket.connected, 20_000, "an engineer's socket");
     for (let s = 0; s < SITES; s++) await socket.timeout(5000).emitWithAck("subscribe", { siteId: `case-site-${s}` });
     const sentAt = new Map<string, number>();
     const latencies: number[] = [];
@@ -146,6 +183,7 @@ export async function benchCases(persistence: "memory" | "disk" = "disk"): Promi
     const streamSeconds = (performance.now() - started) / 1000;
     await waitFor(() => latencies.length >= faults, 60_000, `${faults} opened cases on socket.io`).catch(() => undefined);
     latencies.sort((a, b) => a - b);
+    results.caseSeparateProcesses = topology === "processes" ? 1 : 0;
     results.casePacks = PACKS;
     results.caseStreamedSamplesPerS = streamed / streamSeconds;
     results.caseFaults = faults;
@@ -156,9 +194,7 @@ export async function benchCases(persistence: "memory" | "disk" = "disk"): Promi
   } finally {
     socket.close();
     for (const p of publishers) await p.endAsync();
-    await live.close();
-    await ingestion.close();
-    await broker.close();
+    await stack.close();
     dir.remove();
   }
   return results;

@@ -1,21 +1,24 @@
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { startBroker } from "@bms/broker";
-import { startIngestion } from "@bms/ingestion";
 import { startLive } from "@bms/live";
 import { LIVE_NAMESPACE, type PackSample, parseConfig, type SitePackSample, topics } from "@bms/shared";
 import { BrokerConfig } from "@bms/shared/config/broker-config";
-import { IngestionConfig } from "@bms/shared/config/ingestion-config";
 import { LiveConfig } from "@bms/shared/config/live-config";
 import mqtt, { type MqttClient } from "mqtt";
-import type { Registry } from "prom-client";
 import { io } from "socket.io-client";
-import { waitFor } from "../support/free-port";
+import { type RunningScript, runScript } from "../support/cli";
+import { freePort, waitFor } from "../support/free-port";
 import { makeTempDir } from "../support/temp-dir";
 import { startVictoriaMetrics } from "../support/victoria-metrics";
 import { type BurstMessage, makeBurst, percentile } from "./burst";
 
 /**
- * The ingestion against a bare MQTT subscriber on the same embedded broker, in one run:
+ * The ingestion against a bare MQTT subscriber on the same embedded broker, in one run. The broker
+ * and the publisher run in this process; the subscriber and the ingestion each in a process of its
+ * own, as deployed (the ingestion from its bundle, `npm run build`), so neither shares an event
+ * loop with the broker:
  *  1. bare subscriber (QoS 1): messages/s it receives from a burst of samples (the baseline);
  *  2. the ingestion: messages/s fully handled (validated, spooled, written to VictoriaMetrics
  *     through the InfluxDB write API, rules run) from a burst of the same size; the ratio to 1;
@@ -54,42 +57,83 @@ function publishBurst(client: MqttClient, burst: readonly BurstMessage[]): Promi
   });
 }
 
-async function counterValue(registry: Registry, name: string): Promise<number> {
-  const metric = registry.getSingleMetric(name);
-  if (!metric) throw new Error(`no metric ${name}`);
-  const { values } = await metric.get();
-  return values.reduce((sum, v) => sum + v.value, 0);
+/** Resolves when `script` prints a line starting with `prefix`; rejects when it exits first. */
+function lineFrom(script: RunningScript, prefix: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onData = () => {
+      if (
+        script
+          .stdout()
+          .split("\n")
+          .some((l) => l.startsWith(prefix))
+      ) {
+        script.child.stdout.off("data", onData);
+        resolve();
+      }
+    };
+    script.child.stdout.on("data", onData);
+    void script.exited.then((code) => reject(new Error(`exited (${code}) before printing "${prefix}": ${script.output()}`)));
+    onData();
+  });
 }
 
+/** The baseline: a bare subscriber in a process of its own receives the burst; messages/s. */
 async function bareSubscriberRate(brokerUrl: string, publisher: MqttClient, burst: readonly BurstMessage[], persistent: boolean): Promise<number> {
   const clientId = "bench-bare";
-  if (persistent) {
-    // Create the session and its subscription first, as the ingestion's already exists.
-    const setup = await mqtt.connectAsync(brokerUrl, { clientId, clean: false });
-    await setup.subscribeAsync("bms/#", { qos: 1 });
-    await setup.endAsync();
-  }
-  const bare = await mqtt.connectAsync(brokerUrl, { clientId, clean: !persistent });
-  if (!persistent) await bare.subscribeAsync("bms/#", { qos: 1 });
-  let received = 0;
-  let done: () => void = () => {};
-  const allReceived = new Promise<void>((resolve) => (done = resolve));
-  bare.on("message", () => {
-    if (++received === burst.length) done();
+  const bare = runScript("test/bench/bare-subscriber.ts", [brokerUrl, String(burst.length), clientId, persistent ? "1" : "0"], {
+    via: "node",
+    env: { PATH: process.env.PATH },
   });
+  await lineFrom(bare, "ready");
   const t0 = performance.now();
+  const received = lineFrom(bare, "received");
   await publishBurst(publisher, burst);
-  await allReceived;
+  await received;
   const rate = burst.length / ((performance.now() - t0) / 1000);
-  if (persistent) {
-    await bare.unsubscribeAsync("bms/#");
-    await bare.endAsync();
-    // Drop the session: a clean connection with the same client ID discards it.
-    await (await mqtt.connectAsync(brokerUrl, { clientId, clean: true })).endAsync();
-  } else {
-    await bare.endAsync();
-  }
+  await bare.exited;
+  // A persistent session would keep collecting the next bursts.
+  if (persistent) await (await mqtt.connectAsync(brokerUrl, { clientId, clean: true })).endAsync();
   return rate;
+}
+
+/** The ingestion as shipped (`node services/ingestion/dist/main.js`), its /metrics and /healthz on a free port. */
+async function startIngestionProcess(brokerUrl: string, influxUrl: string, dataDir: string): Promise<{ script: RunningScript; url: string }> {
+  const port = await freePort();
+  const config = join(dataDir, "ingestion.json");
+  writeFileSync(
+    config,
+    JSON.stringify({
+      mqtt: { url: brokerUrl, clientId: "bench-ingestion" },
+      influx: { url: influxUrl, org: "bench", bucket: "bms" },
+      dataDir,
+      http: { port },
+    }),
+  );
+  // BENCH_CPU_PROF=dir: the ingestion writes a V8 CPU profile there when it exits.
+  const profile = process.env.BENCH_CPU_PROF;
+  const script = runScript("services/ingestion/dist/main.js", ["--config", config], {
+    via: "built",
+    env: { PATH: process.env.PATH, LOG_LEVEL: "warn" },
+    ...(profile ? { nodeFlags: ["--cpu-prof", `--cpu-prof-dir=${profile}`] } : {}),
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor(
+    async () => {
+      if (script.child.exitCode !== null) throw new Error(`the ingestion exited: ${script.output()}`);
+      return (await fetch(`${url}/healthz`).catch(() => null))?.status === 200;
+    },
+    30_000,
+    "the ingestion to subscribe",
+  );
+  return { script, url };
+}
+
+/** The sum of one metric's values on a /metrics page. */
+async function scraped(url: string, name: string): Promise<number> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  let sum = 0;
+  for (const line of text.split("\n")) if (line.startsWith(name) && /^[a-z_]+(\{[^}]*\})? /.test(line)) sum += Number(line.slice(line.lastIndexOf(" ") + 1));
+  return sum;
 }
 
 async function latencyThroughLive(
@@ -148,27 +192,24 @@ export async function benchIngestion(persistence: "memory" | "disk", burstSize: 
   try {
     const bareSubscriberMsgPerS = await bareSubscriberRate(broker.url, publisher, makeBurst(burstSize, 0), persistence === "disk");
 
-    const ingestion = await startIngestion(
-      parseConfig(
-        IngestionConfig,
-        { mqtt: { url: broker.url, clientId: "bench-ingestion" }, influx: { url: vm.url, org: "bench", bucket: "bms" }, dataDir: dir.path },
-        "bench",
-      ),
-    );
+    const ingestion = await startIngestionProcess(broker.url, vm.url, dir.path);
     try {
-      await waitFor(() => ingestion.health().mqttConnected, 10_000, "the ingestion to subscribe");
       const burst = makeBurst(burstSize, burstSize);
       const t0 = performance.now();
       await publishBurst(publisher, burst);
       await waitFor(
-        async () => (await counterValue(ingestion.registry, "bms_ingestion_samples_accepted_total")) >= burstSize,
+        async () => (await scraped(ingestion.url, "bms_ingestion_samples_accepted_total")) >= burstSize,
         300_000,
         "the ingestion to accept the burst",
       );
       const ingestionAcceptedMsgPerS = burstSize / ((performance.now() - t0) / 1000);
-      await waitFor(() => ingestion.health().spoolSize === 0, 300_000, "the ingestion to write the burst");
+      await waitFor(
+        async () => ((await (await fetch(`${ingestion.url}/healthz`)).json()) as { spoolSize: number }).spoolSize === 0,
+        300_000,
+        "the ingestion to write the burst",
+      );
       const ingestionMsgPerS = burstSize / ((performance.now() - t0) / 1000);
-      const linesWritten = await counterValue(ingestion.registry, "bms_ingestion_lines_written_total");
+      const linesWritten = await scraped(ingestion.url, "bms_ingestion_lines_written_total");
       // Every sample of one site must read back: the figure above counts only data that arrived.
       const expectedSite0 = burst.filter((m) => m.topic.startsWith("bms/bench-site-0/")).length;
       let samplesReadBackSite0 = 0;
@@ -194,7 +235,8 @@ export async function benchIngestion(persistence: "memory" | "disk", burstSize: 
         ...latency,
       };
     } finally {
-      await ingestion.close();
+      ingestion.script.child.kill("SIGTERM");
+      await ingestion.script.exited;
     }
   } finally {
     await publisher.endAsync();

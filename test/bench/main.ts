@@ -1,3 +1,4 @@
+import { buildBundles } from "../support/cli";
 import { benchAgent } from "./agent-bench";
 import { benchCases } from "./case-bench";
 import { benchCommands, formatCommandBench } from "./command-bench";
@@ -11,7 +12,8 @@ import { benchSimulator } from "./simulator-bench";
 /**
  * `npm run bench`: every figure printed beside a baseline measured in the same run.
  * BENCH_SAMPLES (default 20000) sets the ingestion's burst; BENCH_ONLY (comma-separated part
- * names: ingestion, layout, agent, simulator, cases, commands, scale-out, live, console) runs some parts only.
+ * names: ingestion, layout, agent, simulator, cases, commands, scale-out, live, console) runs some parts only;
+ * BENCH_CPU_PROF=dir has the ingestion process write a CPU profile there.
  */
 const BURST = Number(process.env.BENCH_SAMPLES ?? 20_000);
 const only = new Set((process.env.BENCH_ONLY ?? "").split(",").filter(Boolean));
@@ -20,6 +22,8 @@ const f = (n: number | undefined, digits = 0) => (n === undefined ? "-" : n.toFi
 
 async function main(): Promise<void> {
   process.env.LOG_LEVEL ??= "warn";
+  // The services are measured as shipped: the bundles of `npm run build`.
+  buildBundles();
   if (wanted("ingestion")) {
     // The ingestion's own capacity (the broker keeps nothing on disk), then the broker as shipped.
     process.stdout.write(formatIngestionBench(await benchIngestion("memory", BURST, true)));
@@ -30,12 +34,18 @@ async function main(): Promise<void> {
   if (wanted("agent")) process.stdout.write(`agent json: ${JSON.stringify(await benchAgent())}\n`);
   if (wanted("simulator")) process.stdout.write(`simulator json: ${JSON.stringify(await benchSimulator())}\n`);
   if (wanted("cases")) {
-    // Triggering sample → case stored and announced on socket.io, with 1000 packs streaming: on the
-    // broker as shipped (disk) and on one keeping nothing on disk (the ingestion's own latency).
-    for (const persistence of ["disk", "memory"] as const) {
-      const c = await benchCases(persistence);
+    // Triggering sample → case stored and announced on socket.io, with 1000 packs streaming: the
+    // services as docker-compose runs them (a process each) on the broker as shipped (disk) and on
+    // one keeping nothing on disk; then as `npm start` runs them (one process).
+    const runs = [
+      ["processes", "disk"],
+      ["processes", "memory"],
+      ["one-process", "disk"],
+    ] as const;
+    for (const [topology, persistence] of runs) {
+      const c = await benchCases(persistence, topology);
       process.stdout.write(
-        `  fault → case on socket.io, broker persistence ${persistence.padEnd(6)} p50 ${f(c.caseLatencyP50Ms, 1)} ms, p99 ${f(c.caseLatencyP99Ms, 1)} ms, max ${f(c.caseLatencyMaxMs, 1)} ms  (${f(c.caseOpenedAnnounced)} of ${f(c.caseFaults)} cases, ${f(c.casePacks)} packs streaming ${f(c.caseStreamedSamplesPerS)} samples/s, all rules)\njson-cases-${persistence}: ${JSON.stringify(c)}\n`,
+        `  fault → case on socket.io, ${topology === "processes" ? "a process per service" : "one process (npm start)"}, broker persistence ${persistence.padEnd(6)} p50 ${f(c.caseLatencyP50Ms, 1)} ms, p99 ${f(c.caseLatencyP99Ms, 1)} ms, max ${f(c.caseLatencyMaxMs, 1)} ms  (${f(c.caseOpenedAnnounced)} of ${f(c.caseFaults)} cases, ${f(c.casePacks)} packs streaming ${f(c.caseStreamedSamplesPerS)} samples/s, all rules)\njson-cases-${topology}-${persistence}: ${JSON.stringify(c)}\n`,
       );
     }
   }

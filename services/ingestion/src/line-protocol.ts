@@ -61,8 +61,14 @@ export function sampleToLines(siteId: string, packId: string, sample: PackSample
   if (temps) pack += `,temperature_min=${fieldValue(temps.min)},temperature_max=${fieldValue(temps.max)}`;
   const lines = [pack + ts];
 
-  const fields = [...sample.cellVoltages.map((v, i) => `v${i + 1}=${fieldValue(v)}`), ...sample.cellTemperatures.map((t, i) => `t${i + 1}=${fieldValue(t)}`)];
-  if (fields.length > 0) lines.push(`cells${series} ${fields.join(",")}${ts}`);
+  let fields = "";
+  sample.cellVoltages.forEach((v, i) => {
+    fields += `${fields === "" ? "" : ","}v${i + 1}=${fieldValue(v)}`;
+  });
+  sample.cellTemperatures.forEach((t, i) => {
+    fields += `${fields === "" ? "" : ","}t${i + 1}=${fieldValue(t)}`;
+  });
+  if (fields !== "") lines.push(`cells${series} ${fields}${ts}`);
 
   for (const code of new Set(sample.bmsAlarms ?? [])) lines.push(`bms_alarm${series},code=${code} active=1${ts}`);
   return lines;

@@ -49,13 +49,12 @@ export class PlausibilityFilter {
     while (this.sensors.length < raw.length) this.sensors.push({ last: undefined, lastTs: 0, flagged: null });
     const temps: (number | null)[] = raw.map((v, index) => {
       const track = this.sensors[index] as SensorTrack;
-      const others = raw.filter((_, j) => j !== index && this.sensors[j]?.flagged === null);
       const atRail = v <= limits.temperatureRailLowC || v >= limits.temperatureRailHighC;
       const dtS = track.last === undefined ? 0 : Math.max(1, (sample.ts - track.lastTs) / 1000);
       const step = track.last === undefined ? 0 : Math.abs(v - track.last);
       let reason: string | null = null;
       if (track.flagged !== null) {
-        const m = median(others);
+        const m = median(raw.filter((_, j) => j !== index && this.sensors[j]?.flagged === null));
         const back = !atRail && (m === null || Math.abs(v - m) <= RECOVERY_BAND_C);
         reason = back ? null : track.flagged;
       } else if (track.last !== undefined && step > limits.maxStepCPerS * dtS) {
@@ -154,12 +153,17 @@ export class PackObservation {
 
 /** The largest (sign 1) or smallest (sign -1) plausible value and its index. */
 function extreme(values: readonly (number | null)[], sign: 1 | -1): { value: number; index: number } | null {
-  let best: { value: number; index: number } | null = null;
-  values.forEach((v, index) => {
-    if (v === null) return;
-    if (best === null || sign * v > sign * best.value) best = { value: v, index };
-  });
-  return best;
+  let index = -1;
+  let best = 0;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v === null || v === undefined) continue;
+    if (index === -1 || sign * v > sign * best) {
+      best = v;
+      index = i;
+    }
+  }
+  return index === -1 ? null : { value: best, index };
 }
 
 /** max − min × scale; the index is the cell furthest from the median. */

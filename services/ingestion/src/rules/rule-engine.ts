@@ -73,6 +73,7 @@ export class RuleEngine {
   private readonly now: () => number;
   private readonly applier: StepApplier;
   private readonly committer: LedgerCommitter;
+  private readonly evaluationCounters = new Map<string, { inc(): void }>();
 
   constructor(private readonly options: RuleEngineOptions) {
     this.now = options.now ?? Date.now;
@@ -315,6 +316,16 @@ export class RuleEngine {
     return obs;
   }
 
+  /** The rule's evaluation counter, looked up once (prom-client hashes the labels on every call). */
+  private evaluationsOf(ruleId: string): { inc(): void } {
+    let counter = this.evaluationCounters.get(ruleId);
+    if (!counter) {
+      counter = this.options.metrics.ruleEvaluations.labels({ rule: ruleId });
+      this.evaluationCounters.set(ruleId, counter);
+    }
+    return counter;
+  }
+
   /** Every rule of the pack that looks at samples, on one lane, with the lane's own rule states. */
   private evaluate(pack: PackRules, lane: RuleLane, obs: PackObservation, resolved: ResolvedRules): void {
     const explainMs = resolved.settings.explainWindowS * 1000;
@@ -326,7 +337,7 @@ export class RuleEngine {
       const slot = lane.slot(rule);
       const step = slot.instance.sample?.(obs, context);
       if (!step) continue;
-      this.options.metrics.ruleEvaluations.inc({ rule: rule.id });
+      this.evaluationsOf(rule.id).inc();
       this.applier.apply(this.batch, target, slot, step, obs.sample);
     }
   }

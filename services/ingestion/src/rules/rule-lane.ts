@@ -42,6 +42,8 @@ export class RuleLane {
   /** The lane's previous sample in this process (not after a restart: its saved newest may be stale). */
   prevTs: number | null = null;
   private readonly intervals: number[] = [];
+  /** The intervals' median, undefined until asked for after a change. */
+  private median: number | null | undefined = undefined;
   private readonly slots = new Map<string, Slot>();
 
   constructor(
@@ -101,18 +103,20 @@ export class RuleLane {
     if (this.prevTs !== null) {
       this.intervals.push(ts - this.prevTs);
       if (this.intervals.length > INTERVALS_KEPT) this.intervals.shift();
+      this.median = undefined;
     }
     this.prevTs = ts;
   }
 
-  /** The median of the recent intervals (null before the first). */
+  /** The median of the recent intervals (null before the first); sorted once per new interval. */
   medianInterval(): number | null {
-    return median(this.intervals);
+    if (this.median === undefined) this.median = median(this.intervals);
+    return this.median;
   }
 
   /** The lane's usual interval, once it has seen a few. */
   usualInterval(): number | null {
-    return this.intervals.length >= 3 ? median(this.intervals) : null;
+    return this.intervals.length >= 3 ? this.medianInterval() : null;
   }
 
   /** Every rule's state, as saved in the pack's row (loaded ones not met yet included). */

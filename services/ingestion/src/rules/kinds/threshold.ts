@@ -78,11 +78,19 @@ function metricOf(rule: Threshold): Metric {
   return rule.quantity === "voltage" ? "cell-voltage-spread" : "temperature-spread";
 }
 
+/** Each rule's levels, sorted once (a rule object lives as long as its rule book). */
+const sortedLevels = new WeakMap<Threshold, [Severity, ThresholdLevel][]>();
+
 /** Levels from the mildest to the worst. */
 function levelsOf(rule: Threshold): [Severity, ThresholdLevel][] {
-  return (Object.entries(rule.levels) as [Severity, ThresholdLevel | null | undefined][])
-    .filter((entry): entry is [Severity, ThresholdLevel] => entry[1] !== null && entry[1] !== undefined)
-    .sort((a, b) => SEVERITY_RANK[a[0]] - SEVERITY_RANK[b[0]]);
+  let levels = sortedLevels.get(rule);
+  if (!levels) {
+    levels = (Object.entries(rule.levels) as [Severity, ThresholdLevel | null | undefined][])
+      .filter((entry): entry is [Severity, ThresholdLevel] => entry[1] !== null && entry[1] !== undefined)
+      .sort((a, b) => SEVERITY_RANK[a[0]] - SEVERITY_RANK[b[0]]);
+    sortedLevels.set(rule, levels);
+  }
+  return levels;
 }
 
 /**
@@ -162,8 +170,9 @@ function evaluateThreshold(rule: Threshold, obs: PackObservation, state: Thresho
     });
   }
   const active = levels.some(([severity]) => state[severity]?.a === true);
+  // Only an active condition's reading is followed into its case's evidence.
   const reading: Reading | undefined =
-    seen === null
+    seen === null || !active
       ? undefined
       : { value: round(seen.value, 4), index: seen.index, detail: describeValue(metric, seen.value, seen.index, obs), direction: above ? "above" : "below" };
   return { triggers, active, hard, ...(reading ? { reading } : {}) };
