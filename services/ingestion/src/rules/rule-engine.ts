@@ -1,8 +1,7 @@
-import { Backoff, type Logger, type PackMeta, type PackSample, SITE_PACK_ID, type SiteStatus } from "@bms/shared";
+import { Backoff, type Logger, type PackMeta, type PackSample, type SiteStatus } from "@bms/shared";
 import type { RuleLedger } from "@bms/storage";
 import type { CaseAnnouncer } from "../case-announcer";
 import type { IngestionMetrics } from "../ingestion-metrics";
-import type { HealthContext } from "../warranty/pack-health";
 import { LedgerCommitter } from "./ledger-committer";
 import { caughtUp, endBackfill, type Gap, recordLiveStep, routeLate } from "./pack-lanes";
 import { PackObservation } from "./pack-observation";
@@ -14,8 +13,10 @@ import type { ResolvedRules, RuleBook } from "./rule-book";
 import { RuleHolders } from "./rule-holders";
 import type { RuleInput } from "./rule-input";
 import type { RuleLane } from "./rule-lane";
+import { SiteClockRules } from "./site-clock-rules";
 import type { SiteRules } from "./site-rules";
-import { StepApplier, type StepTarget } from "./step-applier";
+import { StepApplier } from "./step-applier";
+import { healthContext, packTarget } from "./step-targets";
 
 export interface RuleEngineOptions {
   book: RuleBook;
@@ -55,7 +56,8 @@ export type { RuleInput };
  * Where things live: kinds/ (one module per rule kind, behind a registry), rule-lane.ts (a lane's
  * slots), pack-rules.ts and site-rules.ts (per pack and per site), rule-holders.ts (them in
  * memory: made, restored, their changed rows), pack-lanes.ts (live and backfill routing),
- * step-applier.ts (steps into firings), firing-builder.ts (evidence, warranty), freeze-frames.ts,
+ * step-applier.ts (steps into firings) and step-targets.ts (what a step changes), site-clock-rules.ts
+ * (no-data, site-offline), firing-builder.ts (evidence, warranty), freeze-frames.ts,
  * ledger-committer.ts (commit, retry).
  */
 export class RuleEngine {
@@ -72,6 +74,7 @@ export class RuleEngine {
   private startedAt = 0;
   private readonly now: () => number;
   private readonly applier: StepApplier;
+  private readonly clockRules: SiteClockRules;
   private readonly committer: LedgerCommitter;
   private readonly evaluationCounters = new Map<string, { inc(): void }>();
 
@@ -82,6 +85,7 @@ export class RuleEngine {
     this.applier = new StepApplier({ metrics: options.metrics, log: options.log, reopenWithinMs: options.reopenWithinMs, now: this.now });
     this.committer = new LedgerCommitter(options.ledger, options.metrics, options.log);
     this.holders = new RuleHolders({ book: options.book, metrics: options.metrics, log: options.log, now: this.now, partitioned: this.partitioned });
+    this.clockRules = new SiteClockRules(options.book, this.holders, this.applier, () => this.batch);
   }
 
   /**
@@ -194,7 +198,7 @@ export class RuleEngine {
     const pack = this.holders.pack(siteId, packId);
     const resolved = this.holders.rulesFor(pack);
     // Any sample, live or late, shows the site's link is up (site-offline); only live ones count for no-data.
-    this.siteHeard(site, arrivedAt);
+    this.clockRules.heard(site, arrivedAt);
     const lanes = pack.lanes;
     if (lanes.liveTs === null || sample.ts > lanes.liveTs) this.liveSample(site, pack, sample, resolved);
     else this.lateSample(pack, sample, resolved);
@@ -207,7 +211,7 @@ export class RuleEngine {
     site.advanceClock(status.ts);
     site.offlineSince = status.state === "offline" ? arrivedAt : null;
     site.mark("soft");
-    if (status.state === "online") this.siteHeard(site, arrivedAt);
+    if (status.state === "online") this.clockRules.heard(site, arrivedAt);
     for (const device of status.agent?.devices ?? []) {
       // Partitioned: another worker holds this pack (its status reaches that worker too).
       if (this.partitioned && !this.residency.holds(siteId, device.packId)) continue;
@@ -217,10 +221,10 @@ export class RuleEngine {
         if (rule.kind !== "link-errors") continue;
         const slot = pack.live.slot(rule);
         const step = slot.instance.deviceStatus?.(device, status.ts);
-        if (step) this.applier.apply(this.batch, this.packTarget(pack, pack.live, resolved), slot, step, pack.live.frames.latest());
+        if (step) this.applier.apply(this.batch, packTarget(pack, pack.live, resolved), slot, step, pack.live.frames.latest());
       }
     }
-    this.checkNoData(site);
+    this.clockRules.checkNoData(site);
   }
 
   // ---- lanes: live and backfill (pack-lanes.ts) -----------------------------------------------
@@ -233,13 +237,13 @@ export class RuleEngine {
     pack.live.addInterval(sample.ts);
     const obs = this.observe(pack, pack.live, sample, resolved);
     const step = pack.usage.add(obs, resolved.warranty);
-    const rates = pack.health.add(obs, this.healthContext(pack, resolved));
+    const rates = pack.health.add(obs, healthContext(pack, resolved));
     // Soft, like the usage history it goes with: after a crash the first live step (no usual
     // interval known yet) is a gap again, one that covers the lost one.
     recordLiveStep(lanes, prev, sample.ts, usual, step, rates);
     pack.mark("soft");
     this.evaluate(pack, pack.live, obs, resolved);
-    this.checkNoData(site);
+    this.clockRules.checkNoData(site);
   }
 
   /**
@@ -262,7 +266,7 @@ export class RuleEngine {
     lane.addInterval(sample.ts);
     const obs = this.observe(pack, lane, sample, resolved);
     pack.usage.fill(obs, resolved.warranty, gap.from, gap.usage);
-    if (gap.health) pack.health.fill(obs, this.healthContext(pack, resolved), gap.from, gap.health);
+    if (gap.health) pack.health.fill(obs, healthContext(pack, resolved), gap.from, gap.health);
     gap.from = sample.ts;
     this.options.metrics.ruleSamplesBackfilled.inc();
     this.evaluate(pack, lane, obs, resolved);
@@ -330,7 +334,7 @@ export class RuleEngine {
   private evaluate(pack: PackRules, lane: RuleLane, obs: PackObservation, resolved: ResolvedRules): void {
     const explainMs = resolved.settings.explainWindowS * 1000;
     const context = { firedRecently: (ruleId: string, at: number) => lane.firedRecently(ruleId, at, explainMs), usualIntervalMs: lane.medianInterval() };
-    const target = this.packTarget(pack, lane, resolved);
+    const target = packTarget(pack, lane, resolved);
     for (const rule of resolved.rules) {
       // The site's clock is the live lane's: a backlog neither raises nor clears no-data.
       if (rule.kind === "no-data" && lane !== pack.live) continue;
@@ -342,80 +346,11 @@ export class RuleEngine {
     }
   }
 
-  // ---- the site's clock and the ingestion's: no-data, site-offline ------------------------------
-
-  /** Every pack of the site that lags the site's own clock by more than its timeout. */
-  private checkNoData(site: SiteRules): void {
-    if (site.clock - site.lastNoDataCheck < 1000) return;
-    site.lastNoDataCheck = site.clock;
-    if (this.siteOffline(site)) return;
-    const view = site.clockView();
-    for (const packId of site.packs) {
-      const pack = this.holders.pack(site.siteId, packId);
-      const resolved = this.holders.rulesFor(pack);
-      for (const rule of resolved.rules) {
-        if (rule.kind !== "no-data") continue;
-        const slot = pack.live.slot(rule);
-        const step = slot.instance.siteClock?.(view);
-        if (step) this.applier.apply(this.batch, this.packTarget(pack, pack.live, resolved), slot, step, null);
-      }
-    }
-  }
-
-  private siteOffline(site: SiteRules): boolean {
-    const resolved = this.options.book.resolve(site.siteId, SITE_PACK_ID);
-    return resolved.rules.some((r) => r.kind === "site-offline" && site.lane.activeSeverity(r.id) !== null);
-  }
-
-  /** The site was heard from: clears site-offline. */
-  private siteHeard(site: SiteRules, at: number): void {
-    const resolved = this.options.book.resolve(site.siteId, SITE_PACK_ID);
-    for (const rule of resolved.rules) {
-      if (rule.kind !== "site-offline") continue;
-      const slot = site.lane.slot(rule);
-      const step = slot.instance.heard?.(at);
-      if (step) this.applier.apply(this.batch, this.siteTarget(site, resolved), slot, step, null);
-    }
-  }
-
   /** The timer: sites silent (or offline) for longer than their timeout, on the ingestion's clock. */
   private async checkSites(): Promise<void> {
     if (!this.siteOwner) return;
-    const now = this.now();
-    for (const site of this.holders.sites.values()) {
-      const resolved = this.options.book.resolve(site.siteId, SITE_PACK_ID);
-      const view = site.linkView(this.startedAt);
-      for (const rule of resolved.rules) {
-        if (rule.kind !== "site-offline") continue;
-        const slot = site.lane.slot(rule);
-        const step = slot.instance.tick?.(view, now);
-        if (step) this.applier.apply(this.batch, this.siteTarget(site, resolved), slot, step, null);
-      }
-    }
+    this.clockRules.checkSites(this.now(), this.startedAt);
     await this.commit("hard");
-  }
-
-  // ---- state ------------------------------------------------------------------------------------
-
-  private packTarget(pack: PackRules, lane: RuleLane, resolved: ResolvedRules): StepTarget {
-    return {
-      subject: pack.subject,
-      lane,
-      live: pack.live,
-      meta: pack.meta,
-      usage: pack.usage.saved,
-      health: pack.health.state,
-      resolved,
-      mark: (dirt) => pack.mark(dirt),
-    };
-  }
-
-  private siteTarget(site: SiteRules, resolved: ResolvedRules): StepTarget {
-    return { subject: site.lane.subject, lane: site.lane, live: site.lane, meta: null, usage: null, health: null, resolved, mark: (dirt) => site.mark(dirt) };
-  }
-
-  private healthContext(pack: PackRules, resolved: ResolvedRules): HealthContext {
-    return { terms: resolved.warranty, settings: resolved.health, meta: pack.meta, chemistry: resolved.chemistry };
   }
 
   /**
