@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import {
   Actor,
   BmsHistoryEvidence,
+  CaptureEvidence,
   CaseAssignee,
   CaseNoteText,
   CostLineInput,
@@ -43,6 +44,7 @@ const CommandEntryInput: z.ZodType<CommandEntry> = z
     kind: z.enum(["command", "command-result"]),
     message: z.string().min(1).max(10_000),
     bmsHistory: BmsHistoryEvidence.omit({ previous: true }).optional(),
+    capture: CaptureEvidence.optional(),
   })
   .strict();
 
