@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { type RunningAgent, startEdgeAgent } from "@bms/edge-agent";
 import { type RunningLive, startLive } from "@bms/live";
-import { type CommandRecord, createLogger, parseConfig } from "@bms/shared";
+import { type CommandRecord, createLogger, parseConfig, type SupportCase } from "@bms/shared";
 import { EdgeAgentConfig } from "@bms/shared/config/edge-agent-config";
 import { LiveConfig } from "@bms/shared/config/live-config";
 import { loadDeviceProfile, parseScenario, type RunningModbusTcpServer, ScenarioRunner, startModbusTcpServer } from "@bms/simulators";
@@ -120,5 +120,39 @@ describe("remote diagnosis with two live nodes, PostgreSQL and Redis", () => {
     const log = (await api(two, "/api/packs/site-1/pack-1/commands")).json as { commands: CommandRecord[] };
     expect(log.commands.map((c) => c.id)).toContain(record.id);
     for (const name of ["live-1", "live-2"]) expect(existsSync(join(dir.path, name, "commands.db"))).toBe(false);
+  });
+
+  it("both nodes receive each result; the case's timeline gets one entry per (command, status), its evidence the capture once", async () => {
+    const [one, two] = nodes as [RunningLive, RunningLive];
+    const opened = await stores.cases.recordFiring({
+      siteId: "site-1",
+      packId: "pack-1",
+      ruleId: "over-temperature",
+      severity: "major",
+      title: "Over-temperature on pack-1",
+      evidence: { sample: null, value: 61, threshold: 55, index: 0, detail: "sensor 1 at 61 °C", meta: null, bmsAlarms: [], rulesFired: [] },
+      warranty: null,
+      at: Date.now(),
+      firingKey: `rds-${Date.now()}`,
+      escalation: false,
+      attachTo: [],
+      reopenWithinMs: 0,
+    });
+    const caseId = opened.case.id;
+    const read = await run(two, one, { kind: "read-event-log", caseId });
+    const capture = await run(one, two, { kind: "capture", params: { hz: 5, seconds: 2 }, caseId });
+    expect([read.status, capture.status]).toEqual(["succeeded", "succeeded"]);
+    // Let the slower node's copy of the last result arrive and be applied (or not) before counting.
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    const c = (await api(two, `/api/cases/${caseId}`)).json as unknown as SupportCase;
+    const entries = (c.timeline ?? []).filter((e) => e.kind === "command" || e.kind === "command-result").map((e) => [e.kind, e.message.split(" ")[0]]);
+    expect(entries).toEqual([
+      ["command", "read-event-log"],
+      ["command-result", "read-event-log"],
+      ["command", "capture"],
+      ["command-result", "capture"],
+    ]);
+    expect(c.evidence.capture?.commandId).toBe(capture.id);
+    expect(c.evidence.bmsHistory?.commandId).toBe(read.id);
   });
 });

@@ -59,7 +59,12 @@ describe("case policy: a capture as the case's second freeze frame", () => {
   it("planCommandEntry puts it in the evidence and leaves the rest of the evidence as it was", () => {
     const c = aCase();
     const capture = captureEvidenceOf("cmd-a", summary(2), samples(2));
-    const plan = planCommandEntry(c, { kind: "command-result", message: "capture succeeded", capture }, "Erin", T0 + 5);
+    const plan = planCommandEntry(
+      c,
+      { kind: "command-result", commandId: "cmd-a", commandStatus: "succeeded", message: "capture succeeded", capture },
+      "Erin",
+      T0 + 5,
+    );
     expect(plan.case.evidence).toEqual({ ...c.evidence, capture });
     expect(plan.timeline).toMatchObject([{ kind: "command-result", actor: "Erin", message: "capture succeeded" }]);
   });

@@ -99,7 +99,12 @@ const paramsText = (r: CommandRecord) => {
 
 /** The case's timeline entry when the command is sent. */
 export function sentEntry(r: CommandRecord): CommandEntry {
-  return { kind: "command", message: `${r.kind}${paramsText(r)} requested (command ${r.id}, expires ${new Date(r.expiresAt).toISOString()})` };
+  return {
+    kind: "command",
+    commandId: r.id,
+    commandStatus: r.status,
+    message: `${r.kind}${paramsText(r)} requested (command ${r.id}, expires ${new Date(r.expiresAt).toISOString()})`,
+  };
 }
 
 function resultText(r: CommandRecord): string {
@@ -130,8 +135,9 @@ function resultText(r: CommandRecord): string {
 /** The case's timeline entry when the command ended; an event-log read and a capture also become evidence. */
 export function finishedEntry(r: CommandRecord): CommandEntry {
   const head = `${r.kind}${paramsText(r)} ${r.status} (command ${r.id})`;
-  if (r.status !== "succeeded") return { kind: "command-result", message: `${head}: ${r.error ?? ""}` };
-  const entry: CommandEntry = { kind: "command-result", message: `${head}: ${resultText(r)}` };
+  const key = { commandId: r.id, commandStatus: r.status };
+  if (r.status !== "succeeded") return { kind: "command-result", ...key, message: `${head}: ${r.error ?? ""}` };
+  const entry: CommandEntry = { kind: "command-result", ...key, message: `${head}: ${resultText(r)}` };
   if (r.kind === "read-event-log") {
     const h = r.result as BmsHistory;
     entry.bmsHistory = { commandId: r.id, readAt: h.readAt, counters: h.counters, events: h.events.slice(-MAX_CASE_BMS_EVENTS), totalEvents: h.totalEvents };

@@ -3,6 +3,7 @@ import {
   CASE_TRANSITIONS,
   type CaptureEvidence,
   type CaseStatus,
+  type CommandStatus,
   type CostLine,
   type CostLineInput,
   type SparePart,
@@ -89,6 +90,9 @@ export function planSparePart(c: SupportCase, input: z.output<typeof SparePartIn
 /** What a remote command adds to its case: a timeline entry, and as evidence an event-log read's BMS record or a capture's samples. */
 export interface CommandEntry {
   kind: "command" | "command-result";
+  /** The command, and its status this entry records (`pending` when requested, then its final one): a case records each pair once. */
+  commandId: string;
+  commandStatus: CommandStatus;
   message: string;
   /** read-event-log: what the BMS logged and counted; `previous` is filled from the evidence it replaces. */
   bmsHistory?: Omit<BmsHistoryEvidence, "previous">;

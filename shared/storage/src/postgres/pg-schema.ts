@@ -100,6 +100,18 @@ export const PG_CASE_SCHEMA: PgStoreSchema = {
           PRIMARY KEY (site_id, pack_id)
         ) WITH (fillfactor = 50);`,
     },
+    {
+      version: 2,
+      does: "remote commands' entries recorded once per (command, status)",
+      // Every live node applies each command result: the key lets the timeline get it once.
+      sql: `
+        CREATE TABLE case_command_entries (
+          command_id text NOT NULL,
+          status text NOT NULL,
+          case_id text NOT NULL,
+          PRIMARY KEY (command_id, status)
+        );`,
+    },
   ],
 };
 
