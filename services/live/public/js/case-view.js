@@ -1,5 +1,6 @@
 // One case, whole: evidence (as it opened and as it followed the condition since), the freeze frame
-// around the trigger and the latest capture beside it, the timeline, and the engineer's forms (moves, notes, assignment, costs, parts).
+// around the trigger and the latest capture beside it, the timeline, and the engineer's forms
+// (moves, notes, assignment, costs, parts).
 
 import { api, seg } from "./api.js";
 import { costForm, partForm, workForms } from "./case-forms.js";
