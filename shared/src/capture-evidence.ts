@@ -4,8 +4,8 @@ import { MAX_CAPTURE_HZ, MAX_CAPTURE_SECONDS } from "./remote-command";
 
 /**
  * Points a case keeps of a capture: the whole of the longest capture at the highest rate
- * (10 Hz × 120 s). A longer series is thinned evenly to this many, so a case's evidence stays
- * under about 70 kB whatever an agent sends.
+ * (10 Hz × 120 s). A longer series is thinned evenly to this many, so a case's capture stays
+ * about 70 kB at most whatever an agent sends.
  */
 export const MAX_CAPTURE_EVIDENCE_POINTS = MAX_CAPTURE_HZ * MAX_CAPTURE_SECONDS;
 
