@@ -326,7 +326,8 @@ describe("remote diagnosis, engineer → live → broker → agent → BMS → b
     const record = await run("pack-1", { kind: "read-event-log" });
     expect(record.status).toBe("succeeded");
     expect(seen).toEqual([]);
-    expect(onTopic.map((p) => (JSON.parse(p) as { id?: string }).id)).toEqual([record.id]);
+    // Only this command reached the topic (published again while pending when the agent is slow to take it).
+    expect([...new Set(onTopic.map((p) => (JSON.parse(p) as { id?: string }).id))]).toEqual([record.id]);
     await spy.endAsync(true);
     await monitor.endAsync(true);
 
