@@ -3,6 +3,7 @@ export * from "./backoff";
 export * from "./bms-alarms";
 export * from "./bms-history";
 export * from "./broker-time";
+export * from "./capture-evidence";
 export * from "./clock";
 export * from "./command-line";
 export * from "./config-loader";

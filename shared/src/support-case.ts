@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { BmsAlarmCode } from "./bms-alarms";
 import { BmsCounters, BmsEvent } from "./bms-history";
+import { CaptureEvidence } from "./capture-evidence";
 import { Id } from "./ids";
 import { CellVerdict, WindowLimit } from "./pack-health";
 import { PackMeta } from "./pack-meta";
@@ -134,6 +135,8 @@ export const CaseEvidence = z.object({
   backfilled: z.boolean().optional(),
   /** The BMS's own event log and counters, once an engineer read them (remote diagnosis). */
   bmsHistory: BmsHistoryEvidence.optional(),
+  /** The second freeze frame: the latest capture an engineer ran on the pack for this case (remote diagnosis). */
+  capture: CaptureEvidence.optional(),
 });
 export type CaseEvidence = z.infer<typeof CaseEvidence>;
 

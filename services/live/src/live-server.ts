@@ -49,7 +49,7 @@ export interface StartLiveOptions {
   packStates?: Pick<RuleLedger, "loadStates">;
   /** The ingestion's webhook log, for admins; @default as the case store's, closed by close() */
   webhookOutbox?: WebhookOutbox;
-  /** Remote commands; @default openSqliteCommandStore(`${dataDir}/commands.db`), closed by close() */
+  /** Remote commands; @default PostgreSQL's with `databaseUrl`, else openSqliteCommandStore(`${dataDir}/commands.db`), closed by close() */
   commandStore?: CommandStore;
   /** How often pending commands are published again and expired ones marked, ms. @default 5000 */
   commandRepublishMs?: number;
@@ -107,13 +107,15 @@ export async function startLive(config: LiveConfig, options: StartLiveOptions = 
   const state = new PackState({ historyPerPack: config.historyPerPack, maxPacks: config.maxPacks ?? LIVE_DEFAULTS.maxPacks });
   const history = openHistorySources(config.influx, state, log);
   const pg =
-    config.databaseUrl && (!options.caseStore || !options.webhookOutbox) ? await openPostgresStores(config.databaseUrl, { applicationName: "bms-live" }) : null;
+    config.databaseUrl && (!options.caseStore || !options.webhookOutbox || !options.commandStore)
+      ? await openPostgresStores(config.databaseUrl, { applicationName: "bms-live" })
+      : null;
   const ownsStore = options.caseStore === undefined && pg === null;
   const { caseStore, packStates } = chooseStores(options, () => pg?.cases ?? openSqliteCaseStore(join(config.dataDir, "cases.db")));
   const ownsOutbox = options.webhookOutbox === undefined && pg === null;
   const webhookOutbox = options.webhookOutbox ?? pg?.webhooks ?? openSqliteWebhookOutbox(join(config.dataDir, "cases.db"));
-  const ownsCommands = options.commandStore === undefined;
-  const commandStore = options.commandStore ?? openSqliteCommandStore(join(config.dataDir, "commands.db"));
+  const ownsCommands = options.commandStore === undefined && pg === null;
+  const commandStore = options.commandStore ?? pg?.commands ?? openSqliteCommandStore(join(config.dataDir, "commands.db"));
   // Behind Redis, several nodes share the rooms; each reads from the broker only what its sockets watch.
   const redis = config.redisUrl ? await connectRedisAdapter(config.redisUrl, log) : null;
   let feed: MqttFeed | null = null;

@@ -76,6 +76,12 @@ describe("the console's remote-diagnosis panel", () => {
     await expect.poll(() => captureRow.locator('svg.capture-chart polyline[data-field="packVoltage"]').count(), { timeout: 5000 }).toBe(1);
     const points = (await captureRow.locator('polyline[data-field="packVoltage"]').getAttribute("points")) ?? "";
     expect(points.split(" ").length).toBeGreaterThanOrEqual(5);
+    // The case page redraws with the capture beside the freeze frame: its charts, from the case's evidence.
+    const captureId = (await captureRow.getAttribute("data-command")) ?? "";
+    const captureCharts = page.locator(`.capture-frame[data-capture="${captureId}"] figure.chart-figure`);
+    await expect.poll(() => captureCharts.count(), { timeout: 10_000 }).toBe(4);
+    expect(await captureCharts.locator("canvas").count()).toBeGreaterThanOrEqual(4);
+    expect(await page.locator(".capture-frame p.muted").textContent()).toMatch(/Capture at 5 Hz from .* \d+ samples/);
     // The case's timeline has both, in the engineer's name.
     const timeline = (await h.caseStore.get(opened.id, { details: true }))?.timeline ?? [];
     expect(timeline.filter((e) => e.kind === "command-result" && e.actor === "Ada").length).toBe(2);

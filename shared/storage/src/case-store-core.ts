@@ -2,8 +2,11 @@ import { randomUUID } from "node:crypto";
 import {
   Actor,
   BmsHistoryEvidence,
+  CaptureEvidence,
   CaseAssignee,
   CaseNoteText,
+  CommandId,
+  CommandStatus,
   CostLineInput,
   type PackCaseRollup,
   SEVERITY_RANK,
@@ -35,14 +38,26 @@ export function newCaseId(): string {
 
 type Maybe<T> = T | Promise<T>;
 
-/** In one transaction: read the case, plan the change, write it; null for an unknown id. */
-export type ChangeCase = (id: string, plan: (c: SupportCase) => CasePlan) => Maybe<SupportCase | null>;
+/** A remote command's entry a case records once: applying the same (command, status) again changes nothing. */
+export interface CommandClaim {
+  commandId: string;
+  status: string;
+}
+
+/**
+ * In one transaction: read the case, claim `claim` (a unique key: when it was claimed before, the
+ * transaction changes nothing and answers null), plan the change, write it; null for an unknown id.
+ */
+export type ChangeCase = (id: string, plan: (c: SupportCase) => CasePlan, claim?: CommandClaim) => Maybe<SupportCase | null>;
 
 const CommandEntryInput: z.ZodType<CommandEntry> = z
   .object({
     kind: z.enum(["command", "command-result"]),
+    commandId: CommandId,
+    commandStatus: CommandStatus,
     message: z.string().min(1).max(10_000),
     bmsHistory: BmsHistoryEvidence.omit({ previous: true }).optional(),
+    capture: CaptureEvidence.optional(),
   })
   .strict();
 
@@ -85,7 +100,7 @@ export function engineerChanges(change: ChangeCase): Pick<CaseStore, "transition
       checkAt(at, "addCommandEntry");
       const input = checked(CommandEntryInput, entry, "command entry");
       const who = actorOf(actor);
-      return change(id, (c) => planCommandEntry(c, input, who, at));
+      return change(id, (c) => planCommandEntry(c, input, who, at), { commandId: input.commandId, status: input.commandStatus });
     },
   };
 }

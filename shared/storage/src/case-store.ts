@@ -112,7 +112,11 @@ export interface CaseStore {
   addNote(id: string, text: string, actor: string, at: number): Promise<SupportCase | null>;
   addCostLine(id: string, line: CostLineInput, actor: string, at: number): Promise<SupportCase | null>;
   addSparePart(id: string, part: SparePartInput, actor: string, at: number): Promise<SupportCase | null>;
-  /** A remote command or its result on the case's timeline (with an event-log read, the BMS's record as evidence). */
+  /**
+   * A remote command or its result on the case's timeline (an event-log read or a capture also as
+   * evidence); null for an unknown case, or when this (commandId, commandStatus) was recorded on it
+   * before (several live nodes apply each result: the timeline gets it once).
+   */
   addCommandEntry(id: string, entry: CommandEntry, actor: string, at: number): Promise<SupportCase | null>;
 
   /** With `details`: freeze frames, timeline and the pack's other active case IDs too. */

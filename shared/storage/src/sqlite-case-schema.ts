@@ -126,11 +126,22 @@ function ruleLedgerTables(db: Database.Database): void {
   `);
 }
 
+/** Which (command, status) a case has recorded: every live node applies each result, the timeline gets it once. */
+const COMMAND_ENTRIES_SQL = `
+  CREATE TABLE case_command_entries (
+    command_id TEXT NOT NULL,
+    status TEXT NOT NULL,
+    case_id TEXT NOT NULL,
+    PRIMARY KEY (command_id, status)
+  ) WITHOUT ROWID;
+`;
+
 /** The case store's tables (cases, timeline, firings, freeze frames, clears, pack states), version by version. */
 export const CASE_SCHEMA: StoreSchema = {
   store: "cases",
   steps: [
     { version: 1, does: "support cases, timeline, firings, freeze frames (schema 2)", up: caseTables },
     { version: 2, does: "rule ledger: freeze frames by firing key, clears applied, pack states", up: ruleLedgerTables },
+    { version: 3, does: "remote commands' entries recorded once per (command, status)", up: (db) => db.exec(COMMAND_ENTRIES_SQL) },
   ],
 };

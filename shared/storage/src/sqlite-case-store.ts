@@ -3,7 +3,16 @@ import type { CasePlan } from "./case-policy";
 import type { CaseRow, FreezeFrameRow, TimelineRow } from "./case-rows";
 import { caseFromRow, freezeFrameFromRow, timelineFromRow } from "./case-rows";
 import type { CaseFilter, CaseStore } from "./case-store";
-import { caseListQuery, checkTimelinePage, engineerChanges, newCaseId, ROLLUP_CLOSED_KEPT, rollupOf, ruleCommandWrappers } from "./case-store-core";
+import {
+  type CommandClaim,
+  caseListQuery,
+  checkTimelinePage,
+  engineerChanges,
+  newCaseId,
+  ROLLUP_CLOSED_KEPT,
+  rollupOf,
+  ruleCommandWrappers,
+} from "./case-store-core";
 import type { LegacyRuleStates, RuleLedger } from "./rule-ledger";
 import { createCaseWriter } from "./sqlite-case-rows";
 import { CASE_SCHEMA } from "./sqlite-case-schema";
@@ -46,10 +55,13 @@ export function openSqliteCaseStore(file: string): SqliteCaseStore {
     relatedCaseIds: selectRelated.all(c.siteId, c.packId, c.id).map((r) => r.id),
   });
 
-  /** An engineer's change: read the case, plan, write; null for an unknown id. */
-  const changeTx = db.transaction((id: string, plan: (c: SupportCase) => CasePlan): SupportCase | null => {
+  const insertClaim = db.prepare<[string, string, string]>("INSERT OR IGNORE INTO case_command_entries (command_id, status, case_id) VALUES (?, ?, ?)");
+
+  /** An engineer's change: read the case, claim the command entry's key, plan, write; null for an unknown id or a key claimed before. */
+  const changeTx = db.transaction((id: string, plan: (c: SupportCase) => CasePlan, claim?: CommandClaim): SupportCase | null => {
     const row = selectById.get(id);
     if (!row) return null;
+    if (claim && insertClaim.run(claim.commandId, claim.status, id).changes === 0) return null;
     const planned = plan(caseFromRow(row));
     writer.write(planned);
     return planned.case;
@@ -63,7 +75,7 @@ export function openSqliteCaseStore(file: string): SqliteCaseStore {
     adoptLegacyRuleStates: ledger.adoptLegacyRuleStates,
 
     ...ruleCommandWrappers(ledger.commitParsed, ledger.frameKeyOf),
-    ...engineerChanges((id, plan) => changeTx.immediate(id, plan)),
+    ...engineerChanges((id, plan, claim) => changeTx.immediate(id, plan, claim)),
 
     async get(id, options = {}) {
       const row = selectById.get(id);

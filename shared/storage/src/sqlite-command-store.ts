@@ -1,8 +1,7 @@
-import { CommandRecord, PackSample } from "@bms/shared";
-import { z } from "zod";
+import type { CommandRecord } from "@bms/shared";
+import { checkCommand as check, checkPart, type CommandRow as Row, commandFromRow as recordOf, samplesFromText, takenIdError } from "./command-rows";
 import type { CommandStore } from "./command-store";
 import { openSqliteDatabase, type StoreSchema } from "./sqlite-database";
-import { StoreCorruptError, StoreInputError } from "./storage-errors";
 
 const COMMAND_SCHEMA: StoreSchema = {
   store: "commands",
@@ -33,27 +32,6 @@ const COMMAND_SCHEMA: StoreSchema = {
   ],
 };
 
-interface Row {
-  id: string;
-  record: string;
-}
-
-const Samples = z.array(PackSample);
-
-function parse<T>(schema: z.ZodType<T>, text: string, what: string): T {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch {
-    throw new StoreCorruptError(`${what} is not JSON`);
-  }
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new StoreCorruptError(`${what} does not validate: ${parsed.error.issues[0]?.message ?? "invalid"}`);
-  return parsed.data;
-}
-
-const recordOf = (row: Row) => parse(CommandRecord, row.record, `command ${row.id}`);
-
 /** A CommandStore in a SQLite file (the live service's `${dataDir}/commands.db`). */
 export function openSqliteCommandStore(file: string): CommandStore {
   const db = openSqliteDatabase(file, COMMAND_SCHEMA);
@@ -68,11 +46,6 @@ export function openSqliteCommandStore(file: string): CommandStore {
   const selectPack = db.prepare<[string, string, number], Row>(
     "SELECT id, record FROM commands WHERE site_id = ? AND pack_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
   );
-  const check = (record: CommandRecord) => {
-    const parsed = CommandRecord.safeParse(record);
-    if (!parsed.success) throw new StoreInputError(`command record: ${parsed.error.issues[0]?.path.join(".")}: ${parsed.error.issues[0]?.message}`);
-    return parsed.data;
-  };
   const updateTx = db.transaction((id: string, plan: (r: CommandRecord) => CommandRecord | null) => {
     const row = select.get(id);
     if (!row) return null;
@@ -86,7 +59,7 @@ export function openSqliteCommandStore(file: string): CommandStore {
   return {
     async add(record) {
       const r = check(record);
-      if (select.get(r.id)) throw new StoreInputError(`a command with id ${r.id} exists already`);
+      if (select.get(r.id)) throw takenIdError(r.id);
       insert.run(r.id, r.siteId, r.packId, r.status, r.createdAt, JSON.stringify(r));
     },
     async get(id) {
@@ -97,10 +70,10 @@ export function openSqliteCommandStore(file: string): CommandStore {
       return updateTx.immediate(id, plan);
     },
     async addPart(id, part, samples) {
-      insertPart.run(id, part, JSON.stringify(samples));
+      insertPart.run(id, checkPart(part), JSON.stringify(samples));
     },
     async samples(id) {
-      return selectParts.all(id).flatMap((row) => parse(Samples, row.samples, `a part of command ${id}`));
+      return selectParts.all(id).flatMap((row) => samplesFromText(row.samples, id));
     },
     async unfinished(limit) {
       return selectUnfinished.all(limit).map(recordOf);

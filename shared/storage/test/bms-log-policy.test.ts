@@ -95,13 +95,24 @@ describe("warranty from the BMS's own log", () => {
     const c = aCase({ warranty: warranty() });
     const first = planCommandEntry(
       c,
-      { kind: "command-result", message: "read 1", bmsHistory: { ...read({ commandId: "cmd-1", readAt: T0 - HOUR, counters: { overTemperature: 1 } }) } },
+      {
+        kind: "command-result",
+        commandId: "cmd-1",
+        commandStatus: "succeeded",
+        message: "read 1",
+        bmsHistory: { ...read({ commandId: "cmd-1", readAt: T0 - HOUR, counters: { overTemperature: 1 } }) },
+      },
       "Erin",
       T0,
     );
     expect(first.case.warranty?.suggestion).toBe("free");
     const { previous: _none, ...second } = read({ commandId: "cmd-2" });
-    const plan = planCommandEntry(first.case, { kind: "command-result", message: "read 2", bmsHistory: second }, "Erin", T0 + HOUR);
+    const plan = planCommandEntry(
+      first.case,
+      { kind: "command-result", commandId: "cmd-2", commandStatus: "succeeded", message: "read 2", bmsHistory: second },
+      "Erin",
+      T0 + HOUR,
+    );
     expect(plan.case.evidence.bmsHistory?.previous).toEqual({ readAt: T0 - HOUR, counters: { overTemperature: 1 } });
     expect(plan.case.warranty?.suggestion).toBe("chargeable");
     expect(plan.changes.warranty?.exclusions.map((x) => [x.condition, x.source, x.events])).toEqual([["over-temperature", "bms-log", 2]]);

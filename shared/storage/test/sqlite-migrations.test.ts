@@ -65,6 +65,7 @@ describe("SQLite schema migrations", () => {
       expect(rows(file, "SELECT store, version FROM schema_migrations ORDER BY store, version")).toEqual([
         { store: "cases", version: 1 },
         { store: "cases", version: 2 },
+        { store: "cases", version: 3 },
         { store: "dead-letters", version: 1 },
         { store: "durable-queue", version: 1 },
         { store: "rule-state", version: 1 },
@@ -128,11 +129,11 @@ describe("SQLite schema migrations", () => {
     const file = join(dir.path, "cases.db");
     await openSqliteCaseStore(file).close();
     const db = new Database(file);
-    db.prepare("INSERT INTO schema_migrations (store, version, does, applied_at) VALUES ('cases', 3, 'from the future', 0)").run();
+    db.prepare("INSERT INTO schema_migrations (store, version, does, applied_at) VALUES ('cases', 4, 'from the future', 0)").run();
     db.close();
     const opening = () => openSqliteCaseStore(file);
     expect(opening).toThrow(StoreSchemaError);
-    expect(opening).toThrow(`${file}: its cases tables have schema version 3, this software supports up to 2: upgrade this software`);
+    expect(opening).toThrow(`${file}: its cases tables have schema version 4, this software supports up to 3: upgrade this software`);
     // The other stores in the file still open.
     await openSqliteDeadLetterStore(file).close();
   });

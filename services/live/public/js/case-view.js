@@ -1,5 +1,6 @@
 // One case, whole: evidence (as it opened and as it followed the condition since), the freeze frame
-// around the trigger, the timeline, and the engineer's forms (moves, notes, assignment, costs, parts).
+// around the trigger and the latest capture beside it, the timeline, and the engineer's forms
+// (moves, notes, assignment, costs, parts).
 
 import { api, seg } from "./api.js";
 import { costForm, partForm, workForms } from "./case-forms.js";
@@ -146,6 +147,29 @@ function drawFrames(box, frames) {
   return charts;
 }
 
+/** The case's second freeze frame: the latest capture an engineer ran (evidence.capture, per-field series). */
+function drawCapture(box, capture) {
+  const charts = [];
+  if (!capture) return charts;
+  const thinned = capture.ts.length < capture.samples ? ` (${capture.ts.length} kept)` : "";
+  const head = h(
+    "p",
+    { class: "muted" },
+    `Capture at ${capture.hz} Hz from `,
+    when(capture.startedAt),
+    ` · ${capture.samples} samples${thinned}, ${capture.failedReads} failed reads · command ${capture.commandId}`,
+  );
+  const group = h("div", { class: "frame capture-frame", dataset: { capture: capture.commandId } }, head);
+  box.append(group);
+  for (const spec of FRAME_CHARTS) {
+    const chart = timeChart(group, { title: spec.title, unit: spec.unit, series: spec.series, height: 150, sync: `capture-${capture.commandId}` });
+    chart.setData([capture.ts, ...spec.series.map((s) => capture[s.key])]);
+    chart.figure.dataset.capture = capture.commandId;
+    charts.push(chart);
+  }
+  return charts;
+}
+
 function timelineList(entries) {
   return h(
     "ol",
@@ -262,7 +286,7 @@ export function renderCase(page, { id, ctx }) {
       ),
       card("Timeline", timelineList(c.timeline)),
     );
-    charts = drawFrames(framesBox, c.freezeFrames);
+    charts = [...drawFrames(framesBox, c.freezeFrames), ...drawCapture(framesBox, c.evidence.capture)];
     if (c.evidence.sample)
       drawCells(snapshotBox, c.evidence.sample, limits, typeof c.evidence.index === "number" ? { kind: indexKind(c), index: c.evidence.index } : null);
     else snapshotBox.append(notice("No sample: this rule fired on a clock."));

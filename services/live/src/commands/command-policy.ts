@@ -5,6 +5,7 @@ import {
   type CommandOutcomeMessage,
   type CommandRecord,
   type CommandRequest,
+  type CommandResults,
   CommandSpec,
   DEFAULT_COMMAND_EXPIRY_S,
   FINAL_COMMAND_STATUSES,
@@ -13,7 +14,7 @@ import {
   type ResetAlarmsResult,
   type SetParameterResult,
 } from "@bms/shared";
-import type { CommandEntry } from "@bms/storage";
+import { type CommandEntry, captureEvidenceOf } from "@bms/storage";
 
 /**
  * What a command's record does on each event, as pure functions (the store applies them in a
@@ -98,7 +99,12 @@ const paramsText = (r: CommandRecord) => {
 
 /** The case's timeline entry when the command is sent. */
 export function sentEntry(r: CommandRecord): CommandEntry {
-  return { kind: "command", message: `${r.kind}${paramsText(r)} requested (command ${r.id}, expires ${new Date(r.expiresAt).toISOString()})` };
+  return {
+    kind: "command",
+    commandId: r.id,
+    commandStatus: r.status,
+    message: `${r.kind}${paramsText(r)} requested (command ${r.id}, expires ${new Date(r.expiresAt).toISOString()})`,
+  };
 }
 
 function resultText(r: CommandRecord): string {
@@ -121,19 +127,24 @@ function resultText(r: CommandRecord): string {
     }
     case "capture": {
       const c = r.result as CaptureSummary;
-      return `${c.samples} samples at ${c.hz} Hz over ${Math.round((c.endedAt - c.startedAt) / 100) / 10} s (${c.failedReads} failed reads); GET /api/commands/${r.id} has them`;
+      return `${c.samples} samples at ${c.hz} Hz over ${Math.round((c.endedAt - c.startedAt) / 100) / 10} s (${c.failedReads} failed reads), kept as the case's second freeze frame`;
     }
   }
 }
 
-/** The case's timeline entry when the command ended; an event-log read also becomes evidence. */
+/** The case's timeline entry when the command ended; an event-log read and a capture also become evidence. */
 export function finishedEntry(r: CommandRecord): CommandEntry {
   const head = `${r.kind}${paramsText(r)} ${r.status} (command ${r.id})`;
-  if (r.status !== "succeeded") return { kind: "command-result", message: `${head}: ${r.error ?? ""}` };
-  const entry: CommandEntry = { kind: "command-result", message: `${head}: ${resultText(r)}` };
+  const key = { commandId: r.id, commandStatus: r.status };
+  if (r.status !== "succeeded") return { kind: "command-result", ...key, message: `${head}: ${r.error ?? ""}` };
+  const entry: CommandEntry = { kind: "command-result", ...key, message: `${head}: ${resultText(r)}` };
   if (r.kind === "read-event-log") {
     const h = r.result as BmsHistory;
     entry.bmsHistory = { commandId: r.id, readAt: h.readAt, counters: h.counters, events: h.events.slice(-MAX_CASE_BMS_EVENTS), totalEvents: h.totalEvents };
+  }
+  if (r.kind === "capture") {
+    const c = r.result as CommandResults["capture"];
+    entry.capture = captureEvidenceOf(r.id, c, c.frame);
   }
   return entry;
 }

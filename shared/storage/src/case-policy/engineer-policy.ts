@@ -1,7 +1,9 @@
 import {
   type BmsHistoryEvidence,
   CASE_TRANSITIONS,
+  type CaptureEvidence,
   type CaseStatus,
+  type CommandStatus,
   type CostLine,
   type CostLineInput,
   type SparePart,
@@ -11,6 +13,7 @@ import {
 import type { z } from "zod";
 import { CaseTransitionError, StoreInputError } from "../storage-errors";
 import { withBmsLog } from "./bms-log-policy";
+import { mergeCapture } from "./capture-policy";
 import { type CasePlan, cents, changeCase, touched } from "./case-plan";
 
 /** The after-sales process (CASE_TRANSITIONS): an engineer moves a case; anything else is a CaseTransitionError. */
@@ -84,15 +87,23 @@ export function planSparePart(c: SupportCase, input: z.output<typeof SparePartIn
   return changeCase(c, { spareParts: [...c.spareParts, part], updatedAt: touched(c, at) }, [{ kind: "spare-part", actor, at, message }]);
 }
 
-/** What a remote command adds to its case: a timeline entry, and for an event-log read the BMS's record as evidence. */
+/** What a remote command adds to its case: a timeline entry, and as evidence an event-log read's BMS record or a capture's samples. */
 export interface CommandEntry {
   kind: "command" | "command-result";
+  /** The command, and its status this entry records (`pending` when requested, then its final one): a case records each pair once. */
+  commandId: string;
+  commandStatus: CommandStatus;
   message: string;
   /** read-event-log: what the BMS logged and counted; `previous` is filled from the evidence it replaces. */
   bmsHistory?: Omit<BmsHistoryEvidence, "previous">;
+  /** capture: its samples as the case's second freeze frame (captureEvidenceOf). */
+  capture?: CaptureEvidence;
 }
 
-/** A remote command on the case's timeline; a new event-log read keeps the counters of the read before, to show what rose. */
+/**
+ * A remote command on the case's timeline; a new event-log read keeps the counters of the read
+ * before, to show what rose; a capture becomes the case's second freeze frame (mergeCapture).
+ */
 export function planCommandEntry(c: SupportCase, entry: CommandEntry, actor: string, at: number): CasePlan {
   const changes: Parameters<typeof changeCase>[1] = { updatedAt: touched(c, at) };
   if (entry.bmsHistory) {
@@ -103,5 +114,6 @@ export function planCommandEntry(c: SupportCase, entry: CommandEntry, actor: str
     changes.evidence = { ...c.evidence, bmsHistory };
     if (c.warranty) changes.warranty = withBmsLog(c.warranty, bmsHistory);
   }
+  if (entry.capture) changes.evidence = { ...(changes.evidence ?? c.evidence), capture: mergeCapture(c.evidence.capture, entry.capture) };
   return changeCase(c, changes, [{ kind: entry.kind, actor, at, message: entry.message }]);
 }

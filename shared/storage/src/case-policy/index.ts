@@ -3,6 +3,7 @@
  * (SQLite now, PostgreSQL later) read, call these and write the plan in one transaction.
  */
 export { withBmsLog } from "./bms-log-policy";
+export { captureEvidenceOf, mergeCapture } from "./capture-policy";
 export { type CaseChanges, type CasePlan, costTotals, RULES_ACTOR, type TimelineDraft } from "./case-plan";
 export { type CommandEntry, planAssign, planCommandEntry, planCostLine, planNote, planSparePart, planTransition } from "./engineer-policy";
 export {

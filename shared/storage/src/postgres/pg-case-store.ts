@@ -20,6 +20,7 @@ import { createPgRuleLedger } from "./pg-rule-ledger";
 export type PostgresCaseStore = CaseStore & RuleLedger;
 
 const SELECT_BY_ID = "SELECT * FROM support_cases WHERE id = $1";
+const CLAIM_COMMAND_ENTRY = "INSERT INTO case_command_entries (command_id, status, case_id) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
 
 /**
  * A CaseStore on a PostgreSQL database that several ingestion workers and live nodes share. The case
@@ -44,8 +45,8 @@ export function createPgCaseStore(db: PgDatabase, release: () => Promise<void>):
     return { ...c, freezeFrames: frames.map(freezeFrameFromRow), timeline: timeline.map(timelineFromRow), relatedCaseIds: related.map((r) => r.id) };
   };
 
-  /** An engineer's change: lock the case's pack, read the case, plan, write; null for an unknown id. */
-  const change: ChangeCase = (id, plan) =>
+  /** An engineer's change: lock the case's pack, read the case, claim the command entry's key, plan, write; null for an unknown id or a key claimed before. */
+  const change: ChangeCase = (id, plan, claim) =>
     db.transaction(async (sql) => {
       const [pack] = await sql.query<{ site_id: string; pack_id: string }>("SELECT site_id, pack_id FROM support_cases WHERE id = $1", [id]);
       if (!pack) return null;
@@ -53,6 +54,8 @@ export function createPgCaseStore(db: PgDatabase, release: () => Promise<void>):
       // Read again under the lock: a batch may have changed the case since.
       const [row] = await sql.query<CaseRow>(SELECT_BY_ID, [id], "case-by-id");
       if (!row) return null;
+      // A second node applying the same result waits here for the first to commit, then finds the key taken.
+      if (claim && (await sql.run(CLAIM_COMMAND_ENTRY, [claim.commandId, claim.status, id], "claim-command-entry")) === 0) return null;
       const planned = plan(caseFromRow(row));
       const writer = new PgCaseWriter(sql);
       await writer.write(planned);

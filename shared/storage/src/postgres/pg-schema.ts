@@ -1,4 +1,4 @@
-import { CaseStatus, Severity } from "@bms/shared";
+import { CaseStatus, CommandStatus, Severity } from "@bms/shared";
 import type { PgStoreSchema } from "./pg-migrations";
 
 // The PostgreSQL tables: the same columns as the SQLite stores (times in ms as bigint, JSON documents
@@ -100,6 +100,18 @@ export const PG_CASE_SCHEMA: PgStoreSchema = {
           PRIMARY KEY (site_id, pack_id)
         ) WITH (fillfactor = 50);`,
     },
+    {
+      version: 2,
+      does: "remote commands' entries recorded once per (command, status)",
+      // Every live node applies each command result: the key lets the timeline get it once.
+      sql: `
+        CREATE TABLE case_command_entries (
+          command_id text NOT NULL,
+          status text NOT NULL,
+          case_id text NOT NULL,
+          PRIMARY KEY (command_id, status)
+        );`,
+    },
   ],
 };
 
@@ -146,6 +158,37 @@ export const PG_WEBHOOK_SCHEMA: PgStoreSchema = {
         CREATE TABLE webhook_cursors (
           name text PRIMARY KEY,
           value bigint NOT NULL
+        );`,
+    },
+  ],
+};
+
+const commandStatuses = CommandStatus.options.map((s) => `'${s}'`).join(", ");
+
+/** Remote commands (the live service's): a record a command, a capture's parts (the same part twice is kept once). */
+export const PG_COMMAND_SCHEMA: PgStoreSchema = {
+  store: "commands",
+  steps: [
+    {
+      version: 1,
+      does: "commands and command_parts",
+      sql: `
+        CREATE TABLE commands (
+          id text PRIMARY KEY,
+          seq bigint GENERATED ALWAYS AS IDENTITY,
+          site_id text NOT NULL,
+          pack_id text NOT NULL,
+          status text NOT NULL CHECK (status IN (${commandStatuses})),
+          created_at bigint NOT NULL,
+          record text NOT NULL
+        );
+        CREATE INDEX commands_pack ON commands (site_id, pack_id, created_at, seq);
+        CREATE INDEX commands_unfinished ON commands (created_at) WHERE status IN ('pending', 'sent');
+        CREATE TABLE command_parts (
+          id text NOT NULL,
+          part integer NOT NULL,
+          samples text NOT NULL,
+          PRIMARY KEY (id, part)
         );`,
     },
   ],

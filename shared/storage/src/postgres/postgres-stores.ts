@@ -1,11 +1,13 @@
+import type { CommandStore } from "../command-store";
 import type { DeadLetterStore } from "../dead-letter-store";
 import { type DeadLetterLimits, deadLetterLimits } from "../store-inputs";
 import type { WebhookOutbox } from "../webhook-outbox";
 import { createPgCaseStore, type PostgresCaseStore } from "./pg-case-store";
+import { createPgCommandStore } from "./pg-command-store";
 import { connectPostgres, type PostgresOptions } from "./pg-database";
 import { createPgDeadLetterStore } from "./pg-dead-letter-store";
 import { migratePostgres } from "./pg-migrations";
-import { PG_CASE_SCHEMA, PG_DEAD_LETTER_SCHEMA, PG_WEBHOOK_SCHEMA } from "./pg-schema";
+import { PG_CASE_SCHEMA, PG_COMMAND_SCHEMA, PG_DEAD_LETTER_SCHEMA, PG_WEBHOOK_SCHEMA } from "./pg-schema";
 import { createPgWebhookOutbox } from "./pg-webhook-outbox";
 
 export interface PostgresStoresOptions extends PostgresOptions {
@@ -19,6 +21,8 @@ export interface PostgresStores {
   cases: PostgresCaseStore;
   deadLetters: DeadLetterStore;
   webhooks: WebhookOutbox;
+  /** The live service's remote commands. */
+  commands: CommandStore;
   /** Closes every store and the pool. (Each store's own close() gives up its share; the last one ends the pool.) */
   close(): Promise<void>;
 }
@@ -35,7 +39,7 @@ export async function openPostgresStores(databaseUrl: string, options: PostgresS
   const db = await connectPostgres(databaseUrl, options);
   const releaseAll = db.retain();
   try {
-    await migratePostgres(db, [PG_CASE_SCHEMA, PG_DEAD_LETTER_SCHEMA, PG_WEBHOOK_SCHEMA]);
+    await migratePostgres(db, [PG_CASE_SCHEMA, PG_DEAD_LETTER_SCHEMA, PG_WEBHOOK_SCHEMA, PG_COMMAND_SCHEMA]);
   } catch (err) {
     await releaseAll();
     throw err;
@@ -44,12 +48,13 @@ export async function openPostgresStores(databaseUrl: string, options: PostgresS
     cases: createPgCaseStore(db, db.retain()),
     deadLetters: createPgDeadLetterStore(db, db.retain(), limits),
     webhooks: createPgWebhookOutbox(db, db.retain()),
+    commands: createPgCommandStore(db, db.retain()),
   };
   await releaseAll();
   return {
     ...stores,
     async close() {
-      await Promise.all([stores.cases.close(), stores.deadLetters.close(), stores.webhooks.close()]);
+      await Promise.all([stores.cases.close(), stores.deadLetters.close(), stores.webhooks.close(), stores.commands.close()]);
     },
   };
 }

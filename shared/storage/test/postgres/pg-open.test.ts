@@ -52,6 +52,8 @@ describe("PostgreSQL schema migrations", () => {
       adminRows<{ store: string; version: number; does: string }>(`SELECT store, version, does FROM ${schema}.schema_migrations ORDER BY store`);
     expect(await steps()).toEqual([
       { store: "cases", version: 1, does: expect.stringContaining("support cases") },
+      { store: "cases", version: 2, does: "remote commands' entries recorded once per (command, status)" },
+      { store: "commands", version: 1, does: "commands and command_parts" },
       { store: "dead-letters", version: 1, does: "dead_letters" },
       { store: "webhook-outbox", version: 1, does: "webhook_deliveries and webhook_cursors" },
     ]);
@@ -59,7 +61,7 @@ describe("PostgreSQL schema migrations", () => {
     await first.close();
     opened = [];
     const again = keep(await pg.stores("empty"));
-    expect(await steps()).toHaveLength(3);
+    expect(await steps()).toHaveLength(5);
     expect(await again.cases.get(c.id)).toEqual(c);
   });
 
@@ -67,7 +69,7 @@ describe("PostgreSQL schema migrations", () => {
     const all = await Promise.all(Array.from({ length: 5 }, () => pg.stores("together")));
     all.forEach(keep);
     const rows = await adminRows(`SELECT * FROM ${pg.schemaFor("together")}.schema_migrations`);
-    expect(rows).toHaveLength(3);
+    expect(rows).toHaveLength(5);
     const results = await Promise.all(all.map((s, i) => s.cases.recordFiring(firing({ at: T0 + i }))));
     expect(results.filter((r) => r.outcome === "opened")).toHaveLength(1);
   });
@@ -78,8 +80,8 @@ describe("PostgreSQL schema migrations", () => {
     await adminRows(`INSERT INTO ${schema}.schema_migrations VALUES ('cases', 7, 'from the future', 0)`);
     const err = await openPostgresStores(pg.url, { schema }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StoreSchemaError);
-    expect((err as Error).message).toMatch(/its cases tables have schema version 7, this software supports up to 1: .*DATABASE_URL/);
-    expect(await adminRows(`SELECT * FROM ${schema}.schema_migrations`)).toHaveLength(4);
+    expect((err as Error).message).toMatch(/its cases tables have schema version 7, this software supports up to 2: .*DATABASE_URL/);
+    expect(await adminRows(`SELECT * FROM ${schema}.schema_migrations`)).toHaveLength(6);
   });
 });
 

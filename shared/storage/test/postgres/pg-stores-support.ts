@@ -2,7 +2,7 @@ import { afterAll, beforeAll } from "vitest";
 import { type PostgresServer, startPostgres } from "../../../../test/support/postgres";
 import { openPostgresStores, type PostgresStores, type PostgresStoresOptions } from "../../src/postgres/postgres-stores";
 
-type StoreName = "cases" | "deadLetters" | "webhooks";
+type StoreName = "cases" | "deadLetters" | "webhooks" | "commands";
 
 /**
  * One PostgreSQL server for a test file, one database for its suites, and a schema per store
@@ -32,7 +32,7 @@ export function postgresForFile() {
   /** One of the stores at `file`; the others are closed at once, so its close() ends the pool. */
   const only = async <K extends StoreName>(file: string, name: K, options?: PostgresStoresOptions): Promise<PostgresStores[K]> => {
     const opened = await stores(file, options);
-    for (const other of ["cases", "deadLetters", "webhooks"] as const) if (other !== name) await opened[other].close();
+    for (const other of ["cases", "deadLetters", "webhooks", "commands"] as const) if (other !== name) await opened[other].close();
     return opened[name];
   };
   return {
