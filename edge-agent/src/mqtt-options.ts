@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import { createConnection } from "node:net";
-import { ConfigError } from "@bms/shared";
+import { ConfigError, sendWithoutDelay } from "@bms/shared";
 import type { AgentMqttConfig } from "@bms/shared/config/edge-agent-config";
 import mqtt, { type IClientOptions, MqttClient } from "mqtt";
 
@@ -12,10 +12,12 @@ import mqtt, { type IClientOptions, MqttClient } from "mqtt";
  */
 export function connectToBroker(url: string, options: IClientOptions): MqttClient {
   const parsed = new URL(url);
-  if (parsed.protocol !== "mqtt:") return mqtt.connect(url, options);
   const host = parsed.hostname.replace(/^\[(.*)\]$/, "$1");
   const port = parsed.port === "" ? 1883 : Number(parsed.port);
-  return new MqttClient(() => createConnection({ host, port }), options);
+  const client = parsed.protocol === "mqtt:" ? new MqttClient(() => createConnection({ host, port }), options) : mqtt.connect(url, options);
+  // A command's result right behind the command's PUBACK, not after the broker's delayed ACK.
+  sendWithoutDelay(client);
+  return client;
 }
 
 /** TLS material and credentials for MQTT.js; a TLS file that cannot be read is a ConfigError naming its field. */

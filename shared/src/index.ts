@@ -24,4 +24,5 @@ export * from "./remote-command";
 export * from "./site-status";
 export * from "./statistics";
 export * from "./support-case";
+export * from "./tcp-no-delay";
 export * from "./topics";

@@ -1,4 +1,5 @@
 import mqtt from "mqtt";
+import { withoutDelay } from "./burst";
 
 /**
  * The ingestion bench's baseline as a process of its own, as the ingestion is one: a bare MQTT
@@ -13,7 +14,7 @@ if (url === undefined || countArg === undefined || clientId === undefined) {
 }
 const count = Number(countArg);
 const persistent = persistentArg === "1";
-const client = await mqtt.connectAsync(url, { clientId, clean: !persistent });
+const client = withoutDelay(await mqtt.connectAsync(url, { clientId, clean: !persistent }));
 await client.subscribeAsync("bms/#", { qos: 1 });
 let received = 0;
 client.on("message", () => {

@@ -1,5 +1,6 @@
 import type { PackSample } from "@bms/shared";
-import { topics } from "@bms/shared";
+import { sendWithoutDelay, topics } from "@bms/shared";
+import type { MqttClient } from "mqtt";
 
 export interface BurstMessage {
   topic: string;
@@ -34,4 +35,11 @@ export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[index] ?? Number.NaN;
+}
+
+/** The client's socket without Nagle's delay, now and after every reconnect, as the project's own clients run. */
+export function withoutDelay<T extends MqttClient>(client: T): T {
+  (client.stream as { setNoDelay?: (noDelay: boolean) => unknown }).setNoDelay?.(true);
+  sendWithoutDelay(client);
+  return client;
 }

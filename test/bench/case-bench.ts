@@ -11,7 +11,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { io } from "socket.io-client";
 import { waitFor } from "../support/free-port";
 import { makeTempDir } from "../support/temp-dir";
-import { percentile } from "./burst";
+import { percentile, withoutDelay } from "./burst";
 import { startServiceProcess } from "./service-processes";
 
 /**
@@ -130,7 +130,7 @@ export async function benchCases(persistence: "memory" | "disk", topology: "proc
     { mqtt: { ...service, clientId: "case-bench-ingestion" }, dataDir: join(dir.path, "ingestion") },
     { mqtt: service, dataDir: join(dir.path, "live"), engineerTokens: [TOKEN] },
   );
-  const publishers = await Promise.all([0, 1, 2, 3].map((i) => mqtt.connectAsync(stack.brokerUrl, { clientId: `case-bench-pub-${i}` })));
+  const publishers = await Promise.all([0, 1, 2, 3].map((i) => mqtt.connectAsync(stack.brokerUrl, { clientId: `case-bench-pub-${i}` }).then(withoutDelay)));
   const socket = io(`${stack.liveUrl}${LIVE_NAMESPACE}`, { auth: { token: TOKEN }, transports: ["websocket"] });
   const results: Record<string, number> = {};
   try {

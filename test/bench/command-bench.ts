@@ -13,7 +13,7 @@ import mqtt from "mqtt";
 import { io } from "socket.io-client";
 import { waitFor } from "../support/free-port";
 import { makeTempDir } from "../support/temp-dir";
-import { percentile } from "./burst";
+import { percentile, withoutDelay } from "./burst";
 
 /**
  * Remote-command round trip for `npm run bench`: an engineer posts `read-event-log` (the BMS's
@@ -41,8 +41,8 @@ const LIVE = { username: "live", password: "live-bench-password" };
 const BARE = { username: "bare", password: "bare-bench-password" };
 
 async function bareRoundTrips(url: string, count: number): Promise<number[]> {
-  const asker = await mqtt.connectAsync(url, { ...BARE, clientId: "bms-bare-asker" });
-  const answerer = await mqtt.connectAsync(url, { ...BARE, clientId: "bms-bare-answerer" });
+  const asker = withoutDelay(await mqtt.connectAsync(url, { ...BARE, clientId: "bms-bare-asker" }));
+  const answerer = withoutDelay(await mqtt.connectAsync(url, { ...BARE, clientId: "bms-bare-answerer" }));
   await answerer.subscribeAsync("cases/bench/ask", { qos: 1 });
   await asker.subscribeAsync("cases/bench/answer", { qos: 1 });
   answerer.on("message", (_t, payload) => answerer.publish("cases/bench/answer", payload, { qos: 1 }));

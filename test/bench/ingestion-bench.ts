@@ -12,7 +12,7 @@ import { type RunningScript, runScript } from "../support/cli";
 import { freePort, waitFor } from "../support/free-port";
 import { makeTempDir } from "../support/temp-dir";
 import { startVictoriaMetrics } from "../support/victoria-metrics";
-import { type BurstMessage, makeBurst, percentile } from "./burst";
+import { type BurstMessage, makeBurst, percentile, withoutDelay } from "./burst";
 
 /**
  * The ingestion against a bare MQTT subscriber on the same embedded broker, in one run. The broker
@@ -188,7 +188,7 @@ export async function benchIngestion(persistence: "memory" | "disk", burstSize: 
   const dir = makeTempDir("bms-bench-");
   const vm = await startVictoriaMetrics();
   const broker = await startBroker(parseConfig(BrokerConfig, { host: "127.0.0.1", port: 0, allowAnonymous: true, dataDir: dir.path, persistence }, "bench"));
-  const publisher = await mqtt.connectAsync(broker.url, { clientId: "bench-publisher" });
+  const publisher = withoutDelay(await mqtt.connectAsync(broker.url, { clientId: "bench-publisher" }));
   try {
     const bareSubscriberMsgPerS = await bareSubscriberRate(broker.url, publisher, makeBurst(burstSize, 0), persistence === "disk");
 

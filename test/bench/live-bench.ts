@@ -7,7 +7,7 @@ import { startLiveProcess } from "../../services/live/test/live-process";
 import { connectRawClient } from "../../services/live/test/raw-socket-client";
 import { runScript } from "../support/cli";
 import { waitFor } from "../support/free-port";
-import { percentile } from "./burst";
+import { percentile, withoutDelay } from "./burst";
 
 /**
  * The live service in its own process (so that its memory is its own), with a fleet streaming:
@@ -55,7 +55,7 @@ export interface LiveStreamFigures {
 /** One run: `packs` streaming for SECONDS, an engineer subscribed to site 0. */
 async function streamRun(packs: number): Promise<LiveStreamFigures> {
   const live = await startLiveProcess({ engineerTokens: [TOKEN], maxPacks: Math.max(10_000, packs) });
-  const publishers: MqttClient[] = await Promise.all(Array.from({ length: 4 }, () => mqtt.connectAsync(live.broker.url)));
+  const publishers: MqttClient[] = await Promise.all(Array.from({ length: 4 }, () => mqtt.connectAsync(live.broker.url).then(withoutDelay)));
   // The engineer's client runs in its own process: its event loop is not the publishers'.
   const probe = runScript("test/bench/live-latency-probe.ts", [live.url, TOKEN, "live-site-0", String(WARMUP_SECONDS), String(SECONDS)], {
     env: { PATH: process.env.PATH, HOME: process.env.HOME },
@@ -112,7 +112,7 @@ export interface LiveFloodFigures {
 /** Issue 8's flood: a site of 100 packs at 1 Hz, a client sending 100 subscribes every 100 ms and reading nothing. */
 async function floodRun(): Promise<LiveFloodFigures> {
   const live = await startLiveProcess({ engineerTokens: [TOKEN] });
-  const publisher = await mqtt.connectAsync(live.broker.url);
+  const publisher = withoutDelay(await mqtt.connectAsync(live.broker.url));
   let seq = 0;
   const publishSite = () => {
     seq++;

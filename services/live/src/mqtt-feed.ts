@@ -8,6 +8,7 @@ import {
   PackSample,
   parseTopic,
   SiteStatus,
+  sendWithoutDelay,
   TOPIC_FILTERS,
   topics,
 } from "@bms/shared";
@@ -92,6 +93,7 @@ export function startMqttFeed(
     // Subscribed on every connect below: a clean session has none after a reconnect.
     resubscribe: false,
   });
+  sendWithoutDelay(client);
 
   const reject = (reason: RejectReason, topic: string, detail?: string) => {
     metrics.mqttRejected.inc({ reason });

@@ -46,6 +46,8 @@ function gatedSocket(url: URL, onGate: (gate: PubackGate) => void): () => Puback
   const port = Number(url.port || (secure ? 8883 : 1883));
   return () => {
     const socket = secure ? tlsConnect({ host, port, servername: host }) : netConnect({ host, port });
+    // Held PUBACKs go out in bursts after each commit, a case event right behind them: not after a delayed ACK.
+    socket.setNoDelay(true);
     const gate = new PubackGate(socket);
     onGate(gate);
     return gate;

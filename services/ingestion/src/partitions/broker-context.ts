@@ -1,4 +1,4 @@
-import type { Logger } from "@bms/shared";
+import { type Logger, sendWithoutDelay } from "@bms/shared";
 import type { MqttConnectionConfig } from "@bms/shared/config/mqtt-connection";
 import { connect } from "mqtt";
 
@@ -36,6 +36,7 @@ export function startBrokerContext(
     reconnectPeriod: config.reconnectPeriodMs,
     connectTimeout: config.connectTimeoutMs,
   });
+  sendWithoutDelay(client);
   client.on("connect", () => {
     client.subscribe([...CONTEXT_FILTERS], { qos: 1 }, (err, granted) => {
       if (err || granted?.some((g) => g.qos === 128)) {
