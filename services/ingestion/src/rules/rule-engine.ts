@@ -45,6 +45,9 @@ export interface RuleEngineOptions {
 
 export type { RuleInput };
 
+/** Pack states a checkpoint saves per transaction (the intake's batches run between the slices). */
+const CHECKPOINT_SLICE = 100;
+
 /**
  * Runs the rule book on every valid sample and site status, in arrival order, a batch at a time:
  * the rules look at the batch's inputs one after another (synchronously, so the order is the
@@ -69,7 +72,7 @@ export class RuleEngine {
   private readonly loadBackoff = new Backoff({ minMs: 100, maxMs: 5000 });
   private stopping = false;
   private batch = new RuleBatch();
-  private chain: Promise<void> = Promise.resolve();
+  private chain: Promise<unknown> = Promise.resolve();
   private timers: NodeJS.Timeout[] = [];
   private startedAt = 0;
   private readonly now: () => number;
@@ -155,9 +158,16 @@ export class RuleEngine {
     this.holders.meta(siteId, packId, meta);
   }
 
-  /** Saves every state that changed, soft ones too (what the checkpoint timer does), and resolves once it is durable. */
-  checkpoint(): Promise<void> {
-    return this.enqueue(() => this.commit("soft"));
+  /**
+   * Saves every state that changed, soft ones too (what the checkpoint timer does), and resolves
+   * once it is durable. In slices of CHECKPOINT_SLICE packs, each a job of its own: a thousand
+   * packs' states at once held the event loop for a few hundred milliseconds, and the samples
+   * (and a case) behind them waited that long.
+   */
+  async checkpoint(): Promise<void> {
+    let saved: number;
+    do saved = await this.enqueue(() => this.commit("soft", CHECKPOINT_SLICE));
+    while (saved >= CHECKPOINT_SLICE && !this.stopping);
   }
 
   /** Packs whose state this engine holds (partitioned: the packs of its partitions seen so far). */
@@ -166,8 +176,8 @@ export class RuleEngine {
   }
 
   /** Resolves when every batch and timer job queued so far is done. */
-  idle(): Promise<void> {
-    return this.chain;
+  async idle(): Promise<void> {
+    await this.chain;
   }
 
   /** Stops the timers, keeps partial freeze frames (resumed after the next start) and saves every state. */
@@ -376,7 +386,7 @@ export class RuleEngine {
     }
   }
 
-  private enqueue(job: () => Promise<void>): Promise<void> {
+  private enqueue<T>(job: () => Promise<T>): Promise<T> {
     const done = this.chain.then(job);
     this.chain = done.catch((err: unknown) => {
       this.options.log.error({ err }, "rule engine job failed");
@@ -384,12 +394,15 @@ export class RuleEngine {
     return done;
   }
 
-  /** Commits the batch with the states that changed: `hard` ones only, or `soft` ones too (checkpoints, stop). */
-  private async commit(level: "hard" | "soft"): Promise<void> {
+  /**
+   * Commits the batch with the states that changed: `hard` ones only, or `soft` ones too (at most
+   * `softLimit`: checkpoints, stop); returns how many states it saved.
+   */
+  private async commit(level: "hard" | "soft", softLimit?: number): Promise<number> {
     const batch = this.batch;
     this.batch = new RuleBatch();
-    const { holders, rows } = this.holders.takeDirty(level, this.siteOwner);
-    if (batch.empty && holders.length === 0) return;
+    const { holders, rows } = this.holders.takeDirty(level, this.siteOwner, softLimit);
+    if (batch.empty && holders.length === 0) return 0;
     let results: Awaited<ReturnType<LedgerCommitter["commit"]>>;
     try {
       results = await this.committer.commit(batch.commands, rows);
@@ -406,5 +419,6 @@ export class RuleEngine {
       const answer = results[i];
       if (answer) this.options.announce(command, answer);
     });
+    return rows.length;
   }
 }

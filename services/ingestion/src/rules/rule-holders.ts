@@ -125,12 +125,21 @@ export class RuleHolders {
 
   /**
    * The holders whose state changed (`hard` ones only, or `soft` ones too), with their rows; sites
-   * only when `withSites` (a partitioned worker saves them while the leader). Marked clean: a
-   * failed commit must mark them `hard` again.
+   * only when `withSites` (a partitioned worker saves them while the leader); at most `softLimit`
+   * soft ones. Marked clean: a failed commit must mark them `hard` again.
    */
-  takeDirty(level: "hard" | "soft", withSites: boolean): { holders: (PackRules | SiteRules)[]; rows: PackStateRow[] } {
-    const sites = withSites ? [...this.sites.values()] : [];
-    const holders = [...this.packs.values(), ...sites].filter((h) => h.dirt === "hard" || (level === "soft" && h.dirt === "soft"));
+  takeDirty(level: "hard" | "soft", withSites: boolean, softLimit = Number.POSITIVE_INFINITY): { holders: (PackRules | SiteRules)[]; rows: PackStateRow[] } {
+    const holders: (PackRules | SiteRules)[] = [];
+    let soft = 0;
+    const take = (h: PackRules | SiteRules) => {
+      if (h.dirt === "hard") holders.push(h);
+      else if (level === "soft" && h.dirt === "soft" && soft < softLimit) {
+        soft++;
+        holders.push(h);
+      }
+    };
+    for (const h of this.packs.values()) take(h);
+    if (withSites) for (const h of this.sites.values()) take(h);
     const rows: PackStateRow[] = holders.map((h) => ({
       siteId: h instanceof PackRules ? h.subject.siteId : h.siteId,
       packId: h instanceof PackRules ? h.subject.packId : SITE_PACK_ID,
