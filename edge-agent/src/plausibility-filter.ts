@@ -38,7 +38,8 @@ const OPTIONAL_FIELDS: ReadonlySet<string> = new Set(
 const MIN_MEDIAN_CELL_V = 1.5;
 
 function median(values: readonly number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
+  // A typed array sorts numerically without a comparator call per pair (this runs on every poll).
+  const sorted = Float64Array.from(values).sort();
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 }
@@ -116,9 +117,10 @@ export class PlausibilityFilter {
   }
 
   private withinBounds(decoded: DecodedSample, verdict: FilterVerdict): CheckedSample | undefined {
-    const candidate: Record<string, unknown> = { ...decoded };
-    let parsed = PackSample.safeParse(candidate);
+    let parsed = PackSample.safeParse(decoded);
     if (!parsed.success) {
+      // Only here is a copy needed: the impossible optional fields are taken out of it.
+      const candidate: Record<string, unknown> = { ...decoded };
       const required: string[] = [];
       for (const issue of parsed.error.issues) {
         const field = String(issue.path[0] ?? "(sample)");
@@ -147,26 +149,24 @@ export class PlausibilityFilter {
     const flags: Flag[] = [];
     const cells = sample.cellVoltages;
     const mid = cells.length >= 3 ? median(cells) : undefined;
-    if (mid !== undefined) {
-      if (mid >= MIN_MEDIAN_CELL_V) {
-        cells.forEach((v, i) => {
-          const off = Math.abs(v - mid) > c.cellOutlierV;
-          if (!off) this.knownOutliers.delete(i);
-          else if (!this.knownOutliers.has(i))
-            flags.push({
-              kind: "outlier",
-              field: "cellVoltages",
-              index: i,
-              value: v,
-              reason: `cell ${i + 1} at ${v} V is ${fmt(Math.abs(v - mid))} V from the median ${fmt(mid)} V`,
-            });
-        });
+    if (mid !== undefined && mid >= MIN_MEDIAN_CELL_V) {
+      for (let i = 0; i < cells.length; i++) {
+        const v = cells[i] ?? mid;
+        if (Math.abs(v - mid) <= c.cellOutlierV) this.knownOutliers.delete(i);
+        else if (!this.knownOutliers.has(i))
+          flags.push({
+            kind: "outlier",
+            field: "cellVoltages",
+            index: i,
+            value: v,
+            reason: `cell ${i + 1} at ${v} V is ${fmt(Math.abs(v - mid))} V from the median ${fmt(mid)} V`,
+          });
       }
     }
     const base = this.baseline;
     if (!base || sample.ts - base.ts > this.maxBaselineAgeMs || sample.ts < base.ts) return flags;
-    const jump = (field: string, now: number, before: number, limit: number, unit: string, index?: number) => {
-      if (Math.abs(now - before) <= limit) return;
+    // A jump is flagged once per reading (a cell already flagged as an outlier is not flagged again).
+    const jump = (field: string, now: number, before: number, unit: string, index?: number) => {
       if (flags.some((f) => f.field === field && f.index === index)) return;
       const where = index === undefined ? field : `${field}.${index}`;
       flags.push({
@@ -178,17 +178,27 @@ export class PlausibilityFilter {
       });
     };
     if (cells.length === base.cellVoltages.length) {
-      for (const [i, v] of cells.entries()) {
+      for (let i = 0; i < cells.length; i++) {
+        const v = cells[i] ?? 0;
+        const before = base.cellVoltages[i] ?? v;
+        if (Math.abs(v - before) <= c.cellStepV) continue;
         // A cell that jumps back in line with its neighbours (a sense wire reconnected) is no glitch.
         if (mid !== undefined && Math.abs(v - mid) <= c.cellStepV) continue;
-        jump("cellVoltages", v, base.cellVoltages[i] ?? v, c.cellStepV, "V", i);
+        jump("cellVoltages", v, before, "V", i);
       }
     }
-    if (sample.cellTemperatures.length === base.cellTemperatures.length) {
-      for (const [i, t] of sample.cellTemperatures.entries()) jump("cellTemperatures", t, base.cellTemperatures[i] ?? t, c.temperatureStepC, "°C", i);
+    const temperatures = sample.cellTemperatures;
+    if (temperatures.length === base.cellTemperatures.length) {
+      for (let i = 0; i < temperatures.length; i++) {
+        const t = temperatures[i] ?? 0;
+        const before = base.cellTemperatures[i] ?? t;
+        if (Math.abs(t - before) > c.temperatureStepC) jump("cellTemperatures", t, before, "°C", i);
+      }
     }
-    jump("soc", sample.soc, base.soc, c.socStepPct, "%");
-    if (base.packVoltage > 1) jump("packVoltage", sample.packVoltage, base.packVoltage, c.packVoltageStep * base.packVoltage, "V");
+    if (Math.abs(sample.soc - base.soc) > c.socStepPct) jump("soc", sample.soc, base.soc, "%");
+    const packVoltageStep = c.packVoltageStep * base.packVoltage;
+    if (base.packVoltage > 1 && Math.abs(sample.packVoltage - base.packVoltage) > packVoltageStep)
+      jump("packVoltage", sample.packVoltage, base.packVoltage, "V");
     return flags;
   }
 }

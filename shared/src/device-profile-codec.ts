@@ -161,12 +161,16 @@ export function decodeProfileValue(words: readonly number[], spec: EncodingSpec,
   if (spec.type === "bitfield16" || spec.type === "bitfield32") return raw;
   const multiplier = multiplierOf(spec, scaleFactor);
   const offset = spec.offset ?? 0;
-  if (Number.isInteger(raw) && offset === 0) {
+  if (Number.isInteger(raw)) {
+    if (Number.isInteger(multiplier) && Number.isInteger(offset)) return raw * multiplier + offset;
     // An integer times 10^-k is the integer over 10^k: one division, correctly rounded (3 / 10 is
     // 0.3, where 3 × 0.1 is 0.30000000000000004), and far cheaper than rounding through a string.
-    if (Number.isInteger(multiplier)) return raw * multiplier;
+    // An offset in the same steps (−273.1 K at 0.1) joins the integer first: (raw − 2731) / 10.
     const k = Math.round(-Math.log10(multiplier));
-    if (k > 0 && k <= 15 && 10 ** -k === multiplier) return raw / 10 ** k;
+    if (k > 0 && k <= 15 && 10 ** -k === multiplier) {
+      const steps = Math.round(offset * 10 ** k);
+      if (Math.abs(offset * 10 ** k - steps) < 1e-6) return (raw + steps) / 10 ** k;
+    }
   }
   // Anything else (a float, an offset, a scale that is no power of ten): undo the binary noise of
   // the arithmetic without losing resolution.

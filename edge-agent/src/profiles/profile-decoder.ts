@@ -48,19 +48,22 @@ function spaceOf(profile: DeviceProfile, spec: Spec): RegisterSpace {
   return spec.registers ?? profile.registers;
 }
 
+/** What an error names (a point, a cell), worked out only when there is an error: a poll decodes dozens of values. */
+type Label = () => string;
+
 /** The exponent in the spec's scale-factor register, undefined when it has none; throws when it is absurd. */
-function scaleFactorOf(profile: DeviceProfile, spec: Spec, image: RegisterImage, what: string): number | undefined | "not implemented" {
+function scaleFactorOf(profile: DeviceProfile, spec: Spec, image: RegisterImage, what: Label): number | undefined | "not implemented" {
   if (spec.scaleFactorRegister === undefined) return undefined;
   const [word = 0] = image.get(spaceOf(profile, spec), spec.scaleFactorRegister, 1);
   const sf = decodeProfileValue([word], { type: "sunssf" });
   if (sf === undefined) return "not implemented";
   if (Math.abs(sf) > MAX_ABS_SCALE_FACTOR) {
-    throw new ProfileDecodeError(`${what}: scale factor register ${spec.scaleFactorRegister} holds ${sf}, outside -10..10`);
+    throw new ProfileDecodeError(`${what()}: scale factor register ${spec.scaleFactorRegister} holds ${sf}, outside -10..10`);
   }
   return sf;
 }
 
-function numberAt(profile: DeviceProfile, spec: Spec, address: number, image: RegisterImage, what: string): number | undefined {
+function numberAt(profile: DeviceProfile, spec: Spec, address: number, image: RegisterImage, what: Label): number | undefined {
   const sf = scaleFactorOf(profile, spec, image, what);
   if (sf === "not implemented") return undefined;
   return decodeProfileValue(image.get(spaceOf(profile, spec), address, registerSize(spec.type)), spec, sf);
@@ -80,7 +83,7 @@ export function decodeProfileSample(profile: DeviceProfile, image: RegisterImage
   profile.points.forEach((point, i) => {
     const field = point.field;
     if (field === undefined) return;
-    const value = numberAt(profile, point, point.address, image, `points.${i} (${field})`);
+    const value = numberAt(profile, point, point.address, image, () => `points.${i} (${field})`);
     if (field === "bmsAlarms") {
       if (value === undefined) return;
       alarms ??= new Set();
@@ -96,7 +99,7 @@ export function decodeProfileSample(profile: DeviceProfile, image: RegisterImage
   profile.arrays.forEach((array, i) => {
     const stride = array.stride ?? registerSize(array.type);
     for (let e = 0; e < array.count; e++) {
-      const value = numberAt(profile, array, array.address + e * stride, image, `arrays.${i} (${array.field}[${e}])`);
+      const value = numberAt(profile, array, array.address + e * stride, image, () => `arrays.${i} (${array.field}[${e}])`);
       if (array.field === "cellVoltages") {
         // A cell without a value would shift the positions of every cell after it.
         if (value === undefined) throw new ProfileDecodeError(`cell ${sample.cellVoltages.length + 1} (arrays.${i}[${e}]) has no value`);
@@ -117,7 +120,7 @@ export function decodeProfileIdentity(profile: DeviceProfile, image: RegisterIma
     const meta = point.meta;
     if (meta === undefined) return;
     if (meta === "cellCount" || meta === "ratedCapacity") {
-      const value = numberAt(profile, point, point.address, image, `points.${i} (meta ${meta})`);
+      const value = numberAt(profile, point, point.address, image, () => `points.${i} (meta ${meta})`);
       if (value !== undefined) identity[meta] = value;
       return;
     }

@@ -42,8 +42,13 @@ export interface DeviceReader {
   reset(): void;
 }
 
-/** Absent, not undefined-valued: the JSON on the wire should not carry empty keys. */
+/**
+ * Absent, not undefined-valued: the JSON on the wire should not carry empty keys. A copy, not
+ * `delete`: an object that lost keys turns into a slow dictionary, and every sample is read again
+ * by validation, the filter and the publisher.
+ */
 export function withoutUndefined<T extends object>(value: T): T {
-  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] === undefined) delete value[key];
-  return value;
+  const out: Partial<T> = {};
+  for (const key of Object.keys(value) as (keyof T)[]) if (value[key] !== undefined) out[key] = value[key];
+  return out as T;
 }

@@ -67,7 +67,7 @@ export interface BankRegisters {
  * cells of a sample are numbered. When a device leaves the indexes out, chain order stands.
  */
 function inPackOrder(modules: DecodedModule[]): DecodedModule[] {
-  if (modules.some((m) => m.stringIndex === undefined || m.moduleIndex === undefined)) return modules;
+  if (modules.length === 1 || modules.some((m) => m.stringIndex === undefined || m.moduleIndex === undefined)) return modules;
   const keys = new Set(modules.map((m) => `${m.stringIndex}/${m.moduleIndex}`));
   if (keys.size !== modules.length) throw new SunSpecDecodeError("two 805 modules claim the same string and module index");
   return [...modules].sort((a, b) => (a.stringIndex ?? 0) - (b.stringIndex ?? 0) || (a.moduleIndex ?? 0) - (b.moduleIndex ?? 0));
@@ -124,8 +124,8 @@ export function decodePackSample(
     current: b.scaled("A"),
     soc: b.scaled("SoC"),
     soh: b.scaled("SoH"),
-    cellVoltages: cells.flatMap((c) => c.cellVoltages),
-    cellTemperatures: cells.flatMap((c) => c.cellTemperatures),
+    cellVoltages: cells.length === 1 ? (cells[0]?.cellVoltages ?? []) : cells.flatMap((c) => c.cellVoltages),
+    cellTemperatures: cells.length === 1 ? (cells[0]?.cellTemperatures ?? []) : cells.flatMap((c) => c.cellTemperatures),
     bmsAlarms: evt1 === undefined ? undefined : evt1ToAlarms(evt1),
     cycleCount: b.raw("NCyc"),
     chargeCurrentLimit: b.scaled("AChaMax"),

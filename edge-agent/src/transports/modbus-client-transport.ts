@@ -97,6 +97,8 @@ export class ModbusClientTransport implements WritableRegisterTransport {
   private read(space: RegisterSpace, unitId: number, address: number, count: number): Promise<number[]> {
     const problem = this.rangeProblem(unitId, address, count, "read");
     if (problem) return Promise.reject(problem);
+    // One request (a poll's usual read): its reply is the answer, no copy.
+    if (count <= MAX_REGISTERS_PER_READ) return this.queue.run(() => this.readChunk(space, unitId, address, count));
     // All chunks of one read run in one queue slot, so concurrent callers never interleave.
     return this.queue.run(async () => {
       const out: number[] = [];
@@ -111,9 +113,13 @@ export class ModbusClientTransport implements WritableRegisterTransport {
 
   /** One request on the line: connect, pause, address the unit, send; failures typed and recovered from. Runs inside a queue slot. */
   private async request<T>(unitId: number, address: number, count: number, operation: "reading" | "writing", send: (client: ModbusRTU) => Promise<T>) {
-    const client = await this.connection();
-    const pause = this.lastRequestEnd + this.link.interRequestDelayMs - Date.now();
-    if (pause > 0) await sleep(pause);
+    // An open connection is used at once: the request goes out before the caller of the previous
+    // one decodes its reply (an await here would let that decoding run first, off the wire).
+    const client = this.client?.isOpen && !this.closed ? this.client : await this.connection();
+    if (this.link.interRequestDelayMs > 0) {
+      const pause = this.lastRequestEnd + this.link.interRequestDelayMs - Date.now();
+      if (pause > 0) await sleep(pause);
+    }
     discardReceived(client);
     client.setID(unitId);
     try {

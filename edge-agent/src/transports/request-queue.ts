@@ -6,9 +6,11 @@ export class RequestQueue {
   private tail: Promise<unknown> = Promise.resolve();
 
   run<T>(job: () => Promise<T>): Promise<T> {
+    // The next job runs whether this one fails or not.
     const result = this.tail.then(job, job);
-    // The chain must continue whether this job fails or not.
-    this.tail = result.catch(() => undefined);
-    return result;
+    this.tail = result;
+    // The caller hears one turn later than the next job starts: when a reply comes, the next
+    // request (another pack's, queued meanwhile) goes out before the caller decodes the reply.
+    return result.then((value) => value);
   }
 }

@@ -1,6 +1,6 @@
 import type { GroupPointName, ModelDef, PointDef, PointName } from "./model-types";
 import { instancesIn } from "./models";
-import { applyScale, decodeRaw, decodeText, MAX_SCALE_FACTOR, SunSpecValueError } from "./register-codec";
+import { applyScale, decodeRawAt, decodeText, MAX_SCALE_FACTOR, SunSpecValueError } from "./register-codec";
 
 /** Makes the error a reader throws (the edge agent passes its own decode error). */
 export type ReadErrorFactory = (message: string) => Error;
@@ -12,8 +12,11 @@ const valueError: ReadErrorFactory = (message) => new SunSpecValueError(message)
  * "Not implemented" values come back as undefined; scaled points come back in engineering units
  * with their scale factor read from the same block. A register the block does not hold, or a scale
  * factor outside −10..10, throws the factory's error.
+ * The block is not copied: it must not change while the reader is in use (scale factors are read once).
  */
 export class ModelReader<M extends ModelDef> {
+  private readonly scaleFactors = new Map<string, number | undefined>();
+
   constructor(
     readonly model: M,
     private readonly regs: readonly number[],
@@ -40,31 +43,42 @@ export class ModelReader<M extends ModelDef> {
 
   /** The definition and first register of a fixed point (no index) or of group instance `index`. */
   locate(name: string, index?: number): { def: PointDef; at: number } {
-    const group = this.model.group;
-    if (index === undefined) {
-      const def = this.model.points[name];
-      if (!def) throw new SunSpecValueError(`model ${this.model.id} has no point ${name}`);
-      return { def, at: def.offset };
-    }
-    const def = group?.points[name];
-    if (!group || !def) throw new SunSpecValueError(`model ${this.model.id} has no repeating point ${name}`);
-    return { def, at: group.offset + group.size * index + def.offset };
+    const def = this.defOf(name, index);
+    return { def, at: this.offsetOf(def, index) };
   }
 
-  /** The registers of a point. */
-  words(name: string, index?: number): number[] {
-    const { def, at } = this.locate(name, index);
+  private defOf(name: string, index: number | undefined): PointDef {
+    const def = index === undefined ? this.model.points[name] : this.model.group?.points[name];
+    if (!def) throw new SunSpecValueError(`model ${this.model.id} has no ${index === undefined ? "" : "repeating "}point ${name}`);
+    return def;
+  }
+
+  private offsetOf(def: PointDef, index: number | undefined): number {
+    const group = this.model.group;
+    return index === undefined || !group ? def.offset : group.offset + group.size * index + def.offset;
+  }
+
+  /** The first register of a point, checked to lie inside the block and inside L. */
+  private checkedOffset(name: string, def: PointDef, index: number | undefined): number {
+    const at = this.offsetOf(def, index);
     if (at + def.size > this.regs.length || at + def.size > 2 + this.length) {
       const where = index === undefined ? name : `${name}[${index}]`;
       throw this.error(`model ${this.model.id}: ${where} at offset ${at} is beyond the model (L = ${this.length})`);
     }
+    return at;
+  }
+
+  /** The registers of a point. */
+  words(name: string, index?: number): number[] {
+    const def = this.defOf(name, index);
+    const at = this.checkedOffset(name, def, index);
     return this.regs.slice(at, at + def.size);
   }
 
   /** Raw integer (signed where the type is), or undefined when not implemented. */
   raw(name: PointName<M> | GroupPointName<M>, index?: number): number | undefined {
-    const { def } = this.locate(name, index);
-    return decodeRaw(def, this.words(name, index));
+    const def = this.defOf(name, index);
+    return decodeRawAt(def, this.regs, this.checkedOffset(name, def, index));
   }
 
   /** Text of a string point, or undefined when not implemented (all NUL). */
@@ -75,17 +89,21 @@ export class ModelReader<M extends ModelDef> {
 
   /** A scale factor's value (checked to be within −10..10), or undefined when not implemented. */
   scaleFactor(name: string): number | undefined {
-    const sf = decodeRaw(this.locate(name).def, this.words(name));
+    // A block is read once and decoded whole: its dozen scale factors serve every point (16 cells share CellV_SF).
+    if (this.scaleFactors.has(name)) return this.scaleFactors.get(name);
+    const def = this.defOf(name, undefined);
+    const sf = decodeRawAt(def, this.regs, this.checkedOffset(name, def, undefined));
     if (sf !== undefined && Math.abs(sf) > MAX_SCALE_FACTOR) throw this.error(`model ${this.model.id}: scale factor ${name} = ${sf} is outside -10..10`);
+    this.scaleFactors.set(name, sf);
     return sf;
   }
 
   /** Value × 10^SF, or undefined where the value or its scale factor is not implemented. */
   scaled(name: PointName<M> | GroupPointName<M>, index?: number): number | undefined {
-    const { def } = this.locate(name, index);
+    const def = this.defOf(name, index);
     if (!def.sf) throw new SunSpecValueError(`point ${name} of model ${this.model.id} has no scale factor`);
     const sf = this.scaleFactor(def.sf);
-    const raw = this.raw(name, index);
+    const raw = decodeRawAt(def, this.regs, this.checkedOffset(name, def, index));
     return sf === undefined || raw === undefined ? undefined : applyScale(raw, sf);
   }
 }

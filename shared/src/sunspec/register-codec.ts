@@ -97,8 +97,13 @@ export function notImplementedWords(def: PointDef): number[] {
 
 /** The point's raw integer (signed where its type is), or undefined when it is "not implemented". */
 export function decodeRaw(def: PointDef, words: readonly number[]): number | undefined {
+  return decodeRawAt(def, words, 0);
+}
+
+/** decodeRaw of the point whose first register is `regs[at]` (no copy of its words). */
+export function decodeRawAt(def: PointDef, regs: readonly number[], at: number): number | undefined {
   if (def.type === "string") throw new SunSpecValueError("a string point has no raw integer: use decodeText");
-  const unsigned = def.size === 2 ? readUint32(words, 0) : (words[0] ?? 0);
+  const unsigned = def.size === 2 ? readUint32(regs, at) : (regs[at] ?? 0);
   if (unsigned === NOT_IMPLEMENTED[def.type] && def.type !== "pad") return undefined;
   if (!SIGNED.has(def.type)) return unsigned;
   return def.size === 2 ? unsigned | 0 : toInt16(unsigned);
@@ -179,9 +184,12 @@ export function encodeRaw(def: PointDef, raw: number | null, what: Label = "valu
   return words;
 }
 
-/** value × 10^sf, rounded to the resolution the scale factor gives (no 0.30000000000000004). */
+/**
+ * value × 10^sf, as the decimal it is (no 0.30000000000000004): for sf < 0 the integer over 10^-sf
+ * (both exact, and division rounds once, to the double nearest that decimal), for sf > 0 an integer.
+ */
 export function applyScale(raw: number, sf: number): number {
-  return sf === 0 ? raw : Number((raw * 10 ** sf).toFixed(Math.max(0, -sf)));
+  return sf < 0 ? raw / 10 ** -sf : sf === 0 ? raw : raw * 10 ** sf;
 }
 
 /** The raw integer that carries `value` at scale factor `sf` (nearest). */
