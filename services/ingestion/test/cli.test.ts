@@ -8,9 +8,9 @@ import { runScript } from "../../../test/support/cli";
 import { freePort, waitFor } from "../../../test/support/free-port";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
 
-/** The service as `npm run ingestion` starts it, with only PATH and `env` in its environment. */
+/** The service as `npm run ingestion` starts it (one node process, so that a kill leaves no child behind), with only PATH and `env` in its environment. */
 function run(args: string[], env: Record<string, string>) {
-  return runScript("services/ingestion/src/main.ts", args, { via: "tsx", env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...env } });
+  return runScript("services/ingestion/src/main.ts", args, { via: "node", env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...env } });
 }
 
 describe("npm run ingestion", () => {
