@@ -208,8 +208,9 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
         },
       })
     : startMqttIntake(config, processor, log, now)
-  ).catch((err: unknown) => {
+  ).catch(async (err: unknown) => {
     intakeFailed(err);
+    await probes?.close();
     throw err;
   });
   intakeUp(intake);
