@@ -20,8 +20,13 @@ export interface BrokerPersistence {
 /** How long close() waits for writes still in progress. */
 const SETTLE_TIMEOUT_MS = 5000;
 
-/** Stores of a publish that must finish in the order they were called (below). */
-const IN_ORDER = new Set(["outgoingEnqueue", "outgoingEnqueueCombi"]);
+/**
+ * Stores a publish waits for (its copies queued for persistent sessions), answered in call order
+ * (below). Each copy has a key of its own, ordered by the broker's counter, so the writes themselves
+ * may run at once: one at a time capped the whole broker at LevelDB's round trips and queued every
+ * publish behind the ones before (fault → case p99 850 ms at 1 000 messages/s).
+ */
+const ANSWERED_IN_ORDER = new Set(["outgoingEnqueue", "outgoingEnqueueCombi"]);
 /**
  * Stores a delivery waits for, answered in call order per client: aedes gives a QoS 1 copy for an
  * online persistent session its message ID with `outgoingUpdate` and writes it to the socket when
@@ -40,8 +45,8 @@ const WRITE_BEHIND = new Set(["storeRetained"]);
  *   the queue: lost. With an in-memory persistence the publishes of one client reach subscribers in
  *   order; on disk, two stores of queued copies can finish out of order (aedes issue #955, the same
  *   with aedes-persistence-mongodb issue #27). So the stores a publish waits for (queued copies for
- *   offline sessions) run one at a time, in call order, and the retained copy is written behind,
- *   in order, without holding the publish up.
+ *   persistent sessions) are answered in call order, and the retained copy (one key, overwritten)
+ *   is written behind, one at a time in call order, without holding the publish up.
  * - A clean close: calls in progress are counted, so close() lets the last stores of a closing
  *   broker finish (aedes acknowledges a QoS 1 PUBLISH before its copies are stored) instead of
  *   closing the database under them.
@@ -90,7 +95,7 @@ function orderAndTrack<T extends object>(target: T, onError: (err: unknown) => v
           return undefined;
         }
         if (IN_ORDER_PER_CLIENT.has(name)) return answerInOrder(run, clientKey(args[0]));
-        return IN_ORDER.has(name) ? inOrder(run) : run();
+        return ANSWERED_IN_ORDER.has(name) ? answerInOrder(run, "publish") : run();
       };
     },
   });
