@@ -73,6 +73,7 @@ export class SocketGuard {
 
   /** The socket kept sending past its refusals: as many as its burst, faster than its rate works them off. */
   get ignoresRefusals(): boolean {
-    return this.refusals >= this.options.burst;
+    // Whole refusals: one only partly worked off still counts (3.9999 of 4 must not let it stay).
+    return Math.ceil(this.refusals) >= this.options.burst;
   }
 }

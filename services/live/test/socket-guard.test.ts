@@ -31,6 +31,13 @@ describe("SocketGuard's rate", () => {
     expect(guard.ignoresRefusals).toBe(false);
   });
 
+  it("counts a refusal partly worked off as a whole one (a small burst is not escaped by milliseconds)", () => {
+    const guard = new SocketGuard({ ...options, perSecond: 0.1, burst: 4 }, 0);
+    for (let i = 0; i < 4; i++) guard.take(0);
+    for (let t = 1; t <= 4; t++) guard.take(t);
+    expect(guard.ignoresRefusals).toBe(true);
+  });
+
   it("works refusals off at the rate", () => {
     const guard = new SocketGuard(options, 0);
     for (let i = 0; i < 199; i++) guard.take(0);
