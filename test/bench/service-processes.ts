@@ -1,8 +1,7 @@
 import { writeFileSync } from "node:fs";
-import { createConnection } from "node:net";
 import { join } from "node:path";
 import { type RunningScript, runScript } from "../support/cli";
-import { freePort, waitFor } from "../support/free-port";
+import { canConnect, freePort, waitFor } from "../support/free-port";
 
 /**
  * A service started as deployed: its bundle (`npm run build`) under plain node, in a process of
@@ -23,17 +22,6 @@ const BUNDLES: Record<Part, string> = {
   ingestion: "services/ingestion/dist/main.js",
   live: "services/live/dist/main.js",
 };
-
-function reachable(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = createConnection(port, "127.0.0.1");
-    socket.once("connect", () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once("error", () => resolve(false));
-  });
-}
 
 /**
  * Starts `part` with `config` (its port is added: `port` for the broker, `http.port` otherwise) and
@@ -57,7 +45,7 @@ export async function startServiceProcess(part: Part, dir: string, config: Recor
     await waitFor(
       async () => {
         if (script.child.exitCode !== null) throw new Error(`the ${part} exited: ${script.output()}`);
-        if (part === "broker") return reachable(port);
+        if (part === "broker") return canConnect(port);
         return (await fetch(`${url}/healthz`).catch(() => null))?.status === 200;
       },
       30_000,

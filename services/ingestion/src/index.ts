@@ -116,7 +116,10 @@ export async function startIngestion(config: IngestionConfig, options: StartInge
         registry: metrics.registry,
         ...config.http,
         setting: "http.port",
-        health: () => ({ ok: health().mqttConnected, ...health() }),
+        health: () => {
+          const current = health();
+          return { ok: current.mqttConnected, ...current };
+        },
       });
   } catch (err) {
     spool?.close();
