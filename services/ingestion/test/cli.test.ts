@@ -74,6 +74,12 @@ describe("npm run ingestion", () => {
     child = proc.child;
     expect(await proc.exited).toBe(2);
     expect(proc.output()).toMatch(/mqtt\.url \(from MQTT_URL\)/);
+    for (const port of ["99999", "eighty", "-1"]) {
+      const probe = run([], { INGESTION_HTTP_PORT: port });
+      child = probe.child;
+      expect(await probe.exited).toBe(2);
+      expect(probe.output()).toMatch(/http\.port \(from INGESTION_HTTP_PORT\)/);
+    }
     const flag = run(["--bogus"], {});
     child = flag.child;
     expect(await flag.exited).toBe(2);
