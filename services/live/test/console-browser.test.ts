@@ -311,12 +311,10 @@ describe("case page", () => {
     await page.locator("#part-form button[type=submit]").click();
     await expect.poll(() => page.locator("#spare-parts").textContent(), { timeout: 10_000 }).toContain("1 × FAN-40MM for BMS 3.1.0");
 
-    // A refused input stays in its form with the server's reason.
-    await page.locator('#cost-form input[name="currency"]').evaluate((input) => input.removeAttribute("pattern"));
-    await page.locator('#cost-form input[name="currency"]').fill("eu1");
-    await page.locator('#cost-form input[name="unitPrice"]').fill("1");
+    // A refused input stays in its form with the server's reason (the price cap is the server's alone).
+    await page.locator('#cost-form input[name="unitPrice"]').fill("20000000");
     await page.locator("#cost-form button[type=submit]").click();
-    await expect.poll(() => page.locator("#cost-form .error").textContent(), { timeout: 10_000 }).toContain("currency");
+    await expect.poll(() => page.locator("#cost-form .error").textContent(), { timeout: 10_000 }).toContain("unitPrice");
 
     const res = await fetch(`${h.live.url}/api/cases/${opened.id}`, { headers: { authorization: `Bearer ${TOKEN}` } });
     const c = (await res.json()) as SupportCase;
@@ -326,6 +324,30 @@ describe("case page", () => {
     expect(c.spareParts).toEqual([expect.objectContaining({ part: "FAN-40MM", quantity: 1, bmsVersion: "3.1.0" })]);
     expect(c.timeline?.map((t) => t.kind)).toEqual(["opened", "note", "assigned", "status", "cost-line", "spare-part"]);
     await screenshot(page, "case-worked");
+    expect(errors).toEqual([]);
+    await page.close();
+  });
+
+  it("keeps what an engineer is typing when the case changes under it", async () => {
+    const { page, errors } = await open(`#/case/${opened.id}`);
+    await page.locator("#note-form textarea").waitFor({ timeout: 10_000 });
+    await page.locator('#cost-form input[name="description"]').fill("Freight to site C");
+    await page.locator("#note-form textarea").fill("Half a note about the fan");
+
+    // Another engineer takes the case: the page redraws with the new assignee.
+    const res = await fetch(`${h.live.url}/api/cases/${opened.id}/assign`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+      body: JSON.stringify({ assignee: "Grace" }),
+    });
+    expect(res.status).toBe(200);
+    await expect.poll(() => page.locator(".case-head + p").textContent(), { timeout: 10_000 }).toContain("assigned to Grace");
+
+    expect(await page.locator("#note-form textarea").inputValue()).toBe("Half a note about the fan");
+    expect(await page.locator('#cost-form input[name="description"]').inputValue()).toBe("Freight to site C");
+    expect(await page.locator("#note-form textarea").evaluate((node) => node === document.activeElement)).toBe(true);
+    // A field left alone shows the new state.
+    expect(await page.locator('#assign-form input[name="assignee"]').inputValue()).toBe("Grace");
     expect(errors).toEqual([]);
     await page.close();
   });

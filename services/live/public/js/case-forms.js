@@ -47,7 +47,7 @@ export function workForms(c, ctx, reload) {
   moveError.setAttribute("role", "alert");
   const movesBox = h(
     "div",
-    { class: "moves" },
+    { class: "moves", id: "case-moves" },
     h("p", {}, `Status: ${c.status}. `, moves.length ? "Move it:" : "No move is left: closed cases reopen when their fault returns."),
     h(
       "div",
@@ -62,6 +62,7 @@ export function workForms(c, ctx, reload) {
               try {
                 await post(`${base}/status`, { status: m.status, ...(moveNote.value.trim() ? { note: moveNote.value.trim() } : {}) });
                 announce(`Case moved to ${m.status}.`);
+                moveNote.value = "";
                 reload();
               } catch (err) {
                 moveError.textContent = `Could not move the case: ${err.message}`;

@@ -7,7 +7,7 @@ import { costForm, partForm, workForms } from "./case-forms.js";
 import { drawCells } from "./cells.js";
 import { timeChart } from "./charts.js";
 import { diagnosisPanel, onCommand } from "./diagnosis.js";
-import { card, el, facts, h } from "./dom.js";
+import { card, el, facts, h, keepEdits } from "./dom.js";
 import { cellName, duration, fixed, when } from "./format.js";
 import { pointOf, SERIES_CHARTS } from "./pack-series.js";
 import { packHref } from "./router.js";
@@ -201,6 +201,7 @@ export function renderCase(page, { id, ctx }) {
     const framesBox = el("div", null, "frames");
     const snapshotBox = el("div", null, "cells");
     const limits = limitsFor(ctx.meta, c.evidence.meta?.chemistry);
+    const restoreEdits = keepEdits(page);
     const totals = c.costTotals.map((t) => `${t.currency}: company ${fixed(t.company, 2)}, customer ${fixed(t.customer, 2)}`).join(" · ");
     page.replaceChildren(
       h(
@@ -290,6 +291,7 @@ export function renderCase(page, { id, ctx }) {
     if (c.evidence.sample)
       drawCells(snapshotBox, c.evidence.sample, limits, typeof c.evidence.index === "number" ? { kind: indexKind(c), index: c.evidence.index } : null);
     else snapshotBox.append(notice("No sample: this rule fired on a clock."));
+    restoreEdits(page);
     document.body.dataset.caseLoaded = c.id;
     return c;
   }

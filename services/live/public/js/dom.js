@@ -48,3 +48,39 @@ export function announce(text) {
   const node = document.getElementById("announce");
   if (node) node.textContent = text;
 }
+
+/**
+ * Notes what the engineer has typed but not sent in `root` (fields that differ from their defaults,
+ * and a form's error), so a redraw when the case changes does not wipe it. Returns the function that
+ * puts it back into the redrawn `root`. Fields are found by their nearest ancestor with an id and
+ * their name.
+ */
+export function keepEdits(root) {
+  const key = (field) => `${field.parentElement?.closest("[id]")?.id ?? ""}/${field.name}`;
+  const edited = [];
+  for (const field of root.querySelectorAll("input[name], textarea[name], select[name]")) {
+    const changed =
+      field instanceof HTMLSelectElement
+        ? [...field.options].some((o) => o.selected !== o.defaultSelected)
+        : field.type === "checkbox" || field.type === "radio"
+          ? field.checked !== field.defaultChecked
+          : field.value !== field.defaultValue;
+    if (changed) edited.push({ key: key(field), value: field.value, checked: field.checked });
+  }
+  const errors = [...root.querySelectorAll("form[id] > .error")].filter((e) => e.textContent).map((e) => [e.parentElement.id, e.textContent]);
+  const focused = root.contains(document.activeElement) && document.activeElement?.name ? key(document.activeElement) : null;
+  return (next) => {
+    const fields = new Map([...next.querySelectorAll("input[name], textarea[name], select[name]")].map((f) => [key(f), f]));
+    for (const { key: k, value, checked } of edited) {
+      const field = fields.get(k);
+      if (!field) continue;
+      if (field.type === "checkbox" || field.type === "radio") field.checked = checked;
+      else field.value = value;
+    }
+    for (const [formId, text] of errors) {
+      const error = next.querySelector(`form[id="${CSS.escape(formId)}"] > .error`);
+      if (error) error.textContent = text;
+    }
+    if (focused) fields.get(focused)?.focus();
+  };
+}
