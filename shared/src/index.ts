@@ -6,6 +6,7 @@ export * from "./broker-time";
 export * from "./capture-evidence";
 export * from "./clock";
 export * from "./command-line";
+export * from "./compiled-check";
 export * from "./config-loader";
 export * from "./defaults";
 export * from "./errors";

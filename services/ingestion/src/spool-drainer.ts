@@ -136,7 +136,10 @@ export class SpoolDrainer {
     this.backoff.reset();
     this.state = { lastWriteOk: true };
     this.metrics.writeOk.set(1);
-    return this.spool.size() * this.avgLinesPerMessage >= this.options.batchSize ? "more" : "partial";
+    // A full batch means samples come faster than one write takes: what gathered meanwhile goes at
+    // once (the end of a burst too), rather than after the flush interval meant for a trickle.
+    const full = lines.length >= this.options.batchSize - this.avgLinesPerMessage;
+    return this.spool.size() > 0 && (full || this.spool.size() * this.avgLinesPerMessage >= this.options.batchSize) ? "more" : "partial";
   }
 
   private async onFailure(err: unknown, messages: QueuedMessage[]): Promise<BatchOutcome> {

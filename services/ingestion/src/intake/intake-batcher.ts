@@ -63,6 +63,10 @@ export class IntakeBatcher<T> {
       await this.handle(batch);
       this.inFlight = 0;
       this.wakeWaiters();
+      // A batch's work runs on promises that settle at once (SQLite is synchronous): without a turn
+      // of the event loop here, a backlog would be worked through before any other I/O, and the
+      // spool's writes to the time-series server, timers and probes would wait for the whole of it.
+      await new Promise<void>((resolve) => setImmediate(resolve));
     }
   }
 

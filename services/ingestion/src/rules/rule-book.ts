@@ -131,7 +131,10 @@ export class RuleBook {
    * the site section does not), `product` its meta's model (the products section).
    */
   resolve(siteId: string, packId: string, metaChemistry?: Chemistry, product?: string): ResolvedRules {
-    const key = `${siteId}/${packId}/${metaChemistry ?? ""}/${product ?? ""}`;
+    // Packs without a section of their own share their site's (or the fleet's) resolved rules.
+    const f = this.file;
+    const scope = Object.hasOwn(f.packs, `${siteId}/${packId}`) ? `${siteId}/${packId}` : Object.hasOwn(f.sites, siteId) ? `${siteId}/` : "/";
+    const key = `${scope}/${metaChemistry ?? ""}/${product ?? ""}`;
     let found = this.cache.get(key);
     if (!found) {
       found = this.build(siteId, packId, metaChemistry, product, (problems) => {

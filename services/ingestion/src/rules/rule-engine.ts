@@ -79,7 +79,8 @@ export class RuleEngine {
   private readonly applier: StepApplier;
   private readonly clockRules: SiteClockRules;
   private readonly committer: LedgerCommitter;
-  private readonly evaluationCounters = new Map<string, { inc(): void }>();
+  /** Evaluations per rule since the last commit, counted into the metric there (prom-client hashes the labels on every call). */
+  private readonly evaluations = new Map<string, number>();
 
   constructor(private readonly options: RuleEngineOptions) {
     this.now = options.now ?? Date.now;
@@ -330,16 +331,6 @@ export class RuleEngine {
     return obs;
   }
 
-  /** The rule's evaluation counter, looked up once (prom-client hashes the labels on every call). */
-  private evaluationsOf(ruleId: string): { inc(): void } {
-    let counter = this.evaluationCounters.get(ruleId);
-    if (!counter) {
-      counter = this.options.metrics.ruleEvaluations.labels({ rule: ruleId });
-      this.evaluationCounters.set(ruleId, counter);
-    }
-    return counter;
-  }
-
   /** Every rule of the pack that looks at samples, on one lane, with the lane's own rule states. */
   private evaluate(pack: PackRules, lane: RuleLane, obs: PackObservation, resolved: ResolvedRules): void {
     const explainMs = resolved.settings.explainWindowS * 1000;
@@ -351,7 +342,7 @@ export class RuleEngine {
       const slot = lane.slot(rule);
       const step = slot.instance.sample?.(obs, context);
       if (!step) continue;
-      this.evaluationsOf(rule.id).inc();
+      this.evaluations.set(rule.id, (this.evaluations.get(rule.id) ?? 0) + 1);
       this.applier.apply(this.batch, target, slot, step, obs.sample);
     }
   }
@@ -399,6 +390,8 @@ export class RuleEngine {
    * `softLimit`: checkpoints, stop); returns how many states it saved.
    */
   private async commit(level: "hard" | "soft", softLimit?: number): Promise<number> {
+    for (const [rule, count] of this.evaluations) this.options.metrics.ruleEvaluations.inc({ rule }, count);
+    this.evaluations.clear();
     const batch = this.batch;
     this.batch = new RuleBatch();
     const { holders, rows } = this.holders.takeDirty(level, this.siteOwner, softLimit);
