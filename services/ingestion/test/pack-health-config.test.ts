@@ -90,6 +90,10 @@ describe("warranty terms and health settings", () => {
     expect(bandLabel(0.75, [0.2, 0.5, 1, 2], " C")).toBe("0.5-1 C");
     expect(bandLabel(0.1, [0.2, 0.5, 1, 2], " C")).toBe("below 0.2 C");
     expect(bandLabel(3, [0.2, 0.5, 1, 2], " C")).toBe("2 C and above");
+    // The key's cached labels are bandLabel's, on every edge and between.
+    const edges = health.socBandsPct;
+    for (let soc = -1; soc <= 101; soc += 0.5) expect(stressKey(soc, 25.5, health)).toBe(`soc ${bandLabel(soc, edges, "", true)} | 25-35 °C`);
+    for (let t = -60; t <= 80; t += 0.5) expect(stressKey(50, t, health)).toBe(`soc 50-60 | ${bandLabel(t, health.temperatureBandsC, " °C")}`);
   });
 
   it("starts a health part that does not fit afresh, and says so", () => {

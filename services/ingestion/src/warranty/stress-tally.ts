@@ -58,10 +58,40 @@ export function bandLabel(value: number, edges: readonly number[], unit = "", cl
   return `${trim(last)}${unit} and above`;
 }
 
+/** Which of `edges`' bands `value` is in: 0 below the first edge, edges.length at or above the last (see bandLabel). */
+function bandIndex(value: number, edges: readonly number[], closedTop: boolean): number {
+  const last = edges.length - 1;
+  if (value < (edges[0] as number)) return 0;
+  if (value > (edges[last] as number) || (value === edges[last] && !closedTop)) return edges.length;
+  for (let i = 1; i < last; i++) if (value < (edges[i] as number)) return i;
+  return Math.max(1, last);
+}
+
+/** Labels per band of one edge list, made once: a key per sample costs no string building. */
+const bandLabels = new WeakMap<readonly number[], Map<string, string[]>>();
+function cachedBandLabel(value: number, edges: readonly number[], unit: string, closedTop = false): string {
+  let byUnit = bandLabels.get(edges);
+  if (!byUnit) {
+    byUnit = new Map();
+    bandLabels.set(edges, byUnit);
+  }
+  const variant = `${unit}|${closedTop}`;
+  let labels = byUnit.get(variant);
+  if (!labels) {
+    // A value inside each band gives its label.
+    labels = Array.from({ length: edges.length + 1 }, (_, i) => {
+      const inside = i === 0 ? (edges[0] as number) - 1 : i === edges.length ? (edges[edges.length - 1] as number) + 1 : (edges[i - 1] as number);
+      return bandLabel(inside, edges, unit, closedTop);
+    });
+    byUnit.set(variant, labels);
+  }
+  return labels[bandIndex(value, edges, closedTop)] as string;
+}
+
 /** "soc 80-90 | 25-35 °C" (hottest sensor; "unknown °C" when no sensor reads plausibly). */
 export function stressKey(soc: number, temperatureC: number | undefined, settings: HealthSettings): string {
-  const t = temperatureC === undefined ? "unknown °C" : bandLabel(temperatureC, settings.temperatureBandsC, " °C");
-  return `soc ${bandLabel(soc, settings.socBandsPct, "", true)} | ${t}`;
+  const t = temperatureC === undefined ? "unknown °C" : cachedBandLabel(temperatureC, settings.temperatureBandsC, " °C");
+  return `soc ${cachedBandLabel(soc, settings.socBandsPct, "", true)} | ${t}`;
 }
 
 /** Each sample's rates: what it adds per second it stands for. */
@@ -82,7 +112,7 @@ export function ratesOf(obs: PackObservation, terms: WarrantyTerms, settings: He
   const cRateKey =
     obs.state === "rest"
       ? "rest"
-      : `${obs.state === "charging" ? "charge" : "discharge"} ${bandLabel(Math.max(chargeC, dischargeC), settings.cRateBands, " C")}`;
+      : `${obs.state === "charging" ? "charge" : "discharge"} ${cachedBandLabel(Math.max(chargeC, dischargeC), settings.cRateBands, " C")}`;
   return {
     chargeA: Math.max(0, s.current),
     dischargeA: Math.max(0, -s.current),
@@ -95,9 +125,17 @@ export function ratesOf(obs: PackObservation, terms: WarrantyTerms, settings: He
   };
 }
 
+/** The month monthOf answered last, with its bounds: samples come in time order, mostly in one month. */
+let lastMonth = { from: 0, to: -1, month: "" };
+
 /** UTC month of a time, YYYY-MM. */
 export function monthOf(ts: number): string {
-  return new Date(ts).toISOString().slice(0, 7);
+  if (ts >= lastMonth.from && ts < lastMonth.to) return lastMonth.month;
+  const d = new Date(ts);
+  const from = Date.UTC(d.getUTCFullYear(), d.getUTCMonth(), 1);
+  const to = Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 1);
+  lastMonth = { from, to, month: d.toISOString().slice(0, 7) };
+  return lastMonth.month;
 }
 
 function newMonth(month: string): MonthCounters {
