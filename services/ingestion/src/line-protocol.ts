@@ -33,6 +33,18 @@ const OPTIONAL_PACK_FIELDS = [
   ["insulationResistance", "insulation_resistance"],
 ] as const satisfies ReadonlyArray<readonly [keyof PackSample, string]>;
 
+/** `v1=`, `t4=`…: made once per position (a sample has at most 1024 of each). */
+const FIELD_NAMES = { v: [] as string[], t: [] as string[] };
+function fieldName(prefix: "v" | "t", index: number): string {
+  const names = FIELD_NAMES[prefix];
+  let name = names[index];
+  if (name === undefined) {
+    name = `${prefix}${index + 1}=`;
+    names[index] = name;
+  }
+  return name;
+}
+
 function extremes(values: readonly number[]): { min: number; max: number } | null {
   if (values.length === 0) return null;
   let min = values[0] as number;
@@ -61,14 +73,13 @@ export function sampleToLines(siteId: string, packId: string, sample: PackSample
   if (temps) pack += `,temperature_min=${fieldValue(temps.min)},temperature_max=${fieldValue(temps.max)}`;
   const lines = [pack + ts];
 
-  let fields = "";
-  sample.cellVoltages.forEach((v, i) => {
-    fields += `${fields === "" ? "" : ","}v${i + 1}=${fieldValue(v)}`;
-  });
-  sample.cellTemperatures.forEach((t, i) => {
-    fields += `${fields === "" ? "" : ","}t${i + 1}=${fieldValue(t)}`;
-  });
-  if (fields !== "") lines.push(`cells${series} ${fields}${ts}`);
+  // One part per field, joined once: this runs for every sample, and piecewise concatenation
+  // allocated several times the line's size.
+  const cellCount = sample.cellVoltages.length;
+  const parts: string[] = new Array(cellCount + sample.cellTemperatures.length);
+  for (let i = 0; i < cellCount; i++) parts[i] = fieldName("v", i) + fieldValue(sample.cellVoltages[i] as number);
+  for (let i = 0; i < sample.cellTemperatures.length; i++) parts[cellCount + i] = fieldName("t", i) + fieldValue(sample.cellTemperatures[i] as number);
+  if (parts.length > 0) lines.push(`cells${series} ${parts.join(",")}${ts}`);
 
   for (const code of new Set(sample.bmsAlarms ?? [])) lines.push(`bms_alarm${series},code=${code} active=1${ts}`);
   return lines;

@@ -4,7 +4,7 @@ import type { IngestionMetrics } from "../ingestion-metrics";
 import { sampleToLines } from "../line-protocol";
 import type { RuleEngine, RuleInput } from "../rules/rule-engine";
 import type { SpoolDrainer } from "../spool-drainer";
-import type { DuplicateFilter } from "./duplicate-filter";
+import { type DuplicateFilter, sampleKey } from "./duplicate-filter";
 import { type MessageLimits, payloadForDeadLetter, type RejectCategory, type ValidatedMessage, validateMessage } from "./message-validator";
 import type { PackLimits } from "./pack-limits";
 import type { RejectionLog } from "./rejection-log";
@@ -68,7 +68,8 @@ export class BatchProcessor {
     const lines: { topic: string; payload: string; enqueuedAt: number }[] = [];
     let lineCount = 0;
     const rejected: { message: IntakeMessage; category: RejectCategory; reason: string }[] = [];
-    const accepted: { siteId: string; packId: string; seq: number; ts: number }[] = [];
+    /** The accepted samples' keys, remembered once the batch is durable. */
+    const accepted: string[] = [];
     const inBatch = new Set<string>();
     // Counted once a batch: a labelled counter costs a lookup per call.
     const received = new Map<ValidatedMessage["kind"], number>();
@@ -86,8 +87,8 @@ export class BatchProcessor {
             rejected.push({ message, category: "over_limit", reason: packs.reason(siteId) });
             continue;
           }
-          const key = `${siteId}/${packId}/${sample.seq}/${sample.ts}`;
-          if (duplicates.isDuplicate(siteId, packId, sample.seq, sample.ts) || inBatch.has(key)) {
+          const key = sampleKey(siteId, packId, sample.seq, sample.ts);
+          if (duplicates.has(key) || inBatch.has(key)) {
             metrics.duplicates.inc();
             continue;
           }
@@ -97,7 +98,7 @@ export class BatchProcessor {
             lineCount += own.length;
             lines.push({ topic: message.topic, payload: own.join("\n"), enqueuedAt: message.receivedAt });
           }
-          accepted.push({ siteId, packId, seq: sample.seq, ts: sample.ts });
+          accepted.push(key);
           inputs.push({ kind: "sample", siteId, packId, sample, arrivedAt: message.receivedAt });
           break;
         }
@@ -119,7 +120,7 @@ export class BatchProcessor {
     if (lines.length > 0) await this.retrying("spool the batch's samples", async () => this.spool(lines, lineCount));
     for (const r of rejected) await this.retrying("dead-letter a message", () => this.deadLetter(r, options.keepRejects ?? true));
     await this.deps.rules.run(inputs);
-    for (const a of accepted) duplicates.remember(a.siteId, a.packId, a.seq, a.ts);
+    for (const key of accepted) duplicates.remember(key);
     metrics.samplesAccepted.inc(accepted.length);
   }
 

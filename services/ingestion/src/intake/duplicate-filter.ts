@@ -9,14 +9,14 @@ export class DuplicateFilter {
   /** @param capacity keys remembered. @default 100000 */
   constructor(private readonly capacity = 100_000) {}
 
-  /** True when this sample was seen recently. */
-  isDuplicate(siteId: string, packId: string, seq: number, ts: number): boolean {
-    return this.seen.has(key(siteId, packId, seq, ts));
+  /** True when the sample with this key (sampleKey) was seen recently. */
+  has(key: string): boolean {
+    return this.seen.has(key);
   }
 
   /** Remembers a sample once it is stored (not before: a failed store must not turn the redelivery into a "duplicate"). */
-  remember(siteId: string, packId: string, seq: number, ts: number): void {
-    this.seen.set(key(siteId, packId, seq, ts), true);
+  remember(key: string): void {
+    this.seen.set(key, true);
     if (this.seen.size > this.capacity) {
       const oldest = this.seen.keys().next();
       if (!oldest.done) this.seen.delete(oldest.value);
@@ -25,9 +25,10 @@ export class DuplicateFilter {
 }
 
 /**
- * One flat string: a template literal makes a rope of five V8 cons strings, and 100 000 ropes held
- * in the map took 27 MiB where flat keys take 9 (docs/architecture.md, "Memory per pack").
+ * A sample's identity: one flat string (a template literal makes a rope of five V8 cons strings, and
+ * 100 000 ropes held in the map took 27 MiB where flat keys take 9: docs/architecture.md, "Memory
+ * per pack").
  */
-function key(siteId: string, packId: string, seq: number, ts: number): string {
+export function sampleKey(siteId: string, packId: string, seq: number, ts: number): string {
   return [siteId, packId, seq, ts].join("/");
 }

@@ -82,6 +82,9 @@ export function startMqttSource(config: MqttConnectionConfig, onDelivery: Delive
       reconnectPeriod: config.reconnectPeriodMs,
       connectTimeout: config.connectTimeoutMs,
       manualConnect: true,
+      // MQTT.js's default logger (debug) gathers its arguments into an array on every call, on or
+      // off: several per message. Set DEBUG=mqttjs* to have it back.
+      ...(process.env.DEBUG ? {} : { log: () => undefined }),
     },
   );
   let subscribed = false;

@@ -1,5 +1,9 @@
 import { Duplex } from "node:stream";
-import mqttPacket, { type Packet } from "mqtt-packet";
+import { PacketFramer } from "./packet-framer";
+
+/** PUBACK's first byte (MQTT 3.1.1 §3.4: packet type 4, no flags) and its remaining length. */
+const PUBACK = 0x40;
+const PUBACK_REMAINING = 0x02;
 
 /**
  * Sits between MQTT.js and its socket and holds the PUBACKs back until the messages they
@@ -10,24 +14,22 @@ import mqttPacket, { type Packet } from "mqtt-packet";
  * would be in flight and every message would need its own commit. The gate lets the callback come
  * at once (the next message flows) while the PUBACK bytes wait here, in order, until `release`
  * names their message IDs (after the batch they belong to committed). Incoming bytes pass through
- * untouched; outgoing bytes are parsed with mqtt-packet, and everything but PUBACK goes out as it
- * came. When the connection drops, held PUBACKs die with it and the broker delivers those messages
- * again in the next session: exactly what an unacknowledged QoS 1 message must do.
+ * untouched; outgoing bytes are cut into packets at their fixed headers, and every packet but
+ * PUBACK goes out as it came. When the connection drops, held PUBACKs die with it and the broker
+ * delivers those messages again in the next session: exactly what an unacknowledged QoS 1 message
+ * must do.
  *
  * MQTT 3.1.1 [MQTT-4.6.0-2]: PUBACKs go out in the order the PUBLISHes came; release keeps it.
  */
 export class PubackGate extends Duplex {
-  private readonly parser = mqttPacket.parser({ protocolVersion: 4 });
+  private readonly framer = new PacketFramer();
   /** Message IDs whose PUBACK MQTT.js wrote, oldest first. */
   private readonly held: number[] = [];
   /** Released before their PUBACK reached the gate. */
   private readonly early = new Set<number>();
-  private readonly parsed: Packet[] = [];
 
   constructor(private readonly inner: Duplex) {
     super();
-    this.parser.on("packet", (packet: Packet) => this.parsed.push(packet));
-    this.parser.on("error", (err: Error) => this.destroy(err));
     inner.on("data", (chunk: Buffer) => {
       if (!this.push(chunk)) inner.pause();
     });
@@ -46,14 +48,23 @@ export class PubackGate extends Duplex {
     if (this.destroyed) return;
     for (const id of messageIds) this.early.add(id);
     const acks = this.releasedAcks();
-    if (acks.length > 0) this.inner.write(Buffer.concat(acks));
+    if (acks) this.inner.write(acks);
   }
 
-  /** The PUBACKs at the head of the queue whose messages were released, taken off it. */
-  private releasedAcks(): Buffer[] {
+  /** The PUBACKs at the head of the queue whose messages were released, taken off it, as bytes. */
+  private releasedAcks(): Buffer | null {
     let n = 0;
     while (n < this.held.length && this.early.delete(this.held[n] as number)) n++;
-    return this.held.splice(0, n).map((messageId) => mqttPacket.generate({ cmd: "puback", messageId }));
+    if (n === 0) return null;
+    const out = Buffer.allocUnsafe(4 * n);
+    for (let i = 0; i < n; i++) {
+      const id = this.held[i] as number;
+      out[4 * i] = PUBACK;
+      out[4 * i + 1] = PUBACK_REMAINING;
+      out.writeUInt16BE(id, 4 * i + 2);
+    }
+    this.held.splice(0, n);
+    return out;
   }
 
   override _read(): void {
@@ -61,15 +72,20 @@ export class PubackGate extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
-    this.parser.parse(chunk);
     const out: Buffer[] = [];
-    for (const packet of this.parsed.splice(0)) {
-      if (packet.cmd === "puback" && packet.messageId !== undefined) this.held.push(packet.messageId);
-      else out.push(mqttPacket.generate(packet));
+    try {
+      this.framer.take(chunk, (packet) => {
+        if (packet[0] === PUBACK && packet.length === 4) this.held.push(packet.readUInt16BE(2));
+        else out.push(packet);
+      });
+    } catch (err) {
+      callback(err as Error);
+      return;
     }
-    out.push(...this.releasedAcks());
+    const acks = this.releasedAcks();
+    if (acks) out.push(acks);
     if (out.length === 0) callback();
-    else this.inner.write(Buffer.concat(out), callback);
+    else this.inner.write(out.length === 1 ? (out[0] as Buffer) : Buffer.concat(out), callback);
   }
 
   override _final(callback: (error?: Error | null) => void): void {

@@ -37,17 +37,35 @@ interface SensorTrack {
 export class PlausibilityFilter {
   private sensors: SensorTrack[] = [];
 
-  filter(sample: PackSample, limits: PlausibilityLimits): { cells: (number | null)[]; temps: (number | null)[]; implausible: ImplausibleReading[] } {
+  filter(
+    sample: PackSample,
+    limits: PlausibilityLimits,
+  ): { cells: readonly (number | null)[]; temps: readonly (number | null)[]; implausible: ImplausibleReading[] } {
     const implausible: ImplausibleReading[] = [];
-    const cells = sample.cellVoltages.map((v, index) => {
+    const cells = allWithin(sample.cellVoltages, limits.cellVoltageRailLowV, limits.cellVoltageRailHighV)
+      ? sample.cellVoltages
+      : this.cellsWithin(sample, limits, implausible);
+    const temps = this.plausibleTemperatures(sample, limits, implausible);
+    return { cells, temps, implausible };
+  }
+
+  /** The cells with those outside their rails taken out (null), each reported. */
+  private cellsWithin(sample: PackSample, limits: PlausibilityLimits, implausible: ImplausibleReading[]): (number | null)[] {
+    return sample.cellVoltages.map((v, index) => {
       if (v >= limits.cellVoltageRailLowV && v <= limits.cellVoltageRailHighV) return v;
       const rail = v < limits.cellVoltageRailLowV ? `below the ${limits.cellVoltageRailLowV} V rail` : `above the ${limits.cellVoltageRailHighV} V rail`;
       implausible.push({ kind: "cell-voltage", index, value: v, reason: `cell ${index + 1} reads ${v} V, ${rail}: an open voltage tap or a BMS cable fault` });
       return null;
     });
+  }
+
+  /** The sensors' readings with the implausible ones taken out (null), each reported; the sample's own array when none is. */
+  private plausibleTemperatures(sample: PackSample, limits: PlausibilityLimits, implausible: ImplausibleReading[]): readonly (number | null)[] {
     const raw = sample.cellTemperatures;
     while (this.sensors.length < raw.length) this.sensors.push({ last: undefined, lastTs: 0, flagged: null });
-    const temps: (number | null)[] = raw.map((v, index) => {
+    let temps: (number | null)[] | null = null;
+    for (let index = 0; index < raw.length; index++) {
+      const v = raw[index] as number;
       const track = this.sensors[index] as SensorTrack;
       const atRail = v <= limits.temperatureRailLowC || v >= limits.temperatureRailHighC;
       const dtS = track.last === undefined ? 0 : Math.max(1, (sample.ts - track.lastTs) / 1000);
@@ -66,21 +84,44 @@ export class PlausibilityFilter {
       if (reason === null) {
         track.last = v;
         track.lastTs = sample.ts;
-        return v;
+        continue;
       }
       implausible.push({ kind: "temperature", index, value: v, reason });
-      return null;
-    });
-    return { cells, temps, implausible };
+      temps ??= [...raw];
+      temps[index] = null;
+    }
+    return temps ?? raw;
   }
 }
+
+type ObservedMetric = ThresholdMetric | "cell-voltage-spread" | "temperature-spread";
+
+/** Where each metric is cached in an observation (an array: a Map per sample cost more than the metrics). */
+const METRIC_SLOT: Record<ObservedMetric, number> = {
+  "cell-voltage-max": 0,
+  "cell-voltage-min": 1,
+  "pack-voltage-per-cell": 2,
+  "pack-voltage-mismatch": 3,
+  "charge-current": 4,
+  "discharge-current": 5,
+  "charge-c-rate": 6,
+  "discharge-c-rate": 7,
+  "temperature-max": 8,
+  "temperature-min": 9,
+  soc: 10,
+  soh: 11,
+  "insulation-resistance": 12,
+  "cell-voltage-spread": 13,
+  "temperature-spread": 14,
+};
 
 /** One pack sample as the rules see it: plausible readings only, derived metrics computed once. */
 export class PackObservation {
   readonly ts: number;
   readonly state: Exclude<CurrentState, "any">;
   readonly alarms: ReadonlySet<BmsAlarmCode>;
-  private readonly cache = new Map<string, { value: number; index: number | null } | null>();
+  /** Metrics computed so far, by METRIC_SLOT (undefined: not yet). */
+  private readonly cache: ({ value: number; index: number | null } | null | undefined)[] = [];
 
   constructor(
     readonly siteId: string,
@@ -104,14 +145,16 @@ export class PackObservation {
     return when === "any" || when === this.state;
   }
 
-  metric(name: ThresholdMetric | "cell-voltage-spread" | "temperature-spread"): { value: number; index: number | null } | null {
-    if (this.cache.has(name)) return this.cache.get(name) ?? null;
+  metric(name: ObservedMetric): { value: number; index: number | null } | null {
+    const slot = METRIC_SLOT[name];
+    const cached = this.cache[slot];
+    if (cached !== undefined) return cached;
     const value = this.compute(name);
-    this.cache.set(name, value);
+    this.cache[slot] = value;
     return value;
   }
 
-  private compute(name: ThresholdMetric | "cell-voltage-spread" | "temperature-spread"): { value: number; index: number | null } | null {
+  private compute(name: ObservedMetric): { value: number; index: number | null } | null {
     const s = this.sample;
     switch (name) {
       case "cell-voltage-max":
@@ -149,6 +192,14 @@ export class PackObservation {
         return spread(this.temps, 1);
     }
   }
+}
+
+function allWithin(values: readonly number[], low: number, high: number): boolean {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i] as number;
+    if (!(v >= low && v <= high)) return false;
+  }
+  return true;
 }
 
 /** The largest (sign 1) or smallest (sign -1) plausible value and its index. */

@@ -54,7 +54,9 @@ export class StepApplier {
       slot.lastFiredAt = trigger.at;
       this.fire(batch, target, slot, trigger, false, sample);
     }
-    const worst = step.triggers.filter((t) => !t.independent).sort((a, b) => SEVERITY_RANK[b.severity] - SEVERITY_RANK[a.severity])[0];
+    // The worst trigger that is part of the episode (a loop: most steps carry none, and this runs per rule per sample).
+    let worst: Trigger | undefined;
+    for (const t of step.triggers) if (!t.independent && (worst === undefined || SEVERITY_RANK[t.severity] > SEVERITY_RANK[worst.severity])) worst = t;
     if (worst) {
       if (slot.active === null) {
         slot.active = worst.severity;

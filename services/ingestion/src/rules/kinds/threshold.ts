@@ -2,7 +2,7 @@ import { SEVERITY_RANK, Severity } from "@bms/shared";
 import type { ThresholdLevel, ThresholdMetric } from "@bms/shared/config/rules-config";
 import { z } from "zod";
 import type { PackObservation } from "../pack-observation";
-import { heldLongEnough, holdOff, holdOn, type Reading, type RuleStep, round, seconds, type Trigger } from "../rule-step";
+import { heldLongEnough, holdOff, holdOn, QUIET, type Reading, type RuleStep, round, seconds, type Trigger } from "../rule-step";
 import { defineKind, type RuleOf } from "./kind-module";
 
 type Threshold = RuleOf<"threshold" | "cell-spread">;
@@ -169,13 +169,15 @@ function evaluateThreshold(rule: Threshold, obs: PackObservation, state: Thresho
       detail: `${describeValue(metric, v, seen.index, obs)} is ${above ? "above" : "below"} the ${level.threshold} ${UNITS[metric]} ${severity} level${how}.`,
     });
   }
-  const active = levels.some(([severity]) => state[severity]?.a === true);
+  let active = false;
+  for (const [severity] of levels) active ||= state[severity]?.a === true;
   // Only an active condition's reading is followed into its case's evidence.
   const reading: Reading | undefined =
     seen === null || !active
       ? undefined
       : { value: round(seen.value, 4), index: seen.index, detail: describeValue(metric, seen.value, seen.index, obs), direction: above ? "above" : "below" };
-  return { triggers, active, hard, ...(reading ? { reading } : {}) };
+  if (!reading && !hard && !active && triggers.length === 0) return QUIET;
+  return reading ? { triggers, active, hard, reading } : { triggers, active, hard };
 }
 
 /** `threshold` and `cell-spread` rules: one machine per severity level, with hysteresis and a hold. */
