@@ -8,8 +8,7 @@ export interface BurstMessage {
 }
 
 /** A burst of realistic samples (16 cells, 16 sensors) spread over sites × packs, seq from `firstSeq`. */
-export function makeBurst(count: number, firstSeq: number, sites = 10, packsPerSite = 10): BurstMessage[] {
-  const base = Date.now();
+export function makeBurst(count: number, firstSeq: number, sites = 10, packsPerSite = 10, base = Date.now()): BurstMessage[] {
   const out: BurstMessage[] = [];
   for (let i = 0; i < count; i++) {
     const site = `bench-site-${i % sites}`;

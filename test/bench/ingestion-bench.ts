@@ -33,7 +33,10 @@ export interface IngestionBenchFigures {
   bareSubscriberMsgPerS: number;
   ingestionAcceptedMsgPerS: number;
   ingestionMsgPerS: number;
+  /** The median of the rounds' ratios (each round: a baseline burst, then an ingestion burst). */
   ingestionToBareRatio: number;
+  rounds: IngestionRound[];
+  /** Over all rounds. */
   linesWritten: number;
   samplesReadBackSite0: number;
   latencySamplesSent?: number;
@@ -43,6 +46,7 @@ export interface IngestionBenchFigures {
 }
 
 const LATENCY_RATE_PER_S = 100;
+const INGESTION_CLIENT_ID = "bench-ingestion";
 const LATENCY_SECONDS = 10;
 
 function publishBurst(client: MqttClient, burst: readonly BurstMessage[]): Promise<void> {
@@ -103,7 +107,7 @@ async function startIngestionProcess(brokerUrl: string, influxUrl: string, dataD
   writeFileSync(
     config,
     JSON.stringify({
-      mqtt: { url: brokerUrl, clientId: "bench-ingestion" },
+      mqtt: { url: brokerUrl, clientId: INGESTION_CLIENT_ID },
       influx: { url: influxUrl, org: "bench", bucket: "bms" },
       dataDir,
       http: { port },
@@ -184,60 +188,98 @@ async function latencyThroughLive(
   }
 }
 
+/** Rounds of the ingestion bench (BENCH_ROUNDS): the baseline and the ingestion alternate, and the medians are reported. */
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+
+interface IngestionRound {
+  bareSubscriberMsgPerS: number;
+  ingestionAcceptedMsgPerS: number;
+  ingestionMsgPerS: number;
+  ratio: number;
+}
+
+/** One burst through a freshly started ingestion (its data directory, and so its spool and rule state, kept from round to round). */
+async function ingestionRound(brokerUrl: string, influxUrl: string, dataDir: string, publisher: MqttClient, burst: readonly BurstMessage[]) {
+  const ingestion = await startIngestionProcess(brokerUrl, influxUrl, dataDir);
+  try {
+    const before = await scraped(ingestion.url, "bms_ingestion_samples_accepted_total");
+    const t0 = performance.now();
+    await publishBurst(publisher, burst);
+    await waitFor(
+      async () => (await scraped(ingestion.url, "bms_ingestion_samples_accepted_total")) - before >= burst.length,
+      300_000,
+      "the ingestion to accept the burst",
+    );
+    const ingestionAcceptedMsgPerS = burst.length / ((performance.now() - t0) / 1000);
+    await waitFor(
+      async () => ((await (await fetch(`${ingestion.url}/healthz`)).json()) as { spoolSize: number }).spoolSize === 0,
+      300_000,
+      "the ingestion to write the burst",
+    );
+    const ingestionMsgPerS = burst.length / ((performance.now() - t0) / 1000);
+    const linesWritten = await scraped(ingestion.url, "bms_ingestion_lines_written_total");
+    return { ingestionAcceptedMsgPerS, ingestionMsgPerS, linesWritten };
+  } finally {
+    ingestion.script.child.kill("SIGTERM");
+    await ingestion.script.exited;
+    // Its persistent session would collect the baseline's next burst.
+    await (await mqtt.connectAsync(brokerUrl, { clientId: INGESTION_CLIENT_ID, clean: true })).endAsync();
+  }
+}
+
+const median = (values: readonly number[]) =>
+  percentile(
+    [...values].sort((a, b) => a - b),
+    50,
+  ) ?? 0;
+
 export async function benchIngestion(persistence: "memory" | "disk", burstSize: number, withLatency: boolean): Promise<IngestionBenchFigures> {
   const dir = makeTempDir("bms-bench-");
   const vm = await startVictoriaMetrics();
   const broker = await startBroker(parseConfig(BrokerConfig, { host: "127.0.0.1", port: 0, allowAnonymous: true, dataDir: dir.path, persistence }, "bench"));
   const publisher = withoutDelay(await mqtt.connectAsync(broker.url, { clientId: "bench-publisher" }));
   try {
-    const bareSubscriberMsgPerS = await bareSubscriberRate(broker.url, publisher, makeBurst(burstSize, 0), persistence === "disk");
-
-    const ingestion = await startIngestionProcess(broker.url, vm.url, dir.path);
-    try {
-      const burst = makeBurst(burstSize, burstSize);
-      const t0 = performance.now();
-      await publishBurst(publisher, burst);
-      await waitFor(
-        async () => (await scraped(ingestion.url, "bms_ingestion_samples_accepted_total")) >= burstSize,
-        300_000,
-        "the ingestion to accept the burst",
-      );
-      const ingestionAcceptedMsgPerS = burstSize / ((performance.now() - t0) / 1000);
-      await waitFor(
-        async () => ((await (await fetch(`${ingestion.url}/healthz`)).json()) as { spoolSize: number }).spoolSize === 0,
-        300_000,
-        "the ingestion to write the burst",
-      );
-      const ingestionMsgPerS = burstSize / ((performance.now() - t0) / 1000);
-      const linesWritten = await scraped(ingestion.url, "bms_ingestion_lines_written_total");
-      // Every sample of one site must read back: the figure above counts only data that arrived.
-      const expectedSite0 = burst.filter((m) => m.topic.startsWith("bms/bench-site-0/")).length;
-      let samplesReadBackSite0 = 0;
-      await waitFor(
-        async () => {
-          const exported = await vm.exportSeries('pack_voltage{site="bench-site-0"}');
-          samplesReadBackSite0 = exported.reduce((n, s) => n + s.values.length, 0);
-          return samplesReadBackSite0 === expectedSite0;
-        },
-        60_000,
-        `${expectedSite0} samples of bench-site-0 to read back from VictoriaMetrics`,
-      );
-      const latency = withLatency ? await latencyThroughLive(broker.url, publisher, dir.path) : {};
-      return {
-        persistence,
-        burst: burstSize,
-        bareSubscriberMsgPerS,
-        ingestionAcceptedMsgPerS,
-        ingestionMsgPerS,
-        ingestionToBareRatio: ingestionMsgPerS / bareSubscriberMsgPerS,
-        linesWritten,
-        samplesReadBackSite0,
-        ...latency,
-      };
-    } finally {
-      ingestion.script.child.kill("SIGTERM");
-      await ingestion.script.exited;
+    // The baseline and the ingestion alternate, so that a slower spell of the machine weighs on both.
+    const rounds: IngestionRound[] = [];
+    let linesWritten = 0;
+    let expectedSite0 = 0;
+    // Each ingestion burst starts after the last one's newest sample (samples are 1 ms apart), so
+    // that every round's samples are new to the rules, not a backlog.
+    let nextTs = Date.now();
+    for (let round = 0; round < ROUNDS; round++) {
+      const bareSubscriberMsgPerS = await bareSubscriberRate(broker.url, publisher, makeBurst(burstSize, 2 * round * burstSize), persistence === "disk");
+      const base = Math.max(Date.now(), nextTs);
+      nextTs = base + burstSize + 1000;
+      const burst = makeBurst(burstSize, (2 * round + 1) * burstSize, 10, 10, base);
+      expectedSite0 += burst.filter((m) => m.topic.startsWith("bms/bench-site-0/")).length;
+      const r = await ingestionRound(broker.url, vm.url, dir.path, publisher, burst);
+      linesWritten = r.linesWritten;
+      rounds.push({ bareSubscriberMsgPerS, ...r, ratio: r.ingestionMsgPerS / bareSubscriberMsgPerS });
     }
+    // Every sample of one site must read back: the figures count only data that arrived.
+    let samplesReadBackSite0 = 0;
+    await waitFor(
+      async () => {
+        const exported = await vm.exportSeries('pack_voltage{site="bench-site-0"}');
+        samplesReadBackSite0 = exported.reduce((n, s) => n + s.values.length, 0);
+        return samplesReadBackSite0 === expectedSite0;
+      },
+      60_000,
+      `${expectedSite0} samples of bench-site-0 to read back from VictoriaMetrics`,
+    );
+    const latency = withLatency ? await latencyThroughLive(broker.url, publisher, dir.path) : {};
+    return {
+      persistence,
+      burst: burstSize,
+      bareSubscriberMsgPerS: median(rounds.map((r) => r.bareSubscriberMsgPerS)),
+      ingestionAcceptedMsgPerS: median(rounds.map((r) => r.ingestionAcceptedMsgPerS)),
+      ingestionMsgPerS: median(rounds.map((r) => r.ingestionMsgPerS)),
+      ingestionToBareRatio: median(rounds.map((r) => r.ratio)),
+      rounds,
+      linesWritten,
+      samplesReadBackSite0,
+      ...latency,
+    };
   } finally {
     await publisher.endAsync();
     await broker.close();
@@ -254,11 +296,12 @@ export function formatIngestionBench(r: IngestionBenchFigures): string {
       : "embedded aedes, persistence on disk as shipped (baseline: a bare subscriber with a persistent session)";
   const lines = [
     `ingestion: burst of ${r.burst} pack samples (16 cells, 16 sensors, ~${makeBurst(1, 0)[0]?.payload.length} B), QoS 1, ${broker}`,
+    `  ${r.rounds.length} rounds, each a baseline burst then an ingestion burst; medians:`,
     `  bare MQTT subscriber (baseline)      ${f(r.bareSubscriberMsgPerS)} msg/s`,
     `  ingestion, fully handled             ${f(r.ingestionMsgPerS)} msg/s  (validated, spooled, written to VictoriaMetrics, rules run)`,
-    `  ratio ingestion / bare subscriber    ${f(r.ingestionToBareRatio, 2)}`,
+    `  ratio ingestion / bare subscriber    ${f(r.ingestionToBareRatio, 2)}  (rounds: ${r.rounds.map((x) => x.ratio.toFixed(2)).join(", ")})`,
     `  ingestion, accepted (durable intake and rules, before the write)  ${f(r.ingestionAcceptedMsgPerS)} msg/s`,
-    `  lines written                        ${f(r.linesWritten)}  (all ${f(r.samplesReadBackSite0)} samples of one site read back from VictoriaMetrics)`,
+    `  lines written, last round            ${f(r.linesWritten)}  (all ${f(r.samplesReadBackSite0)} samples of one site read back from VictoriaMetrics)`,
   ];
   if (r.latencyP99Ms !== undefined) {
     lines.push(

@@ -3,6 +3,7 @@ import { HttpError, InfluxDB } from "@influxdata/influxdb-client";
 
 /** Where the drain loop sends line protocol. Rejects on any failure; nothing is retried here. */
 export interface TimeSeriesWriter {
+  /** `lines`: line protocol, an entry per line or several joined with newlines. */
   write(lines: string[]): Promise<void>;
   close(): Promise<void>;
 }

@@ -16,9 +16,13 @@ function tagValue(value: string): string {
   return value.replace(/[ ,=\\]/g, (c) => `\\${c}`);
 }
 
-/** Floats everywhere (no `i` suffix): a field's type can never change in InfluxDB, and VictoriaMetrics does not care. */
+/**
+ * Floats everywhere (no `i` suffix): a field's type can never change in InfluxDB, and VictoriaMetrics
+ * does not care. String() writes whole numbers without a point, as line protocol wants them, and
+ * never in exponent form within the schema's bounds (below 1e21).
+ */
 function fieldValue(value: number): string {
-  return Number.isInteger(value) ? value.toFixed(0) : String(value);
+  return String(value);
 }
 
 /** The optional pack fields: sample key → field name. Absent ones are not written. */

@@ -21,6 +21,15 @@ export interface DrainStatus {
 
 type BatchOutcome = "empty" | "partial" | "more" | "failed";
 
+/** Spooled samples taken for one write. */
+interface TakenBatch {
+  messages: QueuedMessage[];
+  texts: string[];
+  lineCount: number;
+  /** Taken while a rejected batch is being split in halves. */
+  split: boolean;
+}
+
 /**
  * Moves spooled samples (one message = one sample's line protocol) to the time-series server.
  * A message leaves the spool only when the server took it, or when the server rejected it as bad
@@ -72,7 +81,7 @@ export class SpoolDrainer {
     await this.loop;
     const deadline = Date.now() + timeoutMs;
     while (this.spool.size() > 0 && Date.now() < deadline) {
-      const outcome = await this.writeBatch();
+      const outcome = await this.writeBatch(this.takeBatch(0));
       if (outcome === "failed") await this.sleep(Math.min(this.backoff.current(), deadline - Date.now()), false);
     }
     const left = this.spool.size();
@@ -81,11 +90,23 @@ export class SpoolDrainer {
 
   private async run(): Promise<void> {
     while (!this.stopping) {
-      const outcome = await this.writeBatch();
+      const first = this.takeBatch(0);
+      // Two writes in flight while a backlog lasts: the second only when a whole batch waits
+      // behind the first, and never while a rejected batch is being split.
+      const ahead =
+        first.messages.length > 0 && this.messageLimit === Number.POSITIVE_INFINITY && this.backoff.failures === 0 && this.fullBatchWaits(first)
+          ? this.takeBatch((first.messages[first.messages.length - 1] as QueuedMessage).id)
+          : null;
+      const outcomes = await Promise.all([this.writeBatch(first), ...(ahead ? [this.writeBatch(ahead)] : [])]);
       if (this.stopping) break;
-      if (outcome === "more") continue;
-      await this.sleep(outcome === "failed" ? this.backoff.current() : this.options.flushIntervalMs, true);
+      if (outcomes.includes("failed")) await this.sleep(this.backoff.current(), true);
+      else if (!outcomes.includes("more")) await this.sleep(this.options.flushIntervalMs, true);
     }
+  }
+
+  /** Whether a whole batch more than `taken` is spooled. */
+  private fullBatchWaits(taken: TakenBatch): boolean {
+    return (this.spool.size() - taken.messages.length) * this.avgLinesPerMessage >= this.options.batchSize;
   }
 
   private sleep(ms: number, wakeable: boolean): Promise<void> {
@@ -102,43 +123,48 @@ export class SpoolDrainer {
     });
   }
 
-  private takeBatch(): { messages: QueuedMessage[]; lines: string[] } {
-    const want = Math.min(this.messageLimit, Math.max(1, Math.ceil(this.options.batchSize / this.avgLinesPerMessage)));
-    const peeked = this.spool.peek(want);
+  /** The oldest spooled samples after `afterId` up to a batch of lines; each message's text goes to the writer whole (its lines already joined). */
+  private takeBatch(afterId: number): TakenBatch {
+    const limit = this.messageLimit;
+    const want = Math.min(limit, Math.max(1, Math.ceil(this.options.batchSize / this.avgLinesPerMessage)));
+    const peeked = this.spool.peek(want, afterId);
     const messages: QueuedMessage[] = [];
-    const lines: string[] = [];
+    const texts: string[] = [];
+    let lineCount = 0;
     for (const message of peeked) {
-      const own = message.payload.split("\n");
-      if (messages.length > 0 && lines.length + own.length > this.options.batchSize) break;
+      const own = countLines(message.payload);
+      if (messages.length > 0 && lineCount + own > this.options.batchSize) break;
       messages.push(message);
-      lines.push(...own);
+      texts.push(message.payload);
+      lineCount += own;
     }
-    if (messages.length > 0) this.avgLinesPerMessage = Math.max(1, Math.round((this.avgLinesPerMessage * 3 + lines.length / messages.length) / 4));
-    return { messages, lines };
+    if (messages.length > 0) this.avgLinesPerMessage = Math.max(1, Math.round((this.avgLinesPerMessage * 3 + lineCount / messages.length) / 4));
+    return { messages, texts, lineCount, split: limit !== Number.POSITIVE_INFINITY };
   }
 
-  private async writeBatch(): Promise<BatchOutcome> {
-    const { messages, lines } = this.takeBatch();
+  private async writeBatch(taken: TakenBatch): Promise<BatchOutcome> {
+    const { messages, texts, lineCount } = taken;
     if (messages.length === 0) {
       this.pendingLines = 0;
       return "empty";
     }
     try {
-      await this.writer.write(lines);
+      await this.writer.write(texts);
     } catch (err) {
       return this.onFailure(err, messages);
     }
     this.spool.remove(messages.map((m) => m.id));
-    this.metrics.linesWritten.inc(lines.length);
-    this.pendingLines = Math.max(0, this.pendingLines - lines.length);
-    this.messageLimit = Number.POSITIVE_INFINITY;
+    this.metrics.linesWritten.inc(lineCount);
+    this.pendingLines = Math.max(0, this.pendingLines - lineCount);
+    // A part of a rejected batch went through: the next try takes a whole batch again.
+    if (taken.split) this.messageLimit = Number.POSITIVE_INFINITY;
     if (this.backoff.failures > 0) this.log.info({ failures: this.backoff.failures }, "time-series writes work again");
     this.backoff.reset();
     this.state = { lastWriteOk: true };
     this.metrics.writeOk.set(1);
     // A full batch means samples come faster than one write takes: what gathered meanwhile goes at
     // once (the end of a burst too), rather than after the flush interval meant for a trickle.
-    const full = lines.length >= this.options.batchSize - this.avgLinesPerMessage;
+    const full = lineCount >= this.options.batchSize - this.avgLinesPerMessage;
     return this.spool.size() > 0 && (full || this.spool.size() * this.avgLinesPerMessage >= this.options.batchSize) ? "more" : "partial";
   }
 
@@ -175,4 +201,11 @@ export class SpoolDrainer {
     this.log.warn({ failures: this.backoff.failures, retryInMs, spoolSize: this.spool.size() }, `time-series write failed, will retry: ${message}`);
     return "failed";
   }
+}
+
+/** Lines in a message's text (one sample's lines, joined with newlines). */
+function countLines(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) n++;
+  return n;
 }

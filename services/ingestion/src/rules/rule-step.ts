@@ -46,6 +46,23 @@ export interface RuleStep {
 
 export const QUIET: RuleStep = Object.freeze({ triggers: [], active: false, hard: false }) as RuleStep;
 
+const STEADY: readonly RuleStep[] = [
+  QUIET,
+  Object.freeze({ triggers: [], active: true, hard: false }) as RuleStep,
+  Object.freeze({ triggers: [], active: false, hard: true }) as RuleStep,
+  Object.freeze({ triggers: [], active: true, hard: true }) as RuleStep,
+];
+
+/** A step that fired nothing (most of them, for every rule and sample): shared and frozen, not made anew. */
+export function steady(active: boolean, hard: boolean): RuleStep {
+  return STEADY[(active ? 1 : 0) + (hard ? 2 : 0)] as RuleStep;
+}
+
+/** The step of an evaluation: a shared one when nothing fired. */
+export function stepOf(triggers: Trigger[], active: boolean, hard: boolean): RuleStep {
+  return triggers.length === 0 ? steady(active, hard) : { triggers, active, hard };
+}
+
 /** Lets a rule ask about the others on the same pack. */
 export interface RuleContext {
   /** The rule is active on this pack, or fired within the explain window before `at`. */

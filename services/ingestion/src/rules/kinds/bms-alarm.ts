@@ -1,7 +1,7 @@
 import { BmsAlarmCode } from "@bms/shared";
 import { z } from "zod";
 import type { PackObservation } from "../pack-observation";
-import { type RuleStep, seconds, type Trigger } from "../rule-step";
+import { type RuleStep, seconds, stepOf, type Trigger } from "../rule-step";
 import { defineKind, type RuleOf, type SampleContext } from "./kind-module";
 
 type Rule = RuleOf<"bms-alarm">;
@@ -55,7 +55,7 @@ function evaluateBmsAlarm(rule: Rule, obs: PackObservation, state: BmsAlarmState
       detail: `The BMS has reported ${code} for ${seconds(obs.ts - since)}${explainers.length > 0 ? ` (explained by ${explainers.join(", ")})` : ", and no measured condition explains it"}.`,
     });
   }
-  return { triggers, active: state.handled.length > 0, hard };
+  return stepOf(triggers, state.handled.length > 0, hard);
 }
 
 export const bmsAlarmKind = defineKind({

@@ -1,7 +1,7 @@
 import { median } from "@bms/shared";
 import { z } from "zod";
 import type { PackObservation } from "../pack-observation";
-import { heldLongEnough, holdOff, holdOn, type RuleStep, round, seconds, type Trigger } from "../rule-step";
+import { heldLongEnough, holdOff, holdOn, type RuleStep, round, seconds, stepOf, type Trigger } from "../rule-step";
 import { defineKind, type RuleOf } from "./kind-module";
 
 type Rule = RuleOf<"cell-drift">;
@@ -34,7 +34,7 @@ function evaluateCellDrift(rule: Rule, obs: PackObservation, state: DriftState, 
   if (!obs.matches(rule.when) || Math.abs(obs.sample.current) > rule.maxCurrentC * obs.ratedAh) {
     scratch.points = [];
     hard = holdOff(state.t);
-    return { triggers, active: state.va || state.ta, hard };
+    return stepOf(triggers, state.va || state.ta, hard);
   }
   if (rule.voltage && obs.cells.every((c) => c !== null) && obs.cells.length >= 3) {
     const cells = obs.cells as number[];
@@ -117,7 +117,7 @@ function evaluateCellDrift(rule: Rule, obs: PackObservation, state: DriftState, 
       }
     }
   }
-  return { triggers: triggers.slice(0, 1), active: state.va || state.ta, hard };
+  return stepOf(triggers.length > 1 ? triggers.slice(0, 1) : triggers, state.va || state.ta, hard);
 }
 
 export const cellDriftKind = defineKind({

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { type RuleStep, seconds } from "../rule-step";
+import { type RuleStep, seconds, steady } from "../rule-step";
 import { defineKind, type RuleOf, type SampleContext, type SiteClockView } from "./kind-module";
 
 const NoDataState = z.object({
@@ -15,9 +15,9 @@ type NoDataState = z.infer<typeof NoDataState>;
 function onSample(state: NoDataState, ts: number, context: SampleContext): RuleStep {
   state.lastTs = ts;
   if (context.usualIntervalMs !== null) state.interval = context.usualIntervalMs;
-  if (!state.a) return { triggers: [], active: false, hard: false };
+  if (!state.a) return steady(false, false);
   state.a = false;
-  return { triggers: [], active: false, hard: true };
+  return steady(false, true);
 }
 
 /** The site's clock moved: the pack lags it by more than its timeout. */

@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { PackObservation } from "../pack-observation";
-import { type RuleStep, round } from "../rule-step";
+import { type RuleStep, round, steady } from "../rule-step";
 import { defineKind, type RuleOf } from "./kind-module";
 
 type Rule = RuleOf<"rate-of-change">;
@@ -65,7 +65,7 @@ function evaluateRateOfChange(rule: Rule, obs: PackObservation, state: RateState
       s.v.splice(0, drop);
     }
   });
-  if (obs.ts - scratch.lastEval < Math.min(5000, w / 6)) return { triggers: [], active: state.a, hard: false };
+  if (obs.ts - scratch.lastEval < Math.min(5000, w / 6)) return steady(state.a, false);
   scratch.lastEval = obs.ts;
   let latestMax = Number.NEGATIVE_INFINITY;
   let found: { index: number; slopes: number[] } | null = null;
@@ -104,9 +104,9 @@ function evaluateRateOfChange(rule: Rule, obs: PackObservation, state: RateState
   }
   if (state.a && latestMax < rule.minRatePerMin / 2) {
     state.a = false;
-    return { triggers: [], active: false, hard: true };
+    return steady(false, true);
   }
-  return { triggers: [], active: state.a, hard: false };
+  return steady(state.a, false);
 }
 
 export const rateOfChangeKind = defineKind({

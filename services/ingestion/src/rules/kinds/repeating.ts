@@ -1,6 +1,6 @@
 import { z } from "zod";
 import type { PackObservation } from "../pack-observation";
-import { type RuleStep, seconds } from "../rule-step";
+import { type RuleStep, seconds, steady } from "../rule-step";
 import { defineKind, type RuleOf } from "./kind-module";
 import { describeValue } from "./threshold";
 
@@ -58,7 +58,7 @@ function evaluateRepeating(rule: RuleOf<"repeating">, obs: PackObservation, stat
     state.a = false;
     hard = true;
   }
-  return { triggers: [], active: state.a, hard };
+  return steady(state.a, hard);
 }
 
 export const repeatingKind = defineKind({

@@ -1,7 +1,7 @@
 import { median } from "@bms/shared";
 import { z } from "zod";
 import type { PackObservation } from "../pack-observation";
-import { heldLongEnough, holdOff, holdOn, type RuleStep, round, seconds, type Trigger } from "../rule-step";
+import { heldLongEnough, holdOff, holdOn, type RuleStep, round, seconds, stepOf, type Trigger } from "../rule-step";
 import { defineKind, type RuleOf } from "./kind-module";
 
 type Rule = RuleOf<"sensor-fault">;
@@ -97,7 +97,7 @@ function evaluateSensorFault(rule: Rule, obs: PackObservation, state: SensorFaul
       hard = true;
     }
   }
-  return { triggers, active: state.ra || state.sa, hard };
+  return stepOf(triggers, state.ra || state.sa, hard);
 }
 
 function capital(text: string): string {
