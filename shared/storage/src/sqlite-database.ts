@@ -29,7 +29,7 @@ export interface StoreSchema {
 /** ms a writer waits for another process's lock before SQLITE_BUSY. */
 const BUSY_TIMEOUT_MS = 5000;
 
-export function isInMemory(file: string): boolean {
+function isInMemory(file: string): boolean {
   return file === ":memory:" || file === "";
 }
 

@@ -1,6 +1,6 @@
 import type { Statement } from "better-sqlite3";
 import type { DurableQueue, QueuedMessage } from "./durable-queue";
-import { chunks, isInMemory, openSqliteDatabase, type StoreSchema } from "./sqlite-database";
+import { chunks, openSqliteDatabase, type StoreSchema } from "./sqlite-database";
 import { StoreInputError } from "./storage-errors";
 
 /** The queue's interface, with its SQLite implementation (`@bms/storage/sqlite-durable-queue`: the edge agent's one import of the stores). */
@@ -15,8 +15,6 @@ export interface SqliteDurableQueueOptions {
 
 export const DEFAULT_MAX_QUEUED_MESSAGES = 1_000_000;
 
-/** Pages in the WAL before SQLite checkpoints it into the file (4 KiB pages). */
-const WAL_CHECKPOINT_PAGES = 10_000;
 
 /** Bytes a message counts against maxBytes, the same in JavaScript and in SQL. */
 const BYTES_SQL = "length(CAST(topic AS BLOB)) + length(CAST(payload AS BLOB))";
@@ -68,9 +66,6 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
     throw new StoreInputError(`maxBytes must be a whole number of at least 1, got ${String(maxBytes)}`);
   }
   const db = openSqliteDatabase(file, QUEUE_SCHEMA);
-  // Every message is written and soon deleted: a longer WAL (about 40 MB, SQLite's default is 4)
-  // checkpoints a tenth as often, and most pages are rewritten in it rather than in the file.
-  if (!isInMemory(file)) db.pragma(`wal_autocheckpoint = ${WAL_CHECKPOINT_PAGES}`);
 
   const insert = db.prepare<[string, string, number]>("INSERT INTO queue (topic, payload, enqueued_at) VALUES (?, ?, ?)");
   const dropOldest = db.prepare<[number], { bytes: number }>(
