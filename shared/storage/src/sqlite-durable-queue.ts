@@ -15,7 +15,6 @@ export interface SqliteDurableQueueOptions {
 
 export const DEFAULT_MAX_QUEUED_MESSAGES = 1_000_000;
 
-
 /** Bytes a message counts against maxBytes, the same in JavaScript and in SQL. */
 const BYTES_SQL = "length(CAST(topic AS BLOB)) + length(CAST(payload AS BLOB))";
 const bytesOf = (m: { topic: string; payload: string }) => Buffer.byteLength(m.topic) + Buffer.byteLength(m.payload);
