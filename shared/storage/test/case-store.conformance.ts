@@ -1,11 +1,10 @@
-import { join } from "node:path";
 import { SupportCase } from "@bms/shared";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { CaseStore, FiringInput } from "../src/case-store";
 import { CaseTransitionError, StoreInputError } from "../src/storage-errors";
 import { DAY, evidence, firing, sample, T0, warranty } from "./case-fixtures";
 import { HOSTILE_STRINGS, ONE_MB } from "./hostile-strings";
+import { storeBed } from "./store-bed";
 
 /** Walks a case to `resolved` the way an engineer must. */
 async function resolve(store: CaseStore, id: string, at = T0 + 10): Promise<void> {
@@ -16,24 +15,11 @@ async function resolve(store: CaseStore, id: string, at = T0 + 10): Promise<void
 /** The behaviour every CaseStore implementation must have; call it from the implementation's test file. */
 export function describeCaseStore(name: string, open: (file: string) => CaseStore | Promise<CaseStore>): void {
   describe(`CaseStore conformance: ${name}`, () => {
-    let dir: TempDir;
-    let file: string;
-    const opened: CaseStore[] = [];
-    const openStore = async () => {
-      const s = await open(file);
-      opened.push(s);
-      return s;
-    };
+    const openStore = storeBed("bms-cases-", ["data", "cases.db"], open);
     let store: CaseStore;
 
     beforeEach(async () => {
-      dir = makeTempDir("bms-cases-");
-      file = join(dir.path, "data", "cases.db");
       store = await openStore();
-    });
-    afterEach(async () => {
-      for (const s of opened.splice(0)) await s.close();
-      dir.remove();
     });
 
     describe("rule firings", () => {

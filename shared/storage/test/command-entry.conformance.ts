@@ -1,10 +1,9 @@
-import { join } from "node:path";
 import type { CaptureSummary, CommandStatus, PackSample } from "@bms/shared";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
+import { beforeEach, describe, expect, it } from "vitest";
 import { captureEvidenceOf } from "../src/case-policy";
 import type { CaseStore } from "../src/case-store";
 import { firing, sample, T0 } from "./case-fixtures";
+import { storeBed } from "./store-bed";
 
 const SUMMARY: CaptureSummary = { hz: 5, seconds: 2, startedAt: T0, endedAt: T0 + 2000, samples: 10, parts: 1, failedReads: 0 };
 const result = (commandId: string, commandStatus: CommandStatus = "succeeded") => ({ kind: "command-result" as const, commandId, commandStatus });
@@ -13,26 +12,13 @@ const SAMPLES: PackSample[] = Array.from({ length: 10 }, (_, i) => ({ ...sample(
 /** What every CaseStore does with remote commands' entries; call it from the implementation's test file. */
 export function describeCommandEntries(name: string, open: (file: string) => CaseStore | Promise<CaseStore>): void {
   describe(`CaseStore command entries: ${name}`, () => {
-    let dir: TempDir;
-    let file: string;
-    const opened: CaseStore[] = [];
-    const openStore = async () => {
-      const s = await open(file);
-      opened.push(s);
-      return s;
-    };
+    const openStore = storeBed("bms-command-entries-", ["data", "cases.db"], open);
     let store: CaseStore;
     let caseId: string;
 
     beforeEach(async () => {
-      dir = makeTempDir("bms-command-entries-");
-      file = join(dir.path, "data", "cases.db");
       store = await openStore();
       caseId = (await store.recordFiring(firing({ freezeFrameBefore: [sample(T0 - 1000), sample()] }))).case.id;
-    });
-    afterEach(async () => {
-      for (const s of opened.splice(0)) await s.close();
-      dir.remove();
     });
 
     it("a capture becomes the case's second freeze frame in its evidence, kept across a reopen of the store", async () => {

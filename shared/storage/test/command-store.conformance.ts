@@ -1,11 +1,10 @@
-import { join } from "node:path";
 import type { CommandRecord, PackSample } from "@bms/shared";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { CommandStore } from "../src/command-store";
 import { StoreInputError } from "../src/storage-errors";
 import { sample, T0 } from "./case-fixtures";
 import { HOSTILE_STRINGS } from "./hostile-strings";
+import { storeBed } from "./store-bed";
 
 export function aCommand(over: Partial<CommandRecord> = {}): CommandRecord {
   return {
@@ -31,24 +30,11 @@ const part = (from: number, n: number): PackSample[] => Array.from({ length: n }
 /** The behaviour every CommandStore implementation must have; call it from the implementation's test file. */
 export function describeCommandStore(name: string, open: (file: string) => CommandStore | Promise<CommandStore>): void {
   describe(`CommandStore conformance: ${name}`, () => {
-    let dir: TempDir;
-    let file: string;
-    const opened: CommandStore[] = [];
-    const openStore = async () => {
-      const s = await open(file);
-      opened.push(s);
-      return s;
-    };
+    const openStore = storeBed("bms-commands-", ["commands.db"], open);
     let store: CommandStore;
 
     beforeEach(async () => {
-      dir = makeTempDir("bms-commands-");
-      file = join(dir.path, "commands.db");
       store = await openStore();
-    });
-    afterEach(async () => {
-      for (const s of opened.splice(0)) await s.close();
-      dir.remove();
     });
 
     it("keeps a command as it was given, across a reopen; an unknown ID is null", async () => {

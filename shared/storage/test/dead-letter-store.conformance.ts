@@ -1,8 +1,7 @@
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
+import { describe, expect, it } from "vitest";
 import type { DeadLetterStore } from "../src/dead-letter-store";
 import { HOSTILE_STRINGS, ONE_MB } from "./hostile-strings";
+import { storeBed } from "./store-bed";
 
 export type OpenDeadLetterStore = (file: string, options?: { maxEntries?: number }) => DeadLetterStore | Promise<DeadLetterStore>;
 
@@ -11,23 +10,7 @@ const T0 = 1_750_000_000_000;
 /** The behaviour every DeadLetterStore implementation must have; call it from the implementation's test file. */
 export function describeDeadLetterStore(name: string, open: OpenDeadLetterStore): void {
   describe(`DeadLetterStore conformance: ${name}`, () => {
-    let dir: TempDir;
-    let file: string;
-    const opened: DeadLetterStore[] = [];
-    const openStore = async (options?: { maxEntries?: number }) => {
-      const s = await open(file, options);
-      opened.push(s);
-      return s;
-    };
-
-    beforeEach(async () => {
-      dir = makeTempDir("bms-dead-");
-      file = join(dir.path, "a", "dead-letters.db");
-    });
-    afterEach(async () => {
-      for (const s of opened.splice(0)) await s.close();
-      dir.remove();
-    });
+    const openStore = storeBed("bms-dead-", ["a", "dead-letters.db"], open);
 
     it("adds and lists newest first, with a limit", async () => {
       const s = await openStore();

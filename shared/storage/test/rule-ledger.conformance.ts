@@ -1,12 +1,11 @@
-import { join } from "node:path";
 import type { EvidenceFollowUp, WarrantyAssessment } from "@bms/shared";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
+import { beforeEach, describe, expect, it } from "vitest";
 import type { CaseStore, FiringInput } from "../src/case-store";
 import type { PackStateRow, RuleCommand, RuleLedger } from "../src/rule-ledger";
 import { StoreInputError } from "../src/storage-errors";
 import { evidence, firing, sample, T0, warranty } from "./case-fixtures";
 import { HOSTILE_STRINGS } from "./hostile-strings";
+import { storeBed } from "./store-bed";
 
 type Store = CaseStore & RuleLedger;
 
@@ -46,24 +45,11 @@ const byPack = (rows: PackStateRow[]) => [...rows].sort((a, b) => a.packId.local
 /** The behaviour every RuleLedger implementation (a case store's batch commit) must have. */
 export function describeRuleLedger(name: string, open: (file: string) => Store | Promise<Store>): void {
   describe(`RuleLedger conformance: ${name}`, () => {
-    let dir: TempDir;
-    let file: string;
-    const opened: Store[] = [];
-    const openStore = async () => {
-      const s = await open(file);
-      opened.push(s);
-      return s;
-    };
+    const openStore = storeBed("bms-ledger-", ["cases.db"], open);
     let store: Store;
 
     beforeEach(async () => {
-      dir = makeTempDir("bms-ledger-");
-      file = join(dir.path, "cases.db");
       store = await openStore();
-    });
-    afterEach(async () => {
-      for (const s of opened.splice(0)) await s.close();
-      dir.remove();
     });
 
     it("applies the commands in order: fire, clear, fire again, and saves the pack states with them", async () => {

@@ -1,30 +1,13 @@
-import { join } from "node:path";
-import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
+import { describe, expect, it } from "vitest";
 import type { WebhookOutbox } from "../src/webhook-outbox";
+import { storeBed } from "./store-bed";
 
 const T0 = 1_750_000_000_000;
 
 /** The behaviour every WebhookOutbox implementation must have. */
 export function describeWebhookOutbox(name: string, open: (file: string) => WebhookOutbox | Promise<WebhookOutbox>): void {
   describe(`WebhookOutbox conformance: ${name}`, () => {
-    let dir: TempDir;
-    let file: string;
-    const opened: WebhookOutbox[] = [];
-    const openStore = async () => {
-      const s = await open(file);
-      opened.push(s);
-      return s;
-    };
-
-    beforeEach(async () => {
-      dir = makeTempDir("bms-webhooks-");
-      file = join(dir.path, "cases.db");
-    });
-    afterEach(async () => {
-      for (const s of opened.splice(0)) await s.close();
-      dir.remove();
-    });
+    const openStore = storeBed("bms-webhooks-", ["cases.db"], open);
 
     it("queues each key once and hands out due deliveries oldest first", async () => {
       const outbox = await openStore();
