@@ -97,7 +97,7 @@ export class SpoolDrainer {
         first.messages.length > 0 && this.messageLimit === Number.POSITIVE_INFINITY && this.backoff.failures === 0 && this.fullBatchWaits(first)
           ? this.takeBatch((first.messages[first.messages.length - 1] as QueuedMessage).id)
           : null;
-      const outcomes = await Promise.all([this.writeBatch(first), ...(ahead ? [this.writeBatch(ahead)] : [])]);
+      const outcomes = await Promise.all([this.writeBatch(first), ...(ahead && ahead.messages.length > 0 ? [this.writeBatch(ahead)] : [])]);
       if (this.stopping) break;
       if (outcomes.includes("failed")) await this.sleep(this.backoff.current(), true);
       else if (!outcomes.includes("more")) await this.sleep(this.options.flushIntervalMs, true);
