@@ -4,11 +4,21 @@ import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "./errors";
 
+function envValue(raw: string, type: EnvBinding["type"]): unknown {
+  if (type === "int" && /^-?\d+$/.test(raw)) return Number(raw);
+  if (type === "bool" && /^(1|true)$/i.test(raw)) return true;
+  if (type === "bool" && /^(0|false)$/i.test(raw)) return false;
+  return raw;
+}
+
 /** Maps an environment variable onto a config path, e.g. `HTTP_PORT` → `["http", "port"]`. */
 export interface EnvBinding {
   path: readonly string[];
-  /** `int` turns a string of digits into a number; anything else stays a string for zod to reject. */
-  type?: "int" | "string";
+  /**
+   * `int` turns a string of digits into a number, `bool` turns `1`/`true` and `0`/`false` into a
+   * boolean; anything else stays a string for zod to reject.
+   */
+  type?: "int" | "bool" | "string";
 }
 
 export interface LoadConfigOptions {
@@ -130,7 +140,7 @@ export function loadConfig<S extends z.ZodType>(schema: S, options: LoadConfigOp
   for (const [name, binding] of Object.entries(options.envBindings ?? {})) {
     const raw = env[name];
     if (raw === undefined || raw === "") continue;
-    const value = binding.type === "int" && /^-?\d+$/.test(raw) ? Number(raw) : raw;
+    const value = envValue(raw, binding.type);
     setPath(fromEnv, binding.path, value);
     notes.set(binding.path.join("."), name);
   }

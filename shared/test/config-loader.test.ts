@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { configProblems } from "../../test/support/config-problems";
 import { makeTempDir, type TempDir } from "../../test/support/temp-dir";
 import { EdgeAgentConfig } from "../src/config/edge-agent-config";
+import { IngestionConfig } from "../src/config/ingestion-config";
 import { LiveConfig } from "../src/config/live-config";
 import { loadConfig } from "../src/config-loader";
 
@@ -49,6 +50,17 @@ describe("config loader", () => {
       }),
     );
     expect(problems).toEqual(['http.port (from HTTP_PORT): expected number, got "eighty"']);
+  });
+
+  it("reads a boolean variable as 1/true or 0/false, and names anything else", () => {
+    const load = (value: string) =>
+      loadConfig(IngestionConfig, {
+        env: { INFLUX_GZIP: value },
+        envBindings: { INFLUX_GZIP: { path: ["influx", "gzip"], type: "bool" } },
+        overrides: { influx: { url: "http://127.0.0.1:8086" } },
+      }).influx?.gzip;
+    expect([load("1"), load("true"), load("TRUE"), load("0"), load("false")]).toEqual([true, true, true, false, false]);
+    expect(configProblems(() => load("yes"))).toEqual(['influx.gzip (from INFLUX_GZIP): expected boolean, got "yes"']);
   });
 
   it("takes environment references in a file's strings from the environment, and names an unset one with where it stands", () => {

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { PlausibilityConfig } from "@bms/shared/config/edge-agent-config";
@@ -14,6 +14,7 @@ import { MAX_REGISTERS_PER_READ, type RegisterSpace, type RegisterTransport } fr
 import { startAedesBroker } from "../support/aedes-broker";
 import { buildBundles, REPO_ROOT, runScript } from "../support/cli";
 import { waitFor } from "../support/free-port";
+import { cpuSecondsOf, peakRssOf, rssOf } from "../support/process-usage";
 import { makeTempDir } from "../support/temp-dir";
 import { percentile } from "./burst";
 
@@ -207,14 +208,11 @@ async function throughput(map: string, readerFor: (t: RegisterTransport, unitId:
   }
 }
 
+const MIB = 1024 * 1024;
+
 /** utime + stime of a process, seconds; and its resident memory now and at its peak, MiB. */
 function processUsage(pid: number): { cpuS: number; rssMiB: number; peakMiB: number } {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kib = (key: string) => Number(new RegExp(`^${key}:\\s+(\\d+) kB`, "m").exec(status)?.[1] ?? 0);
-  return { cpuS: ticks / 100, rssMiB: kib("VmRSS") / 1024, peakMiB: kib("VmHWM") / 1024 };
+  return { cpuS: cpuSecondsOf(pid), rssMiB: rssOf(pid) / MIB, peakMiB: peakRssOf(pid) / MIB };
 }
 
 async function agentAt1Hz(): Promise<Record<string, number>> {

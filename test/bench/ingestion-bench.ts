@@ -10,6 +10,7 @@ import mqtt, { type MqttClient } from "mqtt";
 import { io } from "socket.io-client";
 import { type RunningScript, runScript } from "../support/cli";
 import { freePort, waitFor } from "../support/free-port";
+import { cpuSecondsOf } from "../support/process-usage";
 import { makeTempDir } from "../support/temp-dir";
 import { startVictoriaMetrics } from "../support/victoria-metrics";
 import { type BurstMessage, makeBurst, percentile, withoutDelay } from "./burst";
@@ -31,8 +32,11 @@ export interface IngestionBenchFigures {
   persistence: "memory" | "disk";
   burst: number;
   bareSubscriberMsgPerS: number;
+  ingestionFirstBurstMsgPerS: number;
   ingestionAcceptedMsgPerS: number;
   ingestionMsgPerS: number;
+  bareSubscriberCpuUsPerMsg: number;
+  ingestionCpuUsPerMsg: number;
   /** The median of the rounds' ratios (each round: a baseline burst, then an ingestion burst). */
   ingestionToBareRatio: number;
   rounds: IngestionRound[];
@@ -81,23 +85,38 @@ function lineFrom(script: RunningScript, prefix: string): Promise<void> {
   });
 }
 
-/** The baseline: a bare subscriber in a process of its own receives the burst; messages/s. */
-async function bareSubscriberRate(brokerUrl: string, publisher: MqttClient, burst: readonly BurstMessage[], persistent: boolean): Promise<number> {
+/**
+ * The baseline: a bare subscriber in a process of its own receives `warmup`, then the measured
+ * burst; messages/s of the measured burst.
+ */
+async function bareSubscriberRate(
+  brokerUrl: string,
+  publisher: MqttClient,
+  warmup: readonly BurstMessage[],
+  burst: readonly BurstMessage[],
+  persistent: boolean,
+): Promise<{ rate: number; cpuUsPerMsg: number }> {
   const clientId = "bench-bare";
-  const bare = runScript("test/bench/bare-subscriber.ts", [brokerUrl, String(burst.length), clientId, persistent ? "1" : "0"], {
+  const bare = runScript("test/bench/bare-subscriber.ts", [brokerUrl, String(burst.length), clientId, persistent ? "1" : "0", String(warmup.length)], {
     via: "node",
     env: { PATH: process.env.PATH },
   });
   await lineFrom(bare, "ready");
+  const warm = lineFrom(bare, "warm");
+  await publishBurst(publisher, warmup);
+  await warm;
+  const pid = bare.child.pid as number;
+  const cpu0 = cpuSecondsOf(pid);
   const t0 = performance.now();
   const received = lineFrom(bare, "received");
   await publishBurst(publisher, burst);
   await received;
   const rate = burst.length / ((performance.now() - t0) / 1000);
+  const cpuUsPerMsg = ((cpuSecondsOf(pid) - cpu0) * 1e6) / burst.length;
   await bare.exited;
   // A persistent session would keep collecting the next bursts.
   if (persistent) await (await mqtt.connectAsync(brokerUrl, { clientId, clean: true })).endAsync();
-  return rate;
+  return { rate, cpuUsPerMsg };
 }
 
 /** The ingestion as shipped (`node services/ingestion/dist/main.js`), its /metrics and /healthz on a free port. */
@@ -190,35 +209,78 @@ async function latencyThroughLive(
 
 /** Rounds of the ingestion bench (BENCH_ROUNDS): the baseline and the ingestion alternate, and the medians are reported. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+/**
+ * Samples each process takes before its measured burst (BENCH_WARMUP), so that the figures are a
+ * running service's, not V8 compiling a process started a moment ago. The ingestion's rate over
+ * this first burst is printed too.
+ */
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 10_000);
 
 interface IngestionRound {
   bareSubscriberMsgPerS: number;
+  /** CPU time of the process (all threads), µs per message of the measured burst; /proc's 10 ms ticks. */
+  bareSubscriberCpuUsPerMsg: number;
+  ingestionCpuUsPerMsg: number;
+  /** The warm-up burst, the first a freshly started ingestion takes, fully handled. */
+  ingestionFirstBurstMsgPerS: number;
   ingestionAcceptedMsgPerS: number;
   ingestionMsgPerS: number;
   ratio: number;
 }
 
-/** One burst through a freshly started ingestion (its data directory, and so its spool and rule state, kept from round to round). */
-async function ingestionRound(brokerUrl: string, influxUrl: string, dataDir: string, publisher: MqttClient, burst: readonly BurstMessage[]) {
+/** Publishes `burst` and resolves when the ingestion has accepted it and when it has written it; messages/s of each. */
+async function handledRate(
+  url: string,
+  pid: number,
+  publisher: MqttClient,
+  burst: readonly BurstMessage[],
+): Promise<{ accepted: number; handled: number; cpuUsPerMsg: number }> {
+  if (burst.length === 0) return { accepted: 0, handled: 0, cpuUsPerMsg: 0 };
+  const before = await scraped(url, "bms_ingestion_samples_accepted_total");
+  const cpu0 = cpuSecondsOf(pid);
+  const t0 = performance.now();
+  await publishBurst(publisher, burst);
+  await waitFor(
+    async () => (await scraped(url, "bms_ingestion_samples_accepted_total")) - before >= burst.length,
+    300_000,
+    "the ingestion to accept the burst",
+  );
+  const accepted = burst.length / ((performance.now() - t0) / 1000);
+  await waitFor(
+    async () => ((await (await fetch(`${url}/healthz`)).json()) as { spoolSize: number }).spoolSize === 0,
+    300_000,
+    "the ingestion to write the burst",
+  );
+  const handled = burst.length / ((performance.now() - t0) / 1000);
+  return { accepted, handled, cpuUsPerMsg: ((cpuSecondsOf(pid) - cpu0) * 1e6) / burst.length };
+}
+
+/**
+ * A warm-up burst, then the measured one, through a freshly started ingestion (its data
+ * directory, and so its spool and rule state, kept from round to round).
+ */
+async function ingestionRound(
+  brokerUrl: string,
+  influxUrl: string,
+  dataDir: string,
+  publisher: MqttClient,
+  warmup: readonly BurstMessage[],
+  burst: readonly BurstMessage[],
+) {
   const ingestion = await startIngestionProcess(brokerUrl, influxUrl, dataDir);
   try {
-    const before = await scraped(ingestion.url, "bms_ingestion_samples_accepted_total");
-    const t0 = performance.now();
-    await publishBurst(publisher, burst);
-    await waitFor(
-      async () => (await scraped(ingestion.url, "bms_ingestion_samples_accepted_total")) - before >= burst.length,
-      300_000,
-      "the ingestion to accept the burst",
-    );
-    const ingestionAcceptedMsgPerS = burst.length / ((performance.now() - t0) / 1000);
-    await waitFor(
-      async () => ((await (await fetch(`${ingestion.url}/healthz`)).json()) as { spoolSize: number }).spoolSize === 0,
-      300_000,
-      "the ingestion to write the burst",
-    );
-    const ingestionMsgPerS = burst.length / ((performance.now() - t0) / 1000);
+    const pid = ingestion.script.child.pid as number;
+    const first = await handledRate(ingestion.url, pid, publisher, warmup);
+    const measured = await handledRate(ingestion.url, pid, publisher, burst);
+    // A fresh process: its counter holds the warm-up's and the measured burst's lines.
     const linesWritten = await scraped(ingestion.url, "bms_ingestion_lines_written_total");
-    return { ingestionAcceptedMsgPerS, ingestionMsgPerS, linesWritten };
+    return {
+      ingestionFirstBurstMsgPerS: first.handled,
+      ingestionAcceptedMsgPerS: measured.accepted,
+      ingestionMsgPerS: measured.handled,
+      ingestionCpuUsPerMsg: measured.cpuUsPerMsg,
+      linesWritten,
+    };
   } finally {
     ingestion.script.child.kill("SIGTERM");
     await ingestion.script.exited;
@@ -246,15 +308,29 @@ export async function benchIngestion(persistence: "memory" | "disk", burstSize: 
     // Each ingestion burst starts after the last one's newest sample (samples are 1 ms apart), so
     // that every round's samples are new to the rules, not a backlog.
     let nextTs = Date.now();
+    const perRound = WARMUP + burstSize;
     for (let round = 0; round < ROUNDS; round++) {
-      const bareSubscriberMsgPerS = await bareSubscriberRate(broker.url, publisher, makeBurst(burstSize, 2 * round * burstSize), persistence === "disk");
+      const firstSeq = 2 * round * perRound;
+      const bare = await bareSubscriberRate(
+        broker.url,
+        publisher,
+        makeBurst(WARMUP, firstSeq),
+        makeBurst(burstSize, firstSeq + WARMUP),
+        persistence === "disk",
+      );
       const base = Math.max(Date.now(), nextTs);
-      nextTs = base + burstSize + 1000;
-      const burst = makeBurst(burstSize, (2 * round + 1) * burstSize, 10, 10, base);
-      expectedSite0 += burst.filter((m) => m.topic.startsWith("bms/bench-site-0/")).length;
-      const r = await ingestionRound(broker.url, vm.url, dir.path, publisher, burst);
+      nextTs = base + perRound + 1000;
+      const warmup = makeBurst(WARMUP, firstSeq + perRound, 10, 10, base);
+      const burst = makeBurst(burstSize, firstSeq + perRound + WARMUP, 10, 10, base + WARMUP);
+      expectedSite0 += [...warmup, ...burst].filter((m) => m.topic.startsWith("bms/bench-site-0/")).length;
+      const r = await ingestionRound(broker.url, vm.url, dir.path, publisher, warmup, burst);
       linesWritten = r.linesWritten;
-      rounds.push({ bareSubscriberMsgPerS, ...r, ratio: r.ingestionMsgPerS / bareSubscriberMsgPerS });
+      rounds.push({
+        bareSubscriberMsgPerS: bare.rate,
+        bareSubscriberCpuUsPerMsg: bare.cpuUsPerMsg,
+        ...r,
+        ratio: r.ingestionMsgPerS / bare.rate,
+      });
     }
     // Every sample of one site must read back: the figures count only data that arrived.
     let samplesReadBackSite0 = 0;
@@ -272,6 +348,9 @@ export async function benchIngestion(persistence: "memory" | "disk", burstSize: 
       persistence,
       burst: burstSize,
       bareSubscriberMsgPerS: median(rounds.map((r) => r.bareSubscriberMsgPerS)),
+      ingestionFirstBurstMsgPerS: median(rounds.map((r) => r.ingestionFirstBurstMsgPerS)),
+      bareSubscriberCpuUsPerMsg: median(rounds.map((r) => r.bareSubscriberCpuUsPerMsg)),
+      ingestionCpuUsPerMsg: median(rounds.map((r) => r.ingestionCpuUsPerMsg)),
       ingestionAcceptedMsgPerS: median(rounds.map((r) => r.ingestionAcceptedMsgPerS)),
       ingestionMsgPerS: median(rounds.map((r) => r.ingestionMsgPerS)),
       ingestionToBareRatio: median(rounds.map((r) => r.ratio)),
@@ -296,12 +375,14 @@ export function formatIngestionBench(r: IngestionBenchFigures): string {
       : "embedded aedes, persistence on disk as shipped (baseline: a bare subscriber with a persistent session)";
   const lines = [
     `ingestion: burst of ${r.burst} pack samples (16 cells, 16 sensors, ~${makeBurst(1, 0)[0]?.payload.length} B), QoS 1, ${broker}`,
-    `  ${r.rounds.length} rounds, each a baseline burst then an ingestion burst; medians:`,
+    `  ${r.rounds.length} rounds, each a baseline burst then an ingestion burst, each process warmed up by ${WARMUP} samples first; medians:`,
     `  bare MQTT subscriber (baseline)      ${f(r.bareSubscriberMsgPerS)} msg/s`,
     `  ingestion, fully handled             ${f(r.ingestionMsgPerS)} msg/s  (validated, spooled, written to VictoriaMetrics, rules run)`,
     `  ratio ingestion / bare subscriber    ${f(r.ingestionToBareRatio, 2)}  (rounds: ${r.rounds.map((x) => x.ratio.toFixed(2)).join(", ")})`,
     `  ingestion, accepted (durable intake and rules, before the write)  ${f(r.ingestionAcceptedMsgPerS)} msg/s`,
-    `  lines written, last round            ${f(r.linesWritten)}  (all ${f(r.samplesReadBackSite0)} samples of one site read back from VictoriaMetrics)`,
+    `  CPU per message (process, all threads)  bare subscriber ${f(r.bareSubscriberCpuUsPerMsg)} µs, ingestion ${f(r.ingestionCpuUsPerMsg)} µs`,
+    `  ingestion, first ${WARMUP} samples after its start (the warm-up, fully handled)  ${f(r.ingestionFirstBurstMsgPerS)} msg/s`,
+    `  lines written, last round            ${f(r.linesWritten)} for ${f(WARMUP + r.burst)} samples  (all ${f(r.samplesReadBackSite0)} samples of one site read back from VictoriaMetrics)`,
   ];
   if (r.latencyP99Ms !== undefined) {
     lines.push(

@@ -1,6 +1,7 @@
 import { performance } from "node:perf_hooks";
 import { createInfluxWriter, sampleToLines } from "@bms/ingestion";
 import type { PackSample } from "@bms/shared";
+import { InfluxConfig } from "@bms/shared/config/ingestion-config";
 import { startVictoriaMetrics } from "../support/victoria-metrics";
 
 /**
@@ -51,7 +52,7 @@ async function measure(
 ): Promise<LayoutFigures> {
   const vm = await startVictoriaMetrics();
   try {
-    const writer = createInfluxWriter({ url: vm.url, token: "", org: "bench", bucket: "bms", batchSize: 5000, flushIntervalMs: 1000, timeoutMs: 30_000 });
+    const writer = createInfluxWriter(InfluxConfig.parse({ url: vm.url, org: "bench", timeoutMs: 30_000 }));
     const dayStart = Date.UTC(2026, 10, 1);
     // A day of 1 Hz samples of one pack, written the way the spool drainer writes (about 5000 lines a request).
     const samples = Array.from({ length: 86_400 }, (_, i) => sample(dayStart + i * 1000, i));

@@ -40,7 +40,7 @@ function oneLine(text: string | undefined, max = 300): string {
 
 /**
  * Writes through the InfluxDB client's HTTP transport to `/api/v2/write` (InfluxDB 2/3,
- * VictoriaMetrics), precision ms. The client's own WriteApi is not used: it buffers, retries and
+ * VictoriaMetrics), precision ms, gzipped when `config.gzip`. The client's own WriteApi is not used: it buffers, retries and
  * drops on its own, while our durable spool is the only retry buffer, so one call = one request.
  */
 export function createInfluxWriter(config: InfluxConfig): TimeSeriesWriter {
@@ -56,7 +56,8 @@ export function createInfluxWriter(config: InfluxConfig): TimeSeriesWriter {
         await influx.transport.request(path, lines.join("\n"), {
           method: "POST",
           headers: { "content-type": "text/plain; charset=utf-8" },
-          gzipThreshold: 1000,
+          // The client gzips bodies above this many bytes (in libuv's thread pool, still this machine's CPU).
+          ...(config.gzip ? { gzipThreshold: 1000 } : {}),
         });
       } catch (err) {
         if (err instanceof HttpError) {

@@ -10,6 +10,7 @@ const ENV_BINDINGS = {
   INFLUX_TOKEN: { path: ["influx", "token"] },
   INFLUX_ORG: { path: ["influx", "org"] },
   INFLUX_BUCKET: { path: ["influx", "bucket"] },
+  INFLUX_GZIP: { path: ["influx", "gzip"], type: "bool" },
   AMQP_URL: { path: ["amqp", "url"] },
   DATABASE_URL: { path: ["databaseUrl"] },
   INGESTION_HTTP_HOST: { path: ["http", "host"] },
@@ -28,7 +29,7 @@ runMain(async () => {
   // INFLUX_TOKEN must not half-configure influx and fail validation.
   const env = { ...process.env };
   const fileHasInflux = file !== undefined && hasInfluxSection(readConfigFile(file));
-  if (!env.INFLUX_URL && !fileHasInflux) for (const name of ["INFLUX_TOKEN", "INFLUX_ORG", "INFLUX_BUCKET"]) delete env[name];
+  if (!env.INFLUX_URL && !fileHasInflux) for (const name of ["INFLUX_TOKEN", "INFLUX_ORG", "INFLUX_BUCKET", "INFLUX_GZIP"]) delete env[name];
   const config = loadConfig(IngestionConfig, { file, env, envBindings: ENV_BINDINGS });
   const log = createLogger("ingestion");
   const ingestion = await startIngestion(config, { log });

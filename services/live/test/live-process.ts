@@ -1,8 +1,9 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type AedesBroker, startAedesBroker } from "../../../test/support/aedes-broker";
 import { runScript } from "../../../test/support/cli";
 import { freePort, waitFor } from "../../../test/support/free-port";
+import { cpuSecondsOf, rssOf } from "../../../test/support/process-usage";
 import { makeTempDir } from "../../../test/support/temp-dir";
 
 /**
@@ -21,21 +22,6 @@ export interface LiveProcess {
   metric(name: string, labels?: string): Promise<number>;
   output(): string;
   stop(): Promise<void>;
-}
-
-export function rssOf(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  const kb = /^VmRSS:\s+(\d+) kB$/m.exec(status)?.[1];
-  if (kb === undefined) throw new Error(`no VmRSS for process ${pid}`);
-  return Number(kb) * 1024;
-}
-
-export function cpuSecondsOf(pid: number): number {
-  // Fields after the command name (which may hold spaces, hence the last ")"): utime and stime are the 12th and 13th.
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  const ticksPerSecond = 100;
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
 }
 
 export async function startLiveProcess(config: Record<string, unknown>, env: NodeJS.ProcessEnv = {}): Promise<LiveProcess> {
