@@ -37,6 +37,8 @@ export interface IngestionBenchFigures {
   ingestionMsgPerS: number;
   bareSubscriberCpuUsPerMsg: number;
   ingestionCpuUsPerMsg: number;
+  /** VictoriaMetrics taking the ingestion's writes: the same machine's other user of CPU. */
+  timeSeriesCpuUsPerMsg: number;
   /** The median of the rounds' ratios (each round: a baseline burst, then an ingestion burst). */
   ingestionToBareRatio: number;
   rounds: IngestionRound[];
@@ -221,6 +223,8 @@ interface IngestionRound {
   /** CPU time of the process (all threads), µs per message of the measured burst; /proc's 10 ms ticks. */
   bareSubscriberCpuUsPerMsg: number;
   ingestionCpuUsPerMsg: number;
+  /** VictoriaMetrics taking the ingestion's writes: the same machine's other user of CPU. */
+  timeSeriesCpuUsPerMsg: number;
   /** The warm-up burst, the first a freshly started ingestion takes, fully handled. */
   ingestionFirstBurstMsgPerS: number;
   ingestionAcceptedMsgPerS: number;
@@ -231,13 +235,14 @@ interface IngestionRound {
 /** Publishes `burst` and resolves when the ingestion has accepted it and when it has written it; messages/s of each. */
 async function handledRate(
   url: string,
-  pid: number,
+  pids: { ingestion: number; timeSeries: number },
   publisher: MqttClient,
   burst: readonly BurstMessage[],
-): Promise<{ accepted: number; handled: number; cpuUsPerMsg: number }> {
-  if (burst.length === 0) return { accepted: 0, handled: 0, cpuUsPerMsg: 0 };
+): Promise<{ accepted: number; handled: number; cpuUsPerMsg: number; timeSeriesCpuUsPerMsg: number }> {
+  if (burst.length === 0) return { accepted: 0, handled: 0, cpuUsPerMsg: 0, timeSeriesCpuUsPerMsg: 0 };
   const before = await scraped(url, "bms_ingestion_samples_accepted_total");
-  const cpu0 = cpuSecondsOf(pid);
+  const cpu0 = cpuSecondsOf(pids.ingestion);
+  const tsCpu0 = cpuSecondsOf(pids.timeSeries);
   const t0 = performance.now();
   await publishBurst(publisher, burst);
   await waitFor(
@@ -252,7 +257,13 @@ async function handledRate(
     "the ingestion to write the burst",
   );
   const handled = burst.length / ((performance.now() - t0) / 1000);
-  return { accepted, handled, cpuUsPerMsg: ((cpuSecondsOf(pid) - cpu0) * 1e6) / burst.length };
+  const usPerMsg = (seconds: number) => (seconds * 1e6) / burst.length;
+  return {
+    accepted,
+    handled,
+    cpuUsPerMsg: usPerMsg(cpuSecondsOf(pids.ingestion) - cpu0),
+    timeSeriesCpuUsPerMsg: usPerMsg(cpuSecondsOf(pids.timeSeries) - tsCpu0),
+  };
 }
 
 /**
@@ -261,17 +272,17 @@ async function handledRate(
  */
 async function ingestionRound(
   brokerUrl: string,
-  influxUrl: string,
+  timeSeries: { url: string; pid: number },
   dataDir: string,
   publisher: MqttClient,
   warmup: readonly BurstMessage[],
   burst: readonly BurstMessage[],
 ) {
-  const ingestion = await startIngestionProcess(brokerUrl, influxUrl, dataDir);
+  const ingestion = await startIngestionProcess(brokerUrl, timeSeries.url, dataDir);
   try {
-    const pid = ingestion.script.child.pid as number;
-    const first = await handledRate(ingestion.url, pid, publisher, warmup);
-    const measured = await handledRate(ingestion.url, pid, publisher, burst);
+    const pids = { ingestion: ingestion.script.child.pid as number, timeSeries: timeSeries.pid };
+    const first = await handledRate(ingestion.url, pids, publisher, warmup);
+    const measured = await handledRate(ingestion.url, pids, publisher, burst);
     // A fresh process: its counter holds the warm-up's and the measured burst's lines.
     const linesWritten = await scraped(ingestion.url, "bms_ingestion_lines_written_total");
     return {
@@ -279,6 +290,7 @@ async function ingestionRound(
       ingestionAcceptedMsgPerS: measured.accepted,
       ingestionMsgPerS: measured.handled,
       ingestionCpuUsPerMsg: measured.cpuUsPerMsg,
+      timeSeriesCpuUsPerMsg: measured.timeSeriesCpuUsPerMsg,
       linesWritten,
     };
   } finally {
@@ -323,7 +335,7 @@ export async function benchIngestion(persistence: "memory" | "disk", burstSize: 
       const warmup = makeBurst(WARMUP, firstSeq + perRound, 10, 10, base);
       const burst = makeBurst(burstSize, firstSeq + perRound + WARMUP, 10, 10, base + WARMUP);
       expectedSite0 += [...warmup, ...burst].filter((m) => m.topic.startsWith("bms/bench-site-0/")).length;
-      const r = await ingestionRound(broker.url, vm.url, dir.path, publisher, warmup, burst);
+      const r = await ingestionRound(broker.url, vm, dir.path, publisher, warmup, burst);
       linesWritten = r.linesWritten;
       rounds.push({
         bareSubscriberMsgPerS: bare.rate,
@@ -351,6 +363,7 @@ export async function benchIngestion(persistence: "memory" | "disk", burstSize: 
       ingestionFirstBurstMsgPerS: median(rounds.map((r) => r.ingestionFirstBurstMsgPerS)),
       bareSubscriberCpuUsPerMsg: median(rounds.map((r) => r.bareSubscriberCpuUsPerMsg)),
       ingestionCpuUsPerMsg: median(rounds.map((r) => r.ingestionCpuUsPerMsg)),
+      timeSeriesCpuUsPerMsg: median(rounds.map((r) => r.timeSeriesCpuUsPerMsg)),
       ingestionAcceptedMsgPerS: median(rounds.map((r) => r.ingestionAcceptedMsgPerS)),
       ingestionMsgPerS: median(rounds.map((r) => r.ingestionMsgPerS)),
       ingestionToBareRatio: median(rounds.map((r) => r.ratio)),
@@ -380,7 +393,7 @@ export function formatIngestionBench(r: IngestionBenchFigures): string {
     `  ingestion, fully handled             ${f(r.ingestionMsgPerS)} msg/s  (validated, spooled, written to VictoriaMetrics, rules run)`,
     `  ratio ingestion / bare subscriber    ${f(r.ingestionToBareRatio, 2)}  (rounds: ${r.rounds.map((x) => x.ratio.toFixed(2)).join(", ")})`,
     `  ingestion, accepted (durable intake and rules, before the write)  ${f(r.ingestionAcceptedMsgPerS)} msg/s`,
-    `  CPU per message (process, all threads)  bare subscriber ${f(r.bareSubscriberCpuUsPerMsg)} µs, ingestion ${f(r.ingestionCpuUsPerMsg)} µs`,
+    `  CPU per message (process, all threads)  bare subscriber ${f(r.bareSubscriberCpuUsPerMsg)} µs, ingestion ${f(r.ingestionCpuUsPerMsg)} µs, VictoriaMetrics taking its writes ${f(r.timeSeriesCpuUsPerMsg)} µs`,
     `  ingestion, first ${WARMUP} samples after its start (the warm-up, fully handled)  ${f(r.ingestionFirstBurstMsgPerS)} msg/s`,
     `  lines written, last round            ${f(r.linesWritten)} for ${f(WARMUP + r.burst)} samples  (all ${f(r.samplesReadBackSite0)} samples of one site read back from VictoriaMetrics)`,
   ];

@@ -13,6 +13,8 @@ export interface ExportedSeries {
 export interface VictoriaMetricsServer {
   /** Base URL; the InfluxDB client writes to `${url}/api/v2/write`. */
   url: string;
+  /** The server's process (its CPU time, in benches). */
+  pid: number;
   /** Makes recent writes searchable now, then reads `/api/v1/export?match[]=...` (JSON lines). */
   exportSeries(match: string): Promise<ExportedSeries[]>;
   stop(): Promise<void>;
@@ -73,6 +75,7 @@ export async function startVictoriaMetrics(options: VictoriaMetricsOptions = {})
   }
   return {
     url,
+    pid: proc.child.pid as number,
     exportSeries: (match) => exportSeries(url, match),
     async stop() {
       await proc.stop();
