@@ -45,4 +45,17 @@ describe("the checkpoint of soft rule state", () => {
         .sort(),
     ).toEqual(Array.from({ length: 250 }, (_, i) => `pack-${i}`).sort());
   });
+
+  it("lets a batch that arrives while it runs (a later turn of the event loop) in between its slices", async () => {
+    dir = makeTempDir("bms-checkpoint-");
+    fast = await startFastEngine(dir.path, { now: T0 });
+    await fast.engine.run(onePerPack(250, 1));
+    const engine = fast.engine;
+    const order: string[] = [];
+    const checkpoint = engine.checkpoint().then(() => order.push("checkpoint"));
+    // As a socket's data would: not queued yet when the checkpoint starts.
+    const batch = new Promise<void>((resolve) => setImmediate(() => void engine.run(onePerPack(1, 2)).then(() => resolve())));
+    await Promise.all([checkpoint, batch.then(() => order.push("batch"))]);
+    expect(order).toEqual(["batch", "checkpoint"]);
+  });
 });

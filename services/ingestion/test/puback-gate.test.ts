@@ -85,6 +85,19 @@ describe("the PUBACK gate", () => {
     expect(gate.heldCount).toBe(0);
   });
 
+  it("takes the pieces of corked writes together, as MQTT.js writes through mqtt-packet's writeToStream", async () => {
+    const { socket, written } = fakeSocket();
+    const gate = new PubackGate(socket);
+    for (const id of [1, 2, 3]) mqttPacket.writeToStream({ cmd: "puback", messageId: id }, gate);
+    mqttPacket.writeToStream(publish(4, 300), gate);
+    mqttPacket.writeToStream({ cmd: "pingreq" }, gate);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(gate.heldCount).toBe(3);
+    expect(Buffer.compare(written(), Buffer.concat([gen(publish(4, 300)), gen({ cmd: "pingreq" })]))).toBe(0);
+    gate.release([1, 2, 3]);
+    expect(parse(written()).map((p) => p.cmd)).toEqual(["publish", "pingreq", "puback", "puback", "puback"]);
+  });
+
   it("fails on a remaining length longer than four bytes", async () => {
     const { socket } = fakeSocket();
     const gate = new PubackGate(socket);

@@ -10,15 +10,18 @@ export class PacketFramer {
   /** The start of a packet whose bytes have not all come yet. */
   private partial: Buffer | null = null;
 
-  /** Hands every whole packet in what came so far to `onPacket` (a view, valid during the call). */
-  take(chunk: Buffer, onPacket: (packet: Buffer) => void): void {
+  /**
+   * Hands every whole packet in what came so far to `onPacket` as `buf[start, end)` (valid during
+   * the call): a caller that only looks at a few bytes makes no view of its own.
+   */
+  take(chunk: Buffer, onPacket: (buf: Buffer, start: number, end: number) => void): void {
     const buf = this.partial ? Buffer.concat([this.partial, chunk]) : chunk;
     this.partial = null;
     let offset = 0;
     while (offset < buf.length) {
       const end = packetEnd(buf, offset);
       if (end === null) break;
-      onPacket(buf.subarray(offset, end));
+      onPacket(buf, offset, end);
       offset = end;
     }
     // Copied: the caller may reuse its chunk.

@@ -72,11 +72,24 @@ export class PubackGate extends Duplex {
   }
 
   override _write(chunk: Buffer, _encoding: BufferEncoding, callback: (error?: Error | null) => void): void {
+    this.forward(chunk, callback);
+  }
+
+  /**
+   * MQTT.js corks its socket while it writes a packet in pieces (mqtt-packet writes a PUBACK as
+   * three): the pieces come here together, and the framer sees whole packets.
+   */
+  override _writev(chunks: Array<{ chunk: Buffer }>, callback: (error?: Error | null) => void): void {
+    this.forward(chunks.length === 1 ? (chunks[0] as { chunk: Buffer }).chunk : Buffer.concat(chunks.map((c) => c.chunk)), callback);
+  }
+
+  /** Holds the PUBACKs in `chunk` back and writes the rest of it through. */
+  private forward(chunk: Buffer, callback: (error?: Error | null) => void): void {
     const out: Buffer[] = [];
     try {
-      this.framer.take(chunk, (packet) => {
-        if (packet[0] === PUBACK && packet.length === 4) this.held.push(packet.readUInt16BE(2));
-        else out.push(packet);
+      this.framer.take(chunk, (buf, start, end) => {
+        if (buf[start] === PUBACK && end - start === 4) this.held.push(buf.readUInt16BE(start + 2));
+        else out.push(buf.subarray(start, end));
       });
     } catch (err) {
       callback(err as Error);
