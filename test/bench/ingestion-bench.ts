@@ -22,8 +22,9 @@ import { type BurstMessage, makeBurst, percentile, withoutDelay } from "./burst"
  * loop with the broker:
  *  1. bare subscriber (QoS 1): messages/s it receives from a burst of samples (the baseline);
  *  2. the ingestion: messages/s fully handled (validated, spooled, written to VictoriaMetrics
- *     through the InfluxDB write API, rules run) from a burst of the same size; the ratio to 1;
- *  3. sample → socket.io latency p50/p99 through the live service, at a steady rate.
+ *     through the InfluxDB write API, rules run) from a burst of the same size; the ratio to 1.
+ * Sample → socket.io latency is the live bench's (live-bench.ts: the live service as deployed, at
+ * a rate where every sample is sent, not coalesced).
  * With `persistence: "disk"` the broker stores every QoS 1 copy for a persistent session, which
  * the ingestion has (`clean: false`), so the baseline subscriber then has a persistent session too:
  * both pay the same broker cost.
@@ -45,15 +46,9 @@ export interface IngestionBenchFigures {
   /** Over all rounds. */
   linesWritten: number;
   samplesReadBackSite0: number;
-  latencySamplesSent?: number;
-  latencySamplesDelivered?: number;
-  latencyP50Ms?: number;
-  latencyP99Ms?: number;
 }
 
-const LATENCY_RATE_PER_S = 100;
 const INGESTION_CLIENT_ID = "bench-ingestion";
-const LATENCY_SECONDS = 10;
 
 function publishBurst(client: MqttClient, burst: readonly BurstMessage[]): Promise<void> {
   let pending = burst.length;
@@ -161,54 +156,6 @@ async function scraped(url: string, name: string): Promise<number> {
   return sum;
 }
 
-async function latencyThroughLive(
-  brokerUrl: string,
-  publisher: MqttClient,
-  dataDir: string,
-): Promise<Pick<IngestionBenchFigures, "latencySamplesSent" | "latencySamplesDelivered" | "latencyP50Ms" | "latencyP99Ms">> {
-  const token = "bench-engineer-token-0123456789";
-  const live = await startLive(
-    parseConfig(LiveConfig, { http: { host: "127.0.0.1", port: 0 }, mqtt: { url: brokerUrl }, dataDir, engineerTokens: [token] }, "bench"),
-  );
-  const socket = io(`${live.url}${LIVE_NAMESPACE}`, { auth: { token }, transports: ["websocket"] });
-  try {
-    await socket.timeout(5000).emitWithAck("subscribe", { siteId: "latency-site" });
-    const sentAt = new Map<number, number>();
-    const latencies: number[] = [];
-    socket.on("sample", (s: SitePackSample) => {
-      const at = sentAt.get(s.seq);
-      if (at !== undefined) latencies.push(performance.now() - at);
-    });
-    const total = LATENCY_RATE_PER_S * LATENCY_SECONDS;
-    for (let seq = 0; seq < total; seq++) {
-      const sample: PackSample = {
-        v: 1,
-        ts: Date.now(),
-        seq,
-        packVoltage: 52.8,
-        current: -10,
-        soc: 60,
-        cellVoltages: Array.from({ length: 16 }, () => 3.3),
-        cellTemperatures: Array.from({ length: 16 }, () => 25),
-      };
-      sentAt.set(seq, performance.now());
-      publisher.publish(topics.telemetry("latency-site", `pack-${seq % 4}`), JSON.stringify(sample), { qos: 1 });
-      await new Promise((r) => setTimeout(r, 1000 / LATENCY_RATE_PER_S));
-    }
-    await new Promise((r) => setTimeout(r, 1000));
-    latencies.sort((a, b) => a - b);
-    return {
-      latencySamplesSent: total,
-      latencySamplesDelivered: latencies.length,
-      latencyP50Ms: percentile(latencies, 50),
-      latencyP99Ms: percentile(latencies, 99),
-    };
-  } finally {
-    socket.close();
-    await live.close();
-  }
-}
-
 /** Rounds of the ingestion bench (BENCH_ROUNDS): the baseline and the ingestion alternate, and the medians are reported. */
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 /**
@@ -307,7 +254,7 @@ const median = (values: readonly number[]) =>
     50,
   ) ?? 0;
 
-export async function benchIngestion(persistence: "memory" | "disk", burstSize: number, withLatency: boolean): Promise<IngestionBenchFigures> {
+export async function benchIngestion(persistence: "memory" | "disk", burstSize: number): Promise<IngestionBenchFigures> {
   const dir = makeTempDir("bms-bench-");
   const vm = await startVictoriaMetrics();
   const broker = await startBroker(parseConfig(BrokerConfig, { host: "127.0.0.1", port: 0, allowAnonymous: true, dataDir: dir.path, persistence }, "bench"));
@@ -355,7 +302,6 @@ export async function benchIngestion(persistence: "memory" | "disk", burstSize: 
       60_000,
       `${expectedSite0} samples of bench-site-0 to read back from VictoriaMetrics`,
     );
-    const latency = withLatency ? await latencyThroughLive(broker.url, publisher, dir.path) : {};
     return {
       persistence,
       burst: burstSize,
@@ -370,7 +316,6 @@ export async function benchIngestion(persistence: "memory" | "disk", burstSize: 
       rounds,
       linesWritten,
       samplesReadBackSite0,
-      ...latency,
     };
   } finally {
     await publisher.endAsync();
@@ -397,10 +342,5 @@ export function formatIngestionBench(r: IngestionBenchFigures): string {
     `  ingestion, first ${WARMUP} samples after its start (the warm-up, fully handled)  ${f(r.ingestionFirstBurstMsgPerS)} msg/s`,
     `  lines written, last round            ${f(r.linesWritten)} for ${f(WARMUP + r.burst)} samples  (all ${f(r.samplesReadBackSite0)} samples of one site read back from VictoriaMetrics)`,
   ];
-  if (r.latencyP99Ms !== undefined) {
-    lines.push(
-      `  sample → socket.io latency           p50 ${f(r.latencyP50Ms, 1)} ms, p99 ${f(r.latencyP99Ms, 1)} ms  (${f(r.latencySamplesDelivered)} of ${f(r.latencySamplesSent)} delivered at ${LATENCY_RATE_PER_S}/s over 4 packs; the live feed coalesces per pack per tick)`,
-    );
-  }
   return `${lines.join("\n")}\njson-ingestion-${r.persistence}: ${JSON.stringify(r)}\n`;
 }

@@ -28,8 +28,8 @@ async function main(): Promise<void> {
   buildBundles();
   if (wanted("ingestion")) {
     // The ingestion's own capacity (the broker keeps nothing on disk), then the broker as shipped.
-    process.stdout.write(formatIngestionBench(await benchIngestion("memory", BURST, true)));
-    process.stdout.write(formatIngestionBench(await benchIngestion("disk", BURST, false)));
+    process.stdout.write(formatIngestionBench(await benchIngestion("memory", BURST)));
+    process.stdout.write(formatIngestionBench(await benchIngestion("disk", BURST)));
   }
   if (wanted("layout")) process.stdout.write(formatLayoutBench(await benchLayout()));
   // The edge agent and the simulator print their own lines.
