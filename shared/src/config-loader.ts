@@ -4,6 +4,7 @@ import { parse as parseYaml } from "yaml";
 import type { z } from "zod";
 import { ConfigError } from "./errors";
 
+/** A variable's text as its binding's type; what does not fit stays text, for zod to name. */
 function envValue(raw: string, type: EnvBinding["type"]): unknown {
   if (type === "int" && /^-?\d+$/.test(raw)) return Number(raw);
   if (type === "bool" && /^(1|true)$/i.test(raw)) return true;

@@ -106,8 +106,8 @@ function isLocked(err: unknown): boolean {
 
 /**
  * `disk`: aedes-persistence-level on a classic-level (LevelDB) database in `${dataDir}/broker`,
- * its writes committed in groups (GroupCommitLevel): sessions, subscriptions, QoS 1 messages queued for offline sessions, retained messages and wills
- * survive a restart. A directory another broker holds is a ConfigError naming DATA_DIR.
+ * its writes committed in groups (GroupCommitLevel): sessions, subscriptions, QoS 1 messages queued
+ * for offline sessions, retained messages and wills survive a restart. A directory another broker holds is a ConfigError naming DATA_DIR.
  */
 export async function openBrokerPersistence(config: Pick<BrokerConfig, "persistence" | "dataDir">): Promise<BrokerPersistence> {
   if (config.persistence === "memory") return { persistence: undefined, location: "memory", close: async () => {} };

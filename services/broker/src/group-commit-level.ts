@@ -40,8 +40,8 @@ function newGroup(): Group {
  * Here writes gather while one batch is being written and go as the next single `batch()`: a write
  * resolves when the batch holding it is in LevelDB, as before (LevelDB's log, not fsync, as
  * classic-level's own put). Reads see a write at once (the gathering batch, the one being written,
- * recently put values, then the database), and only the last write of a key goes to disk: a copy put and
- * deleted within one batch never reaches it. Range reads and clears first wait until everything
+ * recently put values, then the database), and only the last write of a key goes to disk: a copy
+ * put and deleted within one batch never reaches it. Range reads and clears first wait until everything
  * written before them is in the database.
  */
 export class GroupCommitLevel {
@@ -62,8 +62,8 @@ export class GroupCommitLevel {
   ) {}
 
   async get(key: string, options?: Parameters<Db["get"]>[1]): Promise<Buffer | undefined> {
-    const pending = this.pendingWrite(key);
-    if (pending !== undefined) return pending ?? undefined;
+    const known = this.knownValue(key);
+    if (known !== undefined) return known ?? undefined;
     return (await this.db.get(key, options ?? BUFFER_VALUES)) as Buffer | undefined;
   }
 
@@ -106,8 +106,11 @@ export class GroupCommitLevel {
     await Promise.all(waits);
   }
 
-  /** The value a write not yet in the database gives `key` (null: deleted), or undefined when none. */
-  private pendingWrite(key: string): Buffer | null | undefined {
+  /**
+   * `key`'s value as known here without the database: a write not yet in it (null: deleted) or a
+   * value put recently; undefined when the database has to answer.
+   */
+  private knownValue(key: string): Buffer | null | undefined {
     const gathering = this.gathering?.writes;
     if (gathering?.has(key)) return gathering.get(key) ?? null;
     const writing = this.writing?.writes;

@@ -40,8 +40,9 @@ function oneLine(text: string | undefined, max = 300): string {
 
 /**
  * Writes through the InfluxDB client's HTTP transport to `/api/v2/write` (InfluxDB 2/3,
- * VictoriaMetrics), precision ms, gzipped when `config.gzip`. The client's own WriteApi is not used: it buffers, retries and
- * drops on its own, while our durable spool is the only retry buffer, so one call = one request.
+ * VictoriaMetrics), precision ms, gzipped when `config.gzip`. The client's own WriteApi is not
+ * used: it buffers, retries and drops on its own, while our durable spool is the only retry buffer,
+ * so one call = one request.
  */
 export function createInfluxWriter(config: InfluxConfig): TimeSeriesWriter {
   const influx = new InfluxDB({ url: config.url, token: config.token || undefined, timeout: config.timeoutMs });

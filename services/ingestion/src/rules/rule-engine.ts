@@ -45,7 +45,10 @@ export interface RuleEngineOptions {
 
 export type { RuleInput };
 
-/** Pack states a checkpoint saves per transaction: a slice of 25 takes about 10 ms, 100 took 40 (the intake's batches run between the slices). */
+/**
+ * Pack states a checkpoint saves per transaction; the intake's batches run between the slices. A
+ * slice of 25 holds the loop for a few ms (100 held it about 40 ms with 1 000 packs).
+ */
 const CHECKPOINT_SLICE = 25;
 
 /**
