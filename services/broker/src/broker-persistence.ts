@@ -4,7 +4,6 @@ import { ConfigError } from "@bms/shared";
 import type { BrokerConfig } from "@bms/shared/config/broker-config";
 import AsyncLevelPersistence from "aedes-persistence-level/asyncPersistence.js";
 import { ClassicLevel } from "classic-level";
-import { GroupCommitLevel } from "./group-commit-level";
 
 /** The LevelDB directory of the `disk` persistence, under the broker's dataDir. */
 export const BROKER_DB_DIR = "broker";
@@ -36,6 +35,8 @@ const ANSWERED_IN_ORDER = new Set(["outgoingEnqueue", "outgoingEnqueueCombi"]);
  * second of delay at 1 000 messages/s); only their answers wait for the ones called before.
  */
 const IN_ORDER_PER_CLIENT = new Set(["outgoingUpdate"]);
+/** Stores a publish need not wait for: queued in order, answered at once. */
+const WRITE_BEHIND = new Set(["storeRetained"]);
 
 /**
  * Wraps the persistence for two things aedes needs of it:
@@ -44,14 +45,14 @@ const IN_ORDER_PER_CLIENT = new Set(["outgoingUpdate"]);
  *   the queue: lost. With an in-memory persistence the publishes of one client reach subscribers in
  *   order; on disk, two stores of queued copies can finish out of order (aedes issue #955, the same
  *   with aedes-persistence-mongodb issue #27). So the stores a publish waits for (queued copies for
- *   persistent sessions) are answered in call order. The retained copy (one key, overwritten) needs
- *   nothing here: GroupCommitLevel stages writes in call order, and the last one of a key wins.
+ *   persistent sessions) are answered in call order, and the retained copy (one key, overwritten)
+ *   is written behind, one at a time in call order, without holding the publish up.
  * - A clean close: calls in progress are counted, so close() lets the last stores of a closing
  *   broker finish (aedes acknowledges a QoS 1 PUBLISH before its copies are stored) instead of
  *   closing the database under them.
  * Streams (outgoingStream, createRetainedStream...) pass through.
  */
-function orderAndTrack<T extends object>(target: T): { wrapped: T; settled(timeoutMs: number): Promise<void> } {
+function orderAndTrack<T extends object>(target: T, onError: (err: unknown) => void): { wrapped: T; settled(timeoutMs: number): Promise<void> } {
   let pending = 0;
   const chains = new Map<string, Promise<unknown>>();
   /** `done` settles after everything chained on `key` before it; returns `done`. */
@@ -65,6 +66,8 @@ function orderAndTrack<T extends object>(target: T): { wrapped: T; settled(timeo
     });
     return done;
   };
+  /** Runs `run` after the calls before it have finished. */
+  const inOrder = (run: () => Promise<unknown>) => chain("", (previous) => previous.then(run));
   /** Starts `run` now; its answer comes after those of the calls before it with the same key. */
   const answerInOrder = (run: () => Promise<unknown>, key: string) => {
     const started = run();
@@ -87,6 +90,10 @@ function orderAndTrack<T extends object>(target: T): { wrapped: T; settled(timeo
             pending -= 1;
           }
         };
+        if (WRITE_BEHIND.has(name)) {
+          inOrder(run).catch(onError);
+          return undefined;
+        }
         if (IN_ORDER_PER_CLIENT.has(name)) return answerInOrder(run, clientKey(args[0]));
         return ANSWERED_IN_ORDER.has(name) ? answerInOrder(run, "publish") : run();
       };
@@ -105,23 +112,25 @@ function isLocked(err: unknown): boolean {
 }
 
 /**
- * `disk`: aedes-persistence-level on a classic-level (LevelDB) database in `${dataDir}/broker`,
- * its writes committed in groups (GroupCommitLevel): sessions, subscriptions, QoS 1 messages queued
- * for offline sessions, retained messages and wills survive a restart. A directory another broker holds is a ConfigError naming DATA_DIR.
+ * `disk`: aedes-persistence-level on a classic-level (LevelDB) database in `${dataDir}/broker`:
+ * sessions, subscriptions, QoS 1 messages queued for offline sessions, retained messages and wills
+ * survive a restart. A directory another broker holds is a ConfigError naming DATA_DIR.
  */
-export async function openBrokerPersistence(config: Pick<BrokerConfig, "persistence" | "dataDir">): Promise<BrokerPersistence> {
+export async function openBrokerPersistence(
+  config: Pick<BrokerConfig, "persistence" | "dataDir">,
+  onError: (err: unknown) => void,
+): Promise<BrokerPersistence> {
   if (config.persistence === "memory") return { persistence: undefined, location: "memory", close: async () => {} };
   const location = join(config.dataDir, BROKER_DB_DIR);
   mkdirSync(location, { recursive: true });
-  const db = new ClassicLevel<string, Buffer>(location, { valueEncoding: "buffer" });
+  const db = new ClassicLevel(location);
   try {
     await db.open();
   } catch (err) {
     if (isLocked(err)) throw new ConfigError("broker", [`dataDir: ${location} is held by another broker process: give each broker its own DATA_DIR`]);
     throw err;
   }
-  const grouped = new GroupCommitLevel(db);
-  const { wrapped, settled } = orderAndTrack(new AsyncLevelPersistence(grouped));
+  const { wrapped, settled } = orderAndTrack(new AsyncLevelPersistence(db), onError);
   let closing: Promise<void> | undefined;
   return {
     persistence: wrapped,
@@ -129,7 +138,7 @@ export async function openBrokerPersistence(config: Pick<BrokerConfig, "persiste
     close() {
       closing ??= (async () => {
         await settled(SETTLE_TIMEOUT_MS);
-        await grouped.close();
+        await db.close();
       })();
       return closing;
     },

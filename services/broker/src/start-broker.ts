@@ -45,7 +45,7 @@ export async function startBroker(config: BrokerConfig, options: StartBrokerOpti
   const inflight = new InflightCounter<Client>(config.maxInflightMessages);
   let aedes: Aedes | undefined;
   const metrics = createBrokerMetrics(() => aedes?.connectedClients ?? 0);
-  const store = await openBrokerPersistence(config);
+  const store = await openBrokerPersistence(config, (err) => log.error({ err: String(err) }, "could not store a retained message"));
 
   try {
     aedes = await Aedes.createBroker({

@@ -7,12 +7,3 @@ declare module "aedes-persistence-level/asyncPersistence.js" {
     destroy(): Promise<void>;
   }
 }
-
-// aedes-persistence's abstract conformance suite (node:test), run against the broker's persistence.
-declare module "aedes-persistence/abstract.js" {
-  export default function abstractPersistence(options: {
-    test: typeof import("node:test").default;
-    testAsync?: boolean;
-    persistence(): Promise<unknown>;
-  }): void;
-}
