@@ -21,6 +21,7 @@ export * from "./pack-sample";
 export * from "./package-dir";
 export * from "./probe-server";
 export * from "./pylontech-can";
+export * from "./recent-keys";
 export * from "./remote-command";
 export * from "./site-status";
 export * from "./statistics";

@@ -1,5 +1,6 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { INGESTION_NODE_FLAGS } from "../../services/ingestion/src/node-flags";
 import { type RunningScript, runScript } from "../support/cli";
 import { canConnect, freePort, waitFor } from "../support/free-port";
 
@@ -17,6 +18,9 @@ export interface ServiceProcess {
 
 type Part = "broker" | "ingestion" | "live";
 
+/** The flags each part is shipped with. */
+const NODE_FLAGS: Record<Part, readonly string[]> = { broker: [], ingestion: INGESTION_NODE_FLAGS, live: [] };
+
 const BUNDLES: Record<Part, string> = {
   broker: "services/broker/dist/main.js",
   ingestion: "services/ingestion/dist/main.js",
@@ -32,7 +36,11 @@ export async function startServiceProcess(part: Part, dir: string, config: Recor
   const file = join(dir, `${part}.json`);
   const withPort = part === "broker" ? { ...config, host: "127.0.0.1", port } : { ...config, http: { ...(config.http as object), port } };
   writeFileSync(file, JSON.stringify(withPort));
-  const script = runScript(BUNDLES[part], ["--config", file], { via: "built", env: { PATH: process.env.PATH, LOG_LEVEL: "error" } });
+  const script = runScript(BUNDLES[part], ["--config", file], {
+    via: "built",
+    env: { PATH: process.env.PATH, LOG_LEVEL: "error" },
+    nodeFlags: NODE_FLAGS[part],
+  });
   const url = part === "broker" ? `mqtt://127.0.0.1:${port}` : `http://127.0.0.1:${port}`;
   const stop = async () => {
     if (script.child.exitCode !== null || script.child.signalCode !== null) return;

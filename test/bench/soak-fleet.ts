@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { LIVE_NAMESPACE } from "@bms/shared";
 import { io, type Socket } from "socket.io-client";
 import { AGENT_NODE_FLAGS } from "../../edge-agent/src/node-flags";
+import { INGESTION_NODE_FLAGS } from "../../services/ingestion/src/node-flags";
 import { REPO_ROOT } from "../support/cli";
 import { canConnect, freePort, waitFor } from "../support/free-port";
 import { makeTempDir } from "../support/temp-dir";
@@ -112,7 +113,11 @@ export async function startSoakFleet(packs: number): Promise<SoakFleet> {
       }),
     ]);
     await ready("the broker", () => canConnect(mqttPort));
-    start("ingestion", ["--config", writeConfig("ingestion", { mqtt: mqtt("ingestion"), influx: { url: victoria.url }, dataDir: dir.path })]);
+    start(
+      "ingestion",
+      ["--config", writeConfig("ingestion", { mqtt: mqtt("ingestion"), influx: { url: victoria.url }, dataDir: dir.path })],
+      INGESTION_NODE_FLAGS,
+    );
     const liveConfig = { http: { host: "127.0.0.1", port: httpPort }, mqtt: mqtt("live"), dataDir: dir.path, engineerTokens: [TOKEN] };
     start("live", ["--config", writeConfig("live", liveConfig)]);
     await ready("the live service", async () => (await fetch(`http://127.0.0.1:${httpPort}/healthz`)).ok);

@@ -4,13 +4,14 @@ import { ConfigError } from "@bms/shared";
 import type { BrokerConfig } from "@bms/shared/config/broker-config";
 import AsyncLevelPersistence from "aedes-persistence-level/asyncPersistence.js";
 import { ClassicLevel } from "classic-level";
+import { IndexedMemoryPersistence } from "./memory-persistence";
 
 /** The LevelDB directory of the `disk` persistence, under the broker's dataDir. */
 export const BROKER_DB_DIR = "broker";
 
 export interface BrokerPersistence {
-  /** For aedes' `persistence` option; undefined = aedes' own in-memory one. */
-  persistence: AsyncLevelPersistence | undefined;
+  /** For aedes' `persistence` option. */
+  persistence: AsyncLevelPersistence | IndexedMemoryPersistence;
   /** Where it lives, for the start-up log. */
   location: string;
   /** Waits for the writes in progress, then closes the database. Call after aedes closed. */
@@ -112,6 +113,7 @@ function isLocked(err: unknown): boolean {
 }
 
 /**
+ * `memory`: aedes' in-memory persistence with indexed queues (memory-persistence.ts).
  * `disk`: aedes-persistence-level on a classic-level (LevelDB) database in `${dataDir}/broker`:
  * sessions, subscriptions, QoS 1 messages queued for offline sessions, retained messages and wills
  * survive a restart. A directory another broker holds is a ConfigError naming DATA_DIR.
@@ -120,7 +122,7 @@ export async function openBrokerPersistence(
   config: Pick<BrokerConfig, "persistence" | "dataDir">,
   onError: (err: unknown) => void,
 ): Promise<BrokerPersistence> {
-  if (config.persistence === "memory") return { persistence: undefined, location: "memory", close: async () => {} };
+  if (config.persistence === "memory") return { persistence: new IndexedMemoryPersistence(), location: "memory", close: async () => {} };
   const location = join(config.dataDir, BROKER_DB_DIR);
   mkdirSync(location, { recursive: true });
   const db = new ClassicLevel(location);

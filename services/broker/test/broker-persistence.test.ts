@@ -80,4 +80,27 @@ describe("broker persistence on disk", () => {
     const second = await start({ persistence: "memory" });
     expect(await clients.start(second.url, INGESTION).sessionPresent).toBe(false);
   });
+
+  it("persistence: memory queues a session's backlog and hands it over in order, each message once, then nothing more", async () => {
+    const broker = await start({ persistence: "memory" });
+    const ingestion = await clients.connect(broker.url, INGESTION);
+    await ingestion.subscribeAsync("bms/#", { qos: 1 });
+    await ingestion.endAsync();
+    const agent = await clients.connect(broker.url, AGENT_LOGIN);
+    const count = 3000;
+    await Promise.all(Array.from({ length: count }, (_, i) => agent.publishAsync("bms/site-1/pack-1/telemetry", JSON.stringify({ seq: i + 1 }), { qos: 1 })));
+    const back = clients.start(broker.url, INGESTION);
+    const received = collect(back.client);
+    expect(await back.sessionPresent).toBe(true);
+    await waitFor(() => received.length >= count, 10_000, `the ${count} queued samples`);
+    expect(received.map((m) => (JSON.parse(m.payload) as { seq: number }).seq)).toEqual(Array.from({ length: count }, (_, i) => i + 1));
+    await back.client.endAsync();
+    // Every copy was acknowledged and taken off the queue: the next visit finds none.
+    const again = clients.start(broker.url, INGESTION);
+    const more = collect(again.client);
+    expect(await again.sessionPresent).toBe(true);
+    await agent.publishAsync("bms/site-1/pack-1/telemetry", JSON.stringify({ seq: count + 1 }), { qos: 1 });
+    await waitFor(() => more.length >= 1, 5000, "the next live sample");
+    expect(more.map((m) => (JSON.parse(m.payload) as { seq: number }).seq)).toEqual([count + 1]);
+  });
 });

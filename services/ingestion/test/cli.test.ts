@@ -1,5 +1,5 @@
 import type { ChildProcess } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import { type AddressInfo, createServer } from "node:net";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
@@ -7,11 +7,22 @@ import { type AedesBroker, startAedesBroker } from "../../../test/support/aedes-
 import { runScript } from "../../../test/support/cli";
 import { freePort, waitFor } from "../../../test/support/free-port";
 import { makeTempDir, type TempDir } from "../../../test/support/temp-dir";
+import { INGESTION_NODE_FLAGS } from "../src/node-flags";
 
 /** The service as `npm run ingestion` starts it (one node process, so that a kill leaves no child behind), with only PATH and `env` in its environment. */
 function run(args: string[], env: Record<string, string>) {
   return runScript("services/ingestion/src/main.ts", args, { via: "node", env: { PATH: process.env.PATH ?? "", LOG_LEVEL: "info", ...env } });
 }
+
+describe("ingestion command line: shipped runtime flags", () => {
+  it("npm run ingestion and both compose files start the ingestion with INGESTION_NODE_FLAGS", () => {
+    const root = join(import.meta.dirname, "..", "..", "..");
+    const script = (JSON.parse(readFileSync(join(root, "package.json"), "utf8")) as { scripts: Record<string, string> }).scripts.ingestion ?? "";
+    expect(script).toBe(`npm run build --silent && node ${INGESTION_NODE_FLAGS.join(" ")} --enable-source-maps services/ingestion/dist/main.js`);
+    const command = `["node", ${INGESTION_NODE_FLAGS.map((f) => JSON.stringify(f)).join(", ")}, "--enable-source-maps", "services/ingestion/dist/main.js"]`;
+    for (const compose of ["docker-compose.yml", "docker-compose.cluster.yml"]) expect(readFileSync(join(root, compose), "utf8")).toContain(command);
+  });
+});
 
 describe("npm run ingestion", () => {
   let dir: TempDir | undefined;

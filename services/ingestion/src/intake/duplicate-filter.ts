@@ -1,13 +1,17 @@
+import { RecentKeys } from "@bms/shared";
+
 /**
  * Remembers the most recent (site, pack, seq, ts) keys to drop duplicated deliveries: QoS 1 is
  * at-least-once, and an agent that re-sends its outbox after a lost PUBACK sends the same sample again.
- * Bounded: the oldest keys are forgotten first (a Map iterates in insertion order).
+ * Bounded: the oldest keys are forgotten first.
  */
 export class DuplicateFilter {
-  private readonly seen = new Map<string, true>();
+  private readonly seen: RecentKeys;
 
   /** @param capacity keys remembered. @default 100000 */
-  constructor(private readonly capacity = 100_000) {}
+  constructor(capacity = 100_000) {
+    this.seen = new RecentKeys(capacity);
+  }
 
   /** True when the sample with this key (sampleKey) was seen recently. */
   has(key: string): boolean {
@@ -16,11 +20,7 @@ export class DuplicateFilter {
 
   /** Remembers a sample once it is stored (not before: a failed store must not turn the redelivery into a "duplicate"). */
   remember(key: string): void {
-    this.seen.set(key, true);
-    if (this.seen.size > this.capacity) {
-      const oldest = this.seen.keys().next();
-      if (!oldest.done) this.seen.delete(oldest.value);
-    }
+    this.seen.add(key);
   }
 }
 

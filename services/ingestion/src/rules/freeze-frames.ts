@@ -35,14 +35,21 @@ export class FreezeFrames {
 
   /**
    * Keeps the sample for `keepMs` and gives it to the open collectors; returns the collectors whose
-   * window it ended (taken off the lane).
+   * window it ended (taken off the lane). The ring keeps about `keepMax` samples over `keepMs`,
+   * whatever the pack's rate: a sample closer than `keepMs / keepMax` to the one kept before the
+   * newest replaces the newest (the newest sample is always held). At 1 Hz with the defaults
+   * (120 s, 240 samples) that is every sample; a pack at 10 Hz held ten times as many before, its
+   * samples then kept by the heap and thinned again by `before` anyway.
    */
-  add(sample: PackSample, keepMs: number): FrameCollector[] {
-    this.ring.push(sample);
+  add(sample: PackSample, keepMs: number, keepMax: number): FrameCollector[] {
+    const ring = this.ring;
+    const n = ring.length;
+    if (n >= 2 && sample.ts - (ring[n - 2] as PackSample).ts < keepMs / keepMax) ring[n - 1] = sample;
+    else ring.push(sample);
     const from = sample.ts - keepMs;
     let drop = 0;
-    while (drop < this.ring.length && (this.ring[drop] as PackSample).ts < from) drop++;
-    if (drop > 0) this.ring.splice(0, drop);
+    while (drop < ring.length && (ring[drop] as PackSample).ts < from) drop++;
+    if (drop > 0) ring.splice(0, drop);
     if (this.collectors.length === 0) return [];
     const done: FrameCollector[] = [];
     for (const collector of this.collectors) {

@@ -334,7 +334,8 @@ export class RuleEngine {
     const { siteId, packId } = pack.subject;
     const obs = new PackObservation(siteId, packId, sample, resolved.chemistry, ratedAh, resolved.settings.restCurrentC, cells, temps, implausible);
     if (implausible.length > 0) this.options.metrics.implausibleReadings.inc(implausible.length);
-    for (const done of lane.frames.add(sample, resolved.settings.freezeFrameBeforeS * 1000)) this.batch.frame(done, true);
+    for (const done of lane.frames.add(sample, resolved.settings.freezeFrameBeforeS * 1000, resolved.settings.freezeFrameMaxSamples))
+      this.batch.frame(done, true);
     return obs;
   }
 
