@@ -26,7 +26,7 @@ export class DuplicateFilter {
 
 /**
  * A sample's identity: one flat string (a template literal makes a rope of five V8 cons strings, and
- * 100 000 ropes held in the map took 27 MiB where flat keys take 9: docs/architecture.md, "Memory
+ * 100 000 ropes held in the filter took 27 MiB where flat keys take 9: docs/architecture.md, "Memory
  * per pack").
  */
 export function sampleKey(siteId: string, packId: string, seq: number, ts: number): string {
