@@ -13,7 +13,7 @@ import { benchSimulator } from "./simulator-bench";
  * `npm run bench`: every figure printed beside a baseline measured in the same run.
  * BENCH_SAMPLES (default 20000) sets the ingestion's burst; BENCH_ONLY (comma-separated part
  * names: ingestion, layout, agent, simulator, cases, commands, scale-out, live, console) runs some parts only;
- * BENCH_ROUNDS (default 5) sets the ingestion's rounds (baselines and ingestion alternating; medians printed);
+ * BENCH_ROUNDS (default 5) sets the ingestion's rounds (baseline and ingestion alternating; medians printed);
  * BENCH_WARMUP (default 10000) the samples each of them takes before its measured burst;
  * BENCH_CPU_PROF=dir has the ingestion process write a CPU profile there.
  */

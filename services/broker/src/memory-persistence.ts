@@ -36,7 +36,8 @@ class OutgoingQueue {
    * broker with the same message ID, as aedes-persistence's own scan finds it; false when none.
    */
   update(packet: AedesPacket): boolean {
-    const own = this.byOrigin.get(originOf(packet));
+    const origin = originOf(packet);
+    const own = this.byOrigin.get(origin);
     const foreign =
       packet.messageId === undefined
         ? undefined
@@ -48,7 +49,7 @@ class OutgoingQueue {
     else {
       // Another broker's copy under the same message ID: replaced by this one.
       this.byOrigin.delete(originOf(queued.packet));
-      this.byOrigin.set(originOf(packet), seq);
+      this.byOrigin.set(origin, seq);
       queued.packet = packet;
     }
     if (queued.messageId !== undefined) this.unindexId(queued.messageId, seq);
@@ -64,7 +65,8 @@ class OutgoingQueue {
     if (seq === undefined || queued === undefined || messageId === undefined) return undefined;
     this.unindexId(messageId, seq);
     this.bySeq.delete(seq);
-    if (this.byOrigin.get(originOf(queued.packet)) === seq) this.byOrigin.delete(originOf(queued.packet));
+    const origin = originOf(queued.packet);
+    if (this.byOrigin.get(origin) === seq) this.byOrigin.delete(origin);
     return queued.packet;
   }
 
