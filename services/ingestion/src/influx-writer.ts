@@ -3,8 +3,8 @@ import { HttpError, InfluxDB } from "@influxdata/influxdb-client";
 
 /** Where the drain loop sends line protocol. Rejects on any failure; nothing is retried here. */
 export interface TimeSeriesWriter {
-  /** `lines`: line protocol, an entry per line or several joined with newlines. */
-  write(lines: string[]): Promise<void>;
+  /** `lines`: line protocol, an entry per line or several joined with newlines, as text or UTF-8 bytes. */
+  write(lines: readonly (string | Uint8Array)[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -39,6 +39,26 @@ function oneLine(text: string | undefined, max = 300): string {
 }
 
 /**
+ * The request body: the entries joined with newlines. Bytes are joined as bytes and decoded once,
+ * as one string (the client's transport takes text): no string per entry on the heap.
+ */
+function bodyOf(lines: readonly (string | Uint8Array)[]): string {
+  let size = lines.length - 1;
+  for (const line of lines) size += typeof line === "string" ? Buffer.byteLength(line) : line.byteLength;
+  const body = Buffer.allocUnsafe(size);
+  let at = 0;
+  for (const line of lines) {
+    if (at > 0) body[at++] = 0x0a;
+    if (typeof line === "string") at += body.write(line, at);
+    else {
+      body.set(line, at);
+      at += line.byteLength;
+    }
+  }
+  return body.toString("utf8");
+}
+
+/**
  * Writes through the InfluxDB client's HTTP transport to `/api/v2/write` (InfluxDB 2/3,
  * VictoriaMetrics), precision ms, gzipped when `config.gzip`. The client's own WriteApi is not
  * used: it buffers, retries and drops on its own, while our durable spool is the only retry buffer,
@@ -54,7 +74,7 @@ export function createInfluxWriter(config: InfluxConfig): TimeSeriesWriter {
       if (closed) throw new TimeSeriesWriteError("the time-series writer is closed", undefined, false);
       if (lines.length === 0) return;
       try {
-        await influx.transport.request(path, lines.join("\n"), {
+        await influx.transport.request(path, bodyOf(lines), {
           method: "POST",
           headers: { "content-type": "text/plain; charset=utf-8" },
           // The client gzips bodies above this many bytes (in libuv's thread pool, still this machine's CPU).

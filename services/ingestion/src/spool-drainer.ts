@@ -1,5 +1,5 @@
 import { Backoff, type Logger } from "@bms/shared";
-import type { DeadLetterStore, DurableQueue, QueuedMessage } from "@bms/storage";
+import type { DeadLetterStore, DurableQueue, QueuedBytes } from "@bms/storage";
 import { TimeSeriesWriteError, type TimeSeriesWriter } from "./influx-writer";
 import type { IngestionMetrics } from "./ingestion-metrics";
 
@@ -23,8 +23,7 @@ type BatchOutcome = "empty" | "partial" | "more" | "failed";
 
 /** Spooled samples taken for one write. */
 interface TakenBatch {
-  messages: QueuedMessage[];
-  texts: string[];
+  messages: QueuedBytes[];
   lineCount: number;
   /** Taken while a rejected batch is being split in halves. */
   split: boolean;
@@ -95,7 +94,7 @@ export class SpoolDrainer {
       // behind the first, and never while a rejected batch is being split.
       const ahead =
         first.messages.length > 0 && this.messageLimit === Number.POSITIVE_INFINITY && this.backoff.failures === 0 && this.fullBatchWaits(first)
-          ? this.takeBatch((first.messages[first.messages.length - 1] as QueuedMessage).id)
+          ? this.takeBatch((first.messages[first.messages.length - 1] as QueuedBytes).id)
           : null;
       const outcomes = await Promise.all([this.writeBatch(first), ...(ahead && ahead.messages.length > 0 ? [this.writeBatch(ahead)] : [])]);
       if (this.stopping) break;
@@ -123,33 +122,34 @@ export class SpoolDrainer {
     });
   }
 
-  /** The oldest spooled samples after `afterId` up to a batch of lines; each message's text goes to the writer whole (its lines already joined). */
+  /**
+   * The oldest spooled samples after `afterId` up to a batch of lines; each message's lines go to
+   * the writer whole (already joined), as the bytes the spool holds.
+   */
   private takeBatch(afterId: number): TakenBatch {
     const limit = this.messageLimit;
     const want = Math.min(limit, Math.max(1, Math.ceil(this.options.batchSize / this.avgLinesPerMessage)));
-    const peeked = this.spool.peek(want, afterId);
-    const messages: QueuedMessage[] = [];
-    const texts: string[] = [];
+    const peeked = this.spool.peekBytes(want, afterId);
+    const messages: QueuedBytes[] = [];
     let lineCount = 0;
     for (const message of peeked) {
       const own = countLines(message.payload);
       if (messages.length > 0 && lineCount + own > this.options.batchSize) break;
       messages.push(message);
-      texts.push(message.payload);
       lineCount += own;
     }
     if (messages.length > 0) this.avgLinesPerMessage = Math.max(1, Math.round((this.avgLinesPerMessage * 3 + lineCount / messages.length) / 4));
-    return { messages, texts, lineCount, split: limit !== Number.POSITIVE_INFINITY };
+    return { messages, lineCount, split: limit !== Number.POSITIVE_INFINITY };
   }
 
   private async writeBatch(taken: TakenBatch): Promise<BatchOutcome> {
-    const { messages, texts, lineCount } = taken;
+    const { messages, lineCount } = taken;
     if (messages.length === 0) {
       this.pendingLines = 0;
       return "empty";
     }
     try {
-      await this.writer.write(texts);
+      await this.writer.write(messages.map((m) => m.payload));
     } catch (err) {
       return this.onFailure(err, messages);
     }
@@ -168,7 +168,7 @@ export class SpoolDrainer {
     return this.spool.size() > 0 && (full || this.spool.size() * this.avgLinesPerMessage >= this.options.batchSize) ? "more" : "partial";
   }
 
-  private async onFailure(err: unknown, messages: QueuedMessage[]): Promise<BatchOutcome> {
+  private async onFailure(err: unknown, messages: QueuedBytes[]): Promise<BatchOutcome> {
     const message = err instanceof Error ? err.message : String(err);
     this.metrics.writeFailures.inc();
     if (err instanceof TimeSeriesWriteError && err.permanent) {
@@ -182,7 +182,7 @@ export class SpoolDrainer {
           await this.deadLetters.add({
             receivedAt: bad.enqueuedAt,
             topic: bad.topic,
-            payload: bad.payload,
+            payload: utf8.decode(bad.payload),
             reason: `time-series server rejected the sample: ${message}`,
           });
         } catch (dlErr) {
@@ -203,9 +203,11 @@ export class SpoolDrainer {
   }
 }
 
-/** Lines in a message's text (one sample's lines, joined with newlines). */
-function countLines(text: string): number {
+const utf8 = new TextDecoder();
+
+/** Lines in a message's bytes (one sample's lines, joined with newlines). */
+function countLines(bytes: Uint8Array): number {
   let n = 1;
-  for (let i = text.indexOf("\n"); i !== -1; i = text.indexOf("\n", i + 1)) n++;
+  for (let i = bytes.indexOf(0x0a); i !== -1; i = bytes.indexOf(0x0a, i + 1)) n++;
   return n;
 }

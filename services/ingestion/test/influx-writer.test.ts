@@ -35,6 +35,22 @@ describe("the time-series writer", () => {
     expect(received).toEqual([{ encoding: undefined, body: lines.join("\n") }]);
   });
 
+  it("joins entries given as UTF-8 bytes the same way, text and bytes mixed", async () => {
+    received.length = 0;
+    const writer = createInfluxWriter(InfluxConfig.parse({ url }));
+    const mixed = lines.map((line, i) => (i % 2 === 0 ? Buffer.from(line) : line));
+    await writer.write([
+      ...mixed,
+      new TextEncoder().encode("cells,site=s1,pack=p1 t1=25.5 1700000000000\nbms_alarm,site=s1,pack=p1,code=ünï active=1 1700000000000"),
+    ]);
+    expect(received).toEqual([
+      {
+        encoding: undefined,
+        body: [...lines, "cells,site=s1,pack=p1 t1=25.5 1700000000000\nbms_alarm,site=s1,pack=p1,code=ünï active=1 1700000000000"].join("\n"),
+      },
+    ]);
+  });
+
   it("gzips a request when the config says so", async () => {
     received.length = 0;
     const writer = createInfluxWriter(InfluxConfig.parse({ url, gzip: true }));

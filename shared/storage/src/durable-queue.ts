@@ -5,6 +5,11 @@ export interface QueuedMessage {
   enqueuedAt: number;
 }
 
+/** A queued message with its payload as UTF-8 bytes (DurableQueue.peekBytes). */
+export interface QueuedBytes extends Omit<QueuedMessage, "payload"> {
+  payload: Uint8Array;
+}
+
 /**
  * A local first-in-first-out queue that survives a crash: the edge agent's outbox (removed on
  * PUBACK) and the ingestion's write spool (removed once the time-series server took it).
@@ -16,6 +21,12 @@ export interface DurableQueue {
   push(messages: ReadonlyArray<{ topic: string; payload: string; enqueuedAt?: number }>): { dropped: number };
   /** The oldest `limit` messages (with an id above `afterId`, when given), not removed. */
   peek(limit: number, afterId?: number): QueuedMessage[];
+  /**
+   * `peek` with each payload as its UTF-8 bytes, for a caller that sends payloads on as they are
+   * (the ingestion's write spool): a batch in flight then holds no string per message on the
+   * JavaScript heap for the garbage collector to copy while the next hop takes it.
+   */
+  peekBytes(limit: number, afterId?: number): QueuedBytes[];
   /** Removes by id (after the next hop confirmed them). */
   remove(ids: readonly number[]): void;
   size(): number;

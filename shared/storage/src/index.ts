@@ -13,7 +13,7 @@ export type {
 export { MAX_CASE_LIST_LIMIT } from "./case-store-core";
 export type { CommandStore } from "./command-store";
 export type { DeadLetter, DeadLetterStore } from "./dead-letter-store";
-export type { DurableQueue, QueuedMessage } from "./durable-queue";
+export type { DurableQueue, QueuedBytes, QueuedMessage } from "./durable-queue";
 export type { LegacyRuleStates, PackStateRow, RuleCommand, RuleCommandResult, RuleLedger } from "./rule-ledger";
 export type { RuleStateRow, RuleStateStore } from "./rule-state-store";
 export { openSqliteCaseStore, type SqliteCaseStore } from "./sqlite-case-store";

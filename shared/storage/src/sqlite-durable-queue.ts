@@ -1,10 +1,10 @@
 import type { Statement } from "better-sqlite3";
-import type { DurableQueue, QueuedMessage } from "./durable-queue";
+import type { DurableQueue, QueuedBytes, QueuedMessage } from "./durable-queue";
 import { chunks, openSqliteDatabase, type StoreSchema } from "./sqlite-database";
 import { StoreInputError } from "./storage-errors";
 
 /** The queue's interface, with its SQLite implementation (`@bms/storage/sqlite-durable-queue`: the edge agent's one import of the stores). */
-export type { DurableQueue, QueuedMessage };
+export type { DurableQueue, QueuedBytes, QueuedMessage };
 
 export interface SqliteDurableQueueOptions {
   /** Bound on queued messages; past it the oldest are dropped (and counted by push). @default 1_000_000 */
@@ -44,6 +44,11 @@ const QUEUE_SCHEMA: StoreSchema = {
   ],
 };
 
+function checkPeek(limit: number, afterId: number): void {
+  if (!Number.isSafeInteger(limit) || limit < 0) throw new StoreInputError(`peek limit must be a whole number >= 0, got ${limit}`);
+  if (!Number.isSafeInteger(afterId)) throw new StoreInputError(`peek afterId must be a whole number, got ${afterId}`);
+}
+
 interface QueueRow {
   id: number;
   topic: string;
@@ -75,6 +80,10 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
     `SELECT id, ${BYTES_SQL} AS bytes FROM queue WHERE id > ? ORDER BY id LIMIT ?`,
   );
   const selectOldest = db.prepare<[number, number], QueueRow>("SELECT id, topic, payload, enqueued_at FROM queue WHERE id > ? ORDER BY id LIMIT ?");
+  // A TEXT value cast to BLOB comes back as its UTF-8 bytes, in a Buffer outside the JavaScript heap.
+  const selectOldestBytes = db.prepare<[number, number], Omit<QueueRow, "payload"> & { payload: Buffer }>(
+    "SELECT id, topic, CAST(payload AS BLOB) AS payload, enqueued_at FROM queue WHERE id > ? ORDER BY id LIMIT ?",
+  );
   const newest = db.prepare<[], { id: number | null }>("SELECT max(id) AS id FROM queue");
   const countRows = db.prepare<[], { n: number; bytes: number }>(`SELECT count(*) AS n, coalesce(sum(${BYTES_SQL}), 0) AS bytes FROM queue`);
   const getState = db.prepare<[string], { value: string }>("SELECT value FROM queue_state WHERE key = ?");
@@ -169,10 +178,14 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
       }
     },
     peek(limit, afterId = 0) {
-      if (!Number.isSafeInteger(limit) || limit < 0) throw new StoreInputError(`peek limit must be a whole number >= 0, got ${limit}`);
-      if (!Number.isSafeInteger(afterId)) throw new StoreInputError(`peek afterId must be a whole number, got ${afterId}`);
+      checkPeek(limit, afterId);
       if (limit === 0) return [];
       return selectOldest.all(afterId, limit).map((r): QueuedMessage => ({ id: r.id, topic: r.topic, payload: r.payload, enqueuedAt: r.enqueued_at }));
+    },
+    peekBytes(limit, afterId = 0) {
+      checkPeek(limit, afterId);
+      if (limit === 0) return [];
+      return selectOldestBytes.all(afterId, limit).map((r): QueuedBytes => ({ id: r.id, topic: r.topic, payload: r.payload, enqueuedAt: r.enqueued_at }));
     },
     remove(ids) {
       const valid = [...new Set(ids)].filter((id) => Number.isSafeInteger(id));

@@ -131,6 +131,21 @@ export function describeDurableQueue(name: string, open: OpenDurableQueue): void
       expect(q.newestId()).toBe(0);
     });
 
+    it("peeks payloads as their UTF-8 bytes, the same messages as peek", () => {
+      const q = openQueue();
+      q.push(["a", "ünïcödé ✓ 🔋", "", "line 1\nline 2"].map((payload, i) => ({ topic: `t/${i}`, payload, enqueuedAt: i })));
+      const text = q.peek(10);
+      const bytes = q.peekBytes(10);
+      expect(bytes.map(({ id, topic, enqueuedAt }) => ({ id, topic, enqueuedAt }))).toEqual(
+        text.map(({ id, topic, enqueuedAt }) => ({ id, topic, enqueuedAt })),
+      );
+      expect(bytes.map((m) => Buffer.from(m.payload).toString("utf8"))).toEqual(text.map((m) => m.payload));
+      expect(q.peekBytes(2, text[1]?.id).map((m) => m.id)).toEqual([text[2]?.id, text[3]?.id]);
+      expect(q.peekBytes(0)).toEqual([]);
+      expect(() => q.peekBytes(-1)).toThrow(/limit/);
+      expect(() => q.peekBytes(1, 0.5)).toThrow(/afterId/);
+    });
+
     it("rejects a bound or peek limit that makes no sense", () => {
       expect(() => openQueue({ maxMessages: 0 })).toThrow(/maxMessages/);
       expect(() => openQueue({ maxMessages: 1.5 })).toThrow(/maxMessages/);
@@ -179,6 +194,7 @@ export function describeDurableQueue(name: string, open: OpenDurableQueue): void
       const all = again.peek(100);
       expect(all.map((m) => m.topic)).toEqual([...HOSTILE_STRINGS, "big"]);
       expect(all.map((m) => m.payload)).toEqual([...HOSTILE_STRINGS, ONE_MB]);
+      expect(again.peekBytes(100).map((m) => Buffer.from(m.payload).equals(Buffer.from(m.topic === "big" ? ONE_MB : m.topic)))).not.toContain(false);
       for (const s of HOSTILE_STRINGS) expect(again.getState(s)).toBe(s);
     });
   });

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import type { PackObservation } from "../pack-observation";
+import { PointWindow } from "../point-window";
 import { type RuleStep, round, steady } from "../rule-step";
 import { defineKind, type RuleOf } from "./kind-module";
 
@@ -10,31 +11,31 @@ type RateState = z.infer<typeof RateState>;
 
 /** Kept in memory only: per sensor, recent (ts, °C) points. */
 interface RateScratch {
-  sensors: { ts: number[]; v: number[] }[];
+  sensors: PointWindow[];
   lastEval: number;
 }
 
 /** Least-squares slope, °C per minute; null with fewer than `min` points. */
-function slopePerMin(ts: readonly number[], v: readonly number[], from: number, to: number, min: number): number | null {
+function slopePerMin(points: PointWindow, from: number, to: number, min: number): number | null {
   let n = 0;
   let st = 0;
   let sv = 0;
-  for (let i = 0; i < ts.length; i++) {
-    const t = ts[i] as number;
+  for (let i = 0; i < points.length; i++) {
+    const t = points.tsAt(i);
     if (t < from || t > to) continue;
     n++;
     st += t;
-    sv += v[i] as number;
+    sv += points.valueAt(i);
   }
   if (n < min) return null;
   const mt = st / n;
   const mv = sv / n;
   let num = 0;
   let den = 0;
-  for (let i = 0; i < ts.length; i++) {
-    const t = ts[i] as number;
+  for (let i = 0; i < points.length; i++) {
+    const t = points.tsAt(i);
     if (t < from || t > to) continue;
-    num += (t - mt) * ((v[i] as number) - mv);
+    num += (t - mt) * (points.valueAt(i) - mv);
     den += (t - mt) ** 2;
   }
   return den === 0 ? null : (num / den) * 60_000;
@@ -50,30 +51,24 @@ function evaluateRateOfChange(rule: Rule, obs: PackObservation, state: RateState
   const w = rule.windowS * 1000;
   const horizon = obs.ts - rule.windows * w - w;
   obs.temps.forEach((value, i) => {
-    let s = scratch.sensors[i];
-    if (!s) {
-      s = { ts: [], v: [] };
-      scratch.sensors[i] = s;
+    let points = scratch.sensors[i];
+    if (!points) {
+      points = new PointWindow();
+      scratch.sensors[i] = points;
     }
     if (value === null) return;
-    s.ts.push(obs.ts);
-    s.v.push(value);
-    let drop = 0;
-    while (drop < s.ts.length && (s.ts[drop] as number) < horizon) drop++;
-    if (drop > 0) {
-      s.ts.splice(0, drop);
-      s.v.splice(0, drop);
-    }
+    points.push(obs.ts, value);
+    points.dropBefore(horizon);
   });
   if (obs.ts - scratch.lastEval < Math.min(5000, w / 6)) return steady(state.a, false);
   scratch.lastEval = obs.ts;
   let latestMax = Number.NEGATIVE_INFINITY;
   let found: { index: number; slopes: number[] } | null = null;
-  scratch.sensors.forEach((s, index) => {
+  scratch.sensors.forEach((points, index) => {
     const slopes: number[] = [];
     for (let k = 0; k < rule.windows; k++) {
       const from = obs.ts - (rule.windows - k) * w;
-      const slope = slopePerMin(s.ts, s.v, from, from + w, rule.minSamplesPerWindow);
+      const slope = slopePerMin(points, from, from + w, rule.minSamplesPerWindow);
       if (slope === null) return;
       slopes.push(slope);
     }

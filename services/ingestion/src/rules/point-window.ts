@@ -1,0 +1,60 @@
+/** Least capacity of a window, a power of two. */
+const MIN_CAPACITY = 16;
+
+/**
+ * A sliding window of (ts, value) points in time order, in a ring of typed arrays that doubles
+ * when full and halves when mostly empty. Adding and dropping points allocate nothing once the
+ * ring has its size: a window over minutes of a 10 Hz stream holds thousands of points, and plain
+ * arrays trimmed at the front and pushed at the back left a new backing store behind every few
+ * hundred samples, for the garbage collector to copy and promote.
+ */
+export class PointWindow {
+  private ts = new Float64Array(MIN_CAPACITY);
+  private values = new Float64Array(MIN_CAPACITY);
+  private head = 0;
+  private count = 0;
+
+  get length(): number {
+    return this.count;
+  }
+
+  /** The i-th oldest point's time (0 is the oldest). */
+  tsAt(i: number): number {
+    return this.ts[(this.head + i) & (this.ts.length - 1)] as number;
+  }
+
+  /** The i-th oldest point's value. */
+  valueAt(i: number): number {
+    return this.values[(this.head + i) & (this.ts.length - 1)] as number;
+  }
+
+  push(ts: number, value: number): void {
+    if (this.count === this.ts.length) this.resize(this.ts.length * 2);
+    const at = (this.head + this.count) & (this.ts.length - 1);
+    this.ts[at] = ts;
+    this.values[at] = value;
+    this.count++;
+  }
+
+  /** Drops the points older than `ts` from the front. */
+  dropBefore(ts: number): void {
+    const mask = this.ts.length - 1;
+    while (this.count > 0 && (this.ts[this.head] as number) < ts) {
+      this.head = (this.head + 1) & mask;
+      this.count--;
+    }
+    if (this.ts.length > MIN_CAPACITY && this.count < this.ts.length / 4) this.resize(this.ts.length / 2);
+  }
+
+  private resize(capacity: number): void {
+    const ts = new Float64Array(capacity);
+    const values = new Float64Array(capacity);
+    for (let i = 0; i < this.count; i++) {
+      ts[i] = this.tsAt(i);
+      values[i] = this.valueAt(i);
+    }
+    this.ts = ts;
+    this.values = values;
+    this.head = 0;
+  }
+}
