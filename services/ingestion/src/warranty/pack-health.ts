@@ -39,7 +39,7 @@ export class PackHealth {
     const s = this.state;
     this.identify(obs, ctx);
     const seconds = secondsSince(obs.ts, s.lastTs, ctx.settings);
-    const rates: SampleRates = { ...ratesOf(obs, ctx.terms, ctx.settings), ts: obs.ts, seconds };
+    const rates = ratesOf(obs, ctx.terms, ctx.settings, seconds);
     countRates(s, rates, seconds);
     recordExtremes(s, obs);
     s.since ??= obs.ts;
@@ -53,7 +53,7 @@ export class PackHealth {
   /** A back-filled sample of a gap after `fromTs`: counted in its place (the SOH windows need unbroken live samples: not here). */
   fill(obs: PackObservation, ctx: HealthContext, fromTs: number, fill: HealthFill): void {
     const s = this.state;
-    if (!fillRates(s, { ...ratesOf(obs, ctx.terms, ctx.settings), ts: obs.ts }, fromTs, fill, ctx.settings)) return;
+    if (!fillRates(s, ratesOf(obs, ctx.terms, ctx.settings), fromTs, fill, ctx.settings)) return;
     recordExtremes(s, obs);
     s.since = s.since === null ? obs.ts : Math.min(s.since, obs.ts);
   }
