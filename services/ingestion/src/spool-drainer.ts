@@ -42,6 +42,8 @@ export class SpoolDrainer {
   private loop: Promise<void> | undefined;
   private wake: (() => void) | undefined;
   private pendingLines = 0;
+  /** When the oldest sample not taken for a write yet was spooled (null: none waits). */
+  private waitingSince: number | null = null;
   private avgLinesPerMessage = 2;
   /** Bisection of a rejected batch: at most this many messages in the next request. */
   private messageLimit = Number.POSITIVE_INFINITY;
@@ -70,6 +72,7 @@ export class SpoolDrainer {
   /** Lines were spooled: write at once when a full batch is waiting instead of waiting for the interval. */
   notify(lines: number): void {
     this.pendingLines += lines;
+    this.waitingSince ??= Date.now();
     if (this.pendingLines >= this.options.batchSize && this.backoff.failures === 0) this.wake?.();
   }
 
@@ -96,11 +99,22 @@ export class SpoolDrainer {
         first.messages.length > 0 && this.messageLimit === Number.POSITIVE_INFINITY && this.backoff.failures === 0 && this.fullBatchWaits(first)
           ? this.takeBatch((first.messages[first.messages.length - 1] as QueuedBytes).id)
           : null;
+      if (first.messages.length + (ahead?.messages.length ?? 0) >= this.spool.size()) this.waitingSince = null;
       const outcomes = await Promise.all([this.writeBatch(first), ...(ahead && ahead.messages.length > 0 ? [this.writeBatch(ahead)] : [])]);
       if (this.stopping) break;
       if (outcomes.includes("failed")) await this.sleep(this.backoff.current(), true);
-      else if (!outcomes.includes("more")) await this.sleep(this.options.flushIntervalMs, true);
+      else if (!outcomes.includes("more")) await this.sleep(this.flushWait(), true);
     }
+  }
+
+  /**
+   * Until the next write of a partial batch: the flush interval from when the oldest sample not
+   * taken yet was spooled. Samples spooled while a write was in flight have waited that long already:
+   * the end of a burst is written when its interval is up, not an interval after the last write.
+   */
+  private flushWait(): number {
+    const interval = this.options.flushIntervalMs;
+    return this.waitingSince === null ? interval : Math.max(0, this.waitingSince + interval - Date.now());
   }
 
   /** Whether a whole batch more than `taken` is spooled. */
