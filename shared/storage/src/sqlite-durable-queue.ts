@@ -49,12 +49,8 @@ function checkPeek(limit: number, afterId: number): void {
   if (!Number.isSafeInteger(afterId)) throw new StoreInputError(`peek afterId must be a whole number, got ${afterId}`);
 }
 
-interface QueueRow {
-  id: number;
-  topic: string;
-  payload: string;
-  enqueued_at: number;
-}
+/** The oldest rows after an id, with `payload` read as the given column expression. */
+const selectOldestSql = (payload: string) => `SELECT id, topic, ${payload} AS payload, enqueued_at AS enqueuedAt FROM queue WHERE id > ? ORDER BY id LIMIT ?`;
 
 /**
  * A DurableQueue in a SQLite file. One process owns a queue file (the size is counted in memory,
@@ -79,11 +75,9 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
   const oldestSizes = db.prepare<[number, number], { id: number; bytes: number }>(
     `SELECT id, ${BYTES_SQL} AS bytes FROM queue WHERE id > ? ORDER BY id LIMIT ?`,
   );
-  const selectOldest = db.prepare<[number, number], QueueRow>("SELECT id, topic, payload, enqueued_at FROM queue WHERE id > ? ORDER BY id LIMIT ?");
+  const selectOldest = db.prepare<[number, number], QueuedMessage>(selectOldestSql("payload"));
   // A TEXT value cast to BLOB comes back as its UTF-8 bytes, in a Buffer outside the JavaScript heap.
-  const selectOldestBytes = db.prepare<[number, number], Omit<QueueRow, "payload"> & { payload: Buffer }>(
-    "SELECT id, topic, CAST(payload AS BLOB) AS payload, enqueued_at FROM queue WHERE id > ? ORDER BY id LIMIT ?",
-  );
+  const selectOldestBytes = db.prepare<[number, number], QueuedBytes>(selectOldestSql("CAST(payload AS BLOB)"));
   const newest = db.prepare<[], { id: number | null }>("SELECT max(id) AS id FROM queue");
   const countRows = db.prepare<[], { n: number; bytes: number }>(`SELECT count(*) AS n, coalesce(sum(${BYTES_SQL}), 0) AS bytes FROM queue`);
   const getState = db.prepare<[string], { value: string }>("SELECT value FROM queue_state WHERE key = ?");
@@ -180,12 +174,12 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
     peek(limit, afterId = 0) {
       checkPeek(limit, afterId);
       if (limit === 0) return [];
-      return selectOldest.all(afterId, limit).map((r): QueuedMessage => ({ id: r.id, topic: r.topic, payload: r.payload, enqueuedAt: r.enqueued_at }));
+      return selectOldest.all(afterId, limit);
     },
     peekBytes(limit, afterId = 0) {
       checkPeek(limit, afterId);
       if (limit === 0) return [];
-      return selectOldestBytes.all(afterId, limit).map((r): QueuedBytes => ({ id: r.id, topic: r.topic, payload: r.payload, enqueuedAt: r.enqueued_at }));
+      return selectOldestBytes.all(afterId, limit);
     },
     remove(ids) {
       const valid = [...new Set(ids)].filter((id) => Number.isSafeInteger(id));
