@@ -1,21 +1,20 @@
 import { connect as netConnect } from "node:net";
+import type { Duplex } from "node:stream";
 import { connect as tlsConnect } from "node:tls";
 import { ConfigError, type Logger, TOPIC_FILTERS } from "@bms/shared";
 import type { MqttConnectionConfig } from "@bms/shared/config/mqtt-connection";
 import { MqttClient } from "mqtt";
-import { PubackGate } from "./puback-gate";
+import { HeldAcks } from "./held-acks";
 
 /** The client ID when the config sets none: stable, so the broker keeps the session across restarts. */
 export const DEFAULT_INGESTION_CLIENT_ID = "bms-ingestion";
 
-/** One message from the broker; `ack` lets its PUBACK go (once it is durable). */
+/** One message from the broker; `MqttSource.release` lets its PUBACK go (once it is durable). */
 export interface Delivery {
   topic: string;
   payload: Uint8Array;
-  /** Lets the PUBACK go; a no-op for QoS 0 and once the connection it came on is gone. */
-  ack(): void;
-  /** The connection it came on: acks of one connection are released together (see MqttSource.release). */
-  connection: PubackGate | null;
+  /** The PUBACKs of the connection it came on (none for QoS 0): acks of one connection are released together (see MqttSource.release). */
+  connection: HeldAcks | null;
   messageId: number | undefined;
 }
 
@@ -39,8 +38,8 @@ export interface MqttSource {
   close(): Promise<void>;
 }
 
-/** A TCP or TLS socket to the broker, wrapped in a PUBACK gate. */
-function gatedSocket(url: URL, onGate: (gate: PubackGate) => void): () => PubackGate {
+/** A TCP or TLS socket to the broker, and the PUBACKs held for it. */
+function brokerSocket(url: URL, onConnection: (acks: HeldAcks) => void): () => Duplex {
   const secure = url.protocol === "mqtts:";
   const host = url.hostname.replace(/^\[|\]$/g, "");
   const port = Number(url.port || (secure ? 8883 : 1883));
@@ -48,15 +47,21 @@ function gatedSocket(url: URL, onGate: (gate: PubackGate) => void): () => Puback
     const socket = secure ? tlsConnect({ host, port, servername: host }) : netConnect({ host, port });
     // Held PUBACKs go out in bursts after each commit, a case event right behind them: not after a delayed ACK.
     socket.setNoDelay(true);
-    const gate = new PubackGate(socket);
-    onGate(gate);
-    return gate;
+    onConnection(new HeldAcks(socket));
+    return socket;
   };
 }
 
 /**
+ * Given to `handleMessage`'s callback for a message whose PUBACK is held: MQTT.js then sends none
+ * of its own and goes on to the next message (mqtt.js's publish handler returns on an error before
+ * it writes the PUBACK). One instance: it is never thrown or shown.
+ */
+const ACK_HELD = new Error("the PUBACK is held until the message is durable");
+
+/**
  * The ingestion's MQTT subscription to `bms/#`: persistent session (`clean: false`), QoS 1, and
- * PUBACKs held by a PubackGate until the caller releases them (after its batch is durable). The
+ * PUBACKs held (HeldAcks) until the caller releases them (after its batch is durable). The
  * subscription is sent on every connect: MQTT.js's own resubscribe is off, because with it on a
  * subscribe to a filter it already holds is skipped and answered with an empty grant list, which
  * would read as a refusal after every reconnect.
@@ -67,10 +72,10 @@ export function startMqttSource(config: MqttConnectionConfig, onDelivery: Delive
     throw new ConfigError("ingestion config", [`mqtt.url: the ingestion connects over mqtt:// or mqtts://, got ${url.protocol}//`]);
   }
   const clientId = config.clientId ?? DEFAULT_INGESTION_CLIENT_ID;
-  let gate: PubackGate | null = null;
+  let acks: HeldAcks | null = null;
   const client = new MqttClient(
-    gatedSocket(url, (g) => {
-      gate = g;
+    brokerSocket(url, (a) => {
+      acks = a;
     }),
     {
       clientId,
@@ -97,20 +102,22 @@ export function startMqttSource(config: MqttConnectionConfig, onDelivery: Delive
       callback(new Error("ingestion is closing"));
       return;
     }
-    const connection = packet.qos > 0 ? gate : null;
-    const messageId = packet.messageId;
+    const { messageId } = packet;
+    const connection = packet.qos > 0 ? acks : null;
+    if (connection && messageId !== undefined) connection.hold(messageId);
     const delivery: Delivery = {
       topic: packet.topic,
       payload: typeof packet.payload === "string" ? Buffer.from(packet.payload) : packet.payload,
       connection,
       messageId,
-      ack: () => {
-        if (connection && messageId !== undefined) connection.release([messageId]);
-      },
     };
     onDelivery(delivery).then(
-      () => callback(),
-      (err: unknown) => callback(err instanceof Error ? err : new Error(String(err))),
+      () => callback(connection ? ACK_HELD : undefined),
+      (err: unknown) => {
+        // Not taken: no PUBACK in this session, and the ones after it do not wait for it.
+        if (connection && messageId !== undefined) connection.forget(messageId);
+        callback(err instanceof Error ? err : new Error(String(err)));
+      },
     );
   };
 
@@ -154,7 +161,7 @@ export function startMqttSource(config: MqttConnectionConfig, onDelivery: Delive
     },
     release(deliveries) {
       // One write per connection for a whole batch.
-      const byConnection = new Map<PubackGate, number[]>();
+      const byConnection = new Map<HeldAcks, number[]>();
       for (const d of deliveries) {
         if (!d.connection || d.messageId === undefined) continue;
         const ids = byConnection.get(d.connection) ?? [];
@@ -165,7 +172,7 @@ export function startMqttSource(config: MqttConnectionConfig, onDelivery: Delive
     },
     reconnect(reason) {
       log.warn({ url: config.url, reason }, "dropping the MQTT connection without acknowledging what it holds; the broker delivers it again");
-      gate?.destroy();
+      client.stream.destroy();
     },
     async publish(topic, payload) {
       await client.publishAsync(topic, payload, { qos: 1 });
