@@ -6,3 +6,33 @@ export function median(values: readonly number[]): number | null {
   const mid = sorted.length >> 1;
   return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
+
+/**
+ * For each entry, the median of the other entries that are present (null where there are none):
+ * what `median` of each entry's others gives, from one sort instead of one per entry.
+ */
+export function mediansOfOthers(values: readonly (number | null)[]): (number | null)[] {
+  const sorted = Float64Array.from(values.filter((v): v is number => v !== null)).sort();
+  const all = sorted.length === 0 ? null : middleOf(sorted, sorted.length);
+  return values.map((v) => (v === null ? all : middleOf(sorted, sorted.length - 1, lowerBound(sorted, v))));
+}
+
+/** The median of the first `count` entries of `sorted` once the entry at `skip` (if any) is taken out. */
+function middleOf(sorted: Float64Array, count: number, skip = sorted.length): number | null {
+  if (count === 0) return null;
+  const at = (rank: number) => sorted[rank < skip ? rank : rank + 1] as number;
+  const mid = count >> 1;
+  return count % 2 === 1 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
+}
+
+/** The first index of `sorted` whose entry is not below `v`. */
+function lowerBound(sorted: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if ((sorted[mid] as number) < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}

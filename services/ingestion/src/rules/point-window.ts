@@ -46,15 +46,18 @@ export class PointWindow {
     if (this.ts.length > MIN_CAPACITY && this.count < this.ts.length / 4) this.resize(this.ts.length / 2);
   }
 
+  /** Copies the points, oldest first, into rings of `capacity`: the part up to the ring's end, then the wrapped part. */
   private resize(capacity: number): void {
-    const ts = new Float64Array(capacity);
-    const values = new Float64Array(capacity);
-    for (let i = 0; i < this.count; i++) {
-      ts[i] = this.tsAt(i);
-      values[i] = this.valueAt(i);
-    }
-    this.ts = ts;
-    this.values = values;
+    this.ts = unwrapped(this.ts, this.head, this.count, capacity);
+    this.values = unwrapped(this.values, this.head, this.count, capacity);
     this.head = 0;
   }
+}
+
+function unwrapped(ring: Float64Array<ArrayBuffer>, head: number, count: number, capacity: number): Float64Array<ArrayBuffer> {
+  const out = new Float64Array(capacity);
+  const first = Math.min(count, ring.length - head);
+  out.set(ring.subarray(head, head + first));
+  out.set(ring.subarray(0, count - first), first);
+  return out;
 }

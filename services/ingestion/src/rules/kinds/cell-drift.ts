@@ -1,4 +1,4 @@
-import { median } from "@bms/shared";
+import { median, mediansOfOthers } from "@bms/shared";
 import { z } from "zod";
 import type { PackObservation } from "../pack-observation";
 import { heldLongEnough, holdOff, holdOn, type RuleStep, round, seconds, stepOf, type Trigger } from "../rule-step";
@@ -80,11 +80,10 @@ function evaluateCellDrift(rule: Rule, obs: PackObservation, state: DriftState, 
     const t = rule.temperature;
     let index = -1;
     let deviation = Number.NEGATIVE_INFINITY;
+    const others = mediansOfOthers(obs.temps);
     obs.temps.forEach((v, i) => {
-      if (v === null) return;
-      const others = obs.temps.filter((o, j): o is number => j !== i && o !== null);
-      const m = median(others);
-      if (m !== null && v - m > deviation) {
+      const m = others[i] ?? null;
+      if (v !== null && m !== null && v - m > deviation) {
         deviation = v - m;
         index = i;
       }

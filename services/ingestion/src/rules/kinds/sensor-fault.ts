@@ -1,4 +1,4 @@
-import { median } from "@bms/shared";
+import { mediansOfOthers } from "@bms/shared";
 import { z } from "zod";
 import type { PackObservation } from "../pack-observation";
 import { heldLongEnough, holdOff, holdOn, type RuleStep, round, seconds, stepOf, type Trigger } from "../rule-step";
@@ -66,16 +66,17 @@ function evaluateSensorFault(rule: Rule, obs: PackObservation, state: SensorFaul
     const base = scratch.points[0];
     let hit: { index: number; own: number; neighbours: number } | null = null;
     if (base && base.ts <= obs.ts - w) {
+      const before = mediansOfOthers(base.temps);
+      const after = mediansOfOthers(obs.temps);
       obs.temps.forEach((now, i) => {
         if (hit !== null || now === null) return;
         const series = scratch.points.map((p) => p.temps[i]).filter((v): v is number => v !== null && v !== undefined);
         if (series.length < scratch.points.length) return;
         const own = Math.max(...series, now) - Math.min(...series, now);
-        const others = (temps: readonly (number | null)[]) => median(temps.filter((v, j): v is number => j !== i && v !== null));
-        const before = others(base.temps);
-        const after = others(obs.temps);
-        if (before === null || after === null) return;
-        const neighbours = Math.abs(after - before);
+        const neighboursBefore = before[i] ?? null;
+        const neighboursNow = after[i] ?? null;
+        if (neighboursBefore === null || neighboursNow === null) return;
+        const neighbours = Math.abs(neighboursNow - neighboursBefore);
         if (own <= stuck.maxOwnChangeC && neighbours >= stuck.minNeighbourChangeC) hit = { index: i, own, neighbours };
       });
     }
