@@ -111,6 +111,9 @@ describe("throughput over a simulated month with an outage and its backlog", () 
       expect(h.operatingHours).toBeCloseTo(hours, 3);
       expect(Object.values(h.stressHours).reduce((a, b) => a + b, 0)).toBeCloseTo(hours, 1);
       expect(Object.values(h.cRateHours).reduce((a, b) => a + b, 0)).toBeCloseTo(hours, 1);
+      for (const key of Object.keys(h.cRateHours)) expect(key).toMatch(/^(rest|(charge|discharge) (below [\d.]+ C|[\d.]+-[\d.]+ C|[\d.]+ C and above))$/);
+      expect(Object.keys(h.cRateHours).some((k) => k.startsWith("charge "))).toBe(true);
+      expect(Object.keys(h.cRateHours).some((k) => k.startsWith("discharge "))).toBe(true);
       expect(h.months.map((m) => m.month)).toEqual(["2025-03"]);
       expect(h.months[0]?.dischargedAh).toBeCloseTo(h.dischargedAh, 1);
     }

@@ -119,6 +119,9 @@ describe("fault rules through MQTT: cases open once, with their evidence", () =>
     t.ingestion = undefined;
     expect(events.events).toEqual([]);
     expect(await store.list()).toEqual([]);
+    // Each rule that looks at samples looked at every one (counted into the metric at each commit).
+    for (const rule of ["over-temperature", "cell-imbalance", "thermal-runaway-precursor"])
+      expect(await metricValue(running, "bms_ingestion_rule_evaluations_total", { rule })).toBe(i);
   });
 
   it("a value flapping around a threshold opens one case, not many", async () => {

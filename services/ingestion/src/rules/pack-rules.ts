@@ -3,6 +3,7 @@ import { PackHealth } from "../warranty/pack-health";
 import { UsageHistory } from "../warranty/usage-history";
 import type { RuleSubject } from "./kinds/kind-module";
 import { type LanesState, newLanesState } from "./pack-lanes";
+import type { ResolvedRules } from "./rule-book";
 import { type InvalidStateReport, RuleLane } from "./rule-lane";
 import type { PackState } from "./rule-state";
 import { type Dirt, dirtier } from "./site-rules";
@@ -14,6 +15,8 @@ import { type Dirt, dirtier } from "./site-rules";
  */
 export class PackRules {
   meta: PackMeta | null = null;
+  /** The pack's resolved rules and the meta they were resolved for (RuleHolders.rulesFor). */
+  resolved: { meta: PackMeta | null; rules: ResolvedRules } | null = null;
   readonly lanes: LanesState;
   readonly usage: UsageHistory;
   readonly health: PackHealth;

@@ -2,6 +2,7 @@ import { Backoff, type Logger, type PackMeta, type PackSample, type SiteStatus }
 import type { RuleLedger } from "@bms/storage";
 import type { CaseAnnouncer } from "../case-announcer";
 import type { IngestionMetrics } from "../ingestion-metrics";
+import type { AnyRule } from "./kinds/kind-module";
 import { LedgerCommitter } from "./ledger-committer";
 import { caughtUp, endBackfill, type Gap, recordLiveStep, routeLate } from "./pack-lanes";
 import { PackObservation } from "./pack-observation";
@@ -13,9 +14,10 @@ import type { ResolvedRules, RuleBook } from "./rule-book";
 import { RuleHolders } from "./rule-holders";
 import type { RuleInput } from "./rule-input";
 import type { RuleLane } from "./rule-lane";
+import { QUIET } from "./rule-step";
 import { SiteClockRules } from "./site-clock-rules";
 import type { SiteRules } from "./site-rules";
-import { StepApplier } from "./step-applier";
+import { StepApplier, type StepTarget } from "./step-applier";
 import { healthContext, packTarget } from "./step-targets";
 
 export interface RuleEngineOptions {
@@ -82,8 +84,12 @@ export class RuleEngine {
   private readonly applier: StepApplier;
   private readonly clockRules: SiteClockRules;
   private readonly committer: LedgerCommitter;
-  /** Evaluations per rule since the last commit, counted into the metric there (prom-client hashes the labels on every call). */
-  private readonly evaluations = new Map<string, number>();
+  /**
+   * Evaluations since the last commit, per rule of each resolved rule list (same order), counted into
+   * the metric there: prom-client hashes the labels on every call, and a map by rule ID cost two
+   * lookups per rule per sample.
+   */
+  private readonly evaluations = new Map<readonly AnyRule[], Uint32Array>();
 
   constructor(private readonly options: RuleEngineOptions) {
     this.now = options.now ?? Date.now;
@@ -343,14 +349,24 @@ export class RuleEngine {
   private evaluate(pack: PackRules, lane: RuleLane, obs: PackObservation, resolved: ResolvedRules): void {
     const explainMs = resolved.settings.explainWindowS * 1000;
     const context = { firedRecently: (ruleId: string, at: number) => lane.firedRecently(ruleId, at, explainMs), usualIntervalMs: lane.medianInterval() };
-    const target = packTarget(pack, lane, resolved);
-    for (const rule of resolved.rules) {
+    let target: StepTarget | null = null;
+    const rules = resolved.rules;
+    let counts = this.evaluations.get(rules);
+    if (!counts) {
+      counts = new Uint32Array(rules.length);
+      this.evaluations.set(rules, counts);
+    }
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i] as AnyRule;
       // The site's clock is the live lane's: a backlog neither raises nor clears no-data.
       if (rule.kind === "no-data" && lane !== pack.live) continue;
       const slot = lane.slot(rule);
       const step = slot.instance.sample?.(obs, context);
       if (!step) continue;
-      this.evaluations.set(rule.id, (this.evaluations.get(rule.id) ?? 0) + 1);
+      counts[i] = (counts[i] as number) + 1;
+      // Most steps: nothing happened, and the rule holds no episode to end (the pack is marked soft already).
+      if (step === QUIET && slot.active === null) continue;
+      target ??= packTarget(pack, lane, resolved);
       this.applier.apply(this.batch, target, slot, step, obs.sample);
     }
   }
@@ -398,8 +414,12 @@ export class RuleEngine {
    * `softLimit`: checkpoints, stop); returns how many states it saved.
    */
   private async commit(level: "hard" | "soft", softLimit?: number): Promise<number> {
-    for (const [rule, count] of this.evaluations) this.options.metrics.ruleEvaluations.inc({ rule }, count);
-    this.evaluations.clear();
+    for (const [rules, counts] of this.evaluations) {
+      counts.forEach((count, i) => {
+        if (count > 0) this.options.metrics.ruleEvaluations.inc({ rule: (rules[i] as AnyRule).id }, count);
+      });
+      counts.fill(0);
+    }
     const batch = this.batch;
     this.batch = new RuleBatch();
     const { holders, rows } = this.holders.takeDirty(level, this.siteOwner, softLimit);

@@ -31,7 +31,13 @@ export class RuleHolders {
 
   /** The pack's rules: by its chemistry, and its product (meta model) for the warranty terms and health settings. */
   rulesFor(pack: PackRules): ResolvedRules {
-    return this.options.book.resolve(pack.subject.siteId, pack.subject.packId, pack.meta?.chemistry, pack.meta?.model);
+    // Kept on the pack until its meta changes (the book is fixed while the process runs): the
+    // book's lookup builds its key strings, and this runs for every sample.
+    if (pack.resolved === null || pack.resolved.meta !== pack.meta) {
+      const rules = this.options.book.resolve(pack.subject.siteId, pack.subject.packId, pack.meta?.chemistry, pack.meta?.model);
+      pack.resolved = { meta: pack.meta, rules };
+    }
+    return pack.resolved.rules;
   }
 
   site(siteId: string): SiteRules {

@@ -88,10 +88,53 @@ function cachedBandLabel(value: number, edges: readonly number[], unit: string, 
   return labels[bandIndex(value, edges, closedTop)] as string;
 }
 
+/**
+ * The keys of one settings object, made once each: per SOC band, per temperature band (the last
+ * index for "unknown"). The same string every time is hashed once, however many samples count under it.
+ */
+const stressKeys = new WeakMap<HealthSettings, string[][]>();
+
 /** "soc 80-90 | 25-35 °C" (hottest sensor; "unknown °C" when no sensor reads plausibly). */
 export function stressKey(soc: number, temperatureC: number | undefined, settings: HealthSettings): string {
-  const t = temperatureC === undefined ? "unknown °C" : cachedBandLabel(temperatureC, settings.temperatureBandsC, " °C");
-  return `soc ${cachedBandLabel(soc, settings.socBandsPct, "", true)} | ${t}`;
+  let keys = stressKeys.get(settings);
+  if (!keys) {
+    keys = [];
+    stressKeys.set(settings, keys);
+  }
+  const socBand = bandIndex(soc, settings.socBandsPct, true);
+  const temperatureBand = temperatureC === undefined ? settings.temperatureBandsC.length + 1 : bandIndex(temperatureC, settings.temperatureBandsC, false);
+  let row = keys[socBand];
+  if (!row) {
+    row = [];
+    keys[socBand] = row;
+  }
+  let key = row[temperatureBand];
+  if (key === undefined) {
+    const t = temperatureC === undefined ? "unknown °C" : cachedBandLabel(temperatureC, settings.temperatureBandsC, " °C");
+    key = `soc ${cachedBandLabel(soc, settings.socBandsPct, "", true)} | ${t}`;
+    row[temperatureBand] = key;
+  }
+  return key;
+}
+
+/** "rest", "charge 0.5-1 C", "discharge 1 C and above": made once per settings object and band. */
+const cRateKeys = new WeakMap<HealthSettings, { charge: string[]; discharge: string[] }>();
+
+function cRateKey(obs: PackObservation, cRate: number, settings: HealthSettings): string {
+  if (obs.state === "rest") return "rest";
+  let keys = cRateKeys.get(settings);
+  if (!keys) {
+    keys = { charge: [], discharge: [] };
+    cRateKeys.set(settings, keys);
+  }
+  const direction = obs.state === "charging" ? "charge" : "discharge";
+  const band = bandIndex(cRate, settings.cRateBands, false);
+  let key = keys[direction][band];
+  if (key === undefined) {
+    key = `${direction} ${cachedBandLabel(cRate, settings.cRateBands, " C")}`;
+    keys[direction][band] = key;
+  }
+  return key;
 }
 
 /**
@@ -114,10 +157,6 @@ export function ratesOf(obs: PackObservation, terms: WarrantyTerms, settings: He
   if (s.soc < w.minSocPct) outside.push("soc-low");
   if (chargeC > w.maxChargeC) outside.push("charge-c-rate");
   if (dischargeC > w.maxDischargeC) outside.push("discharge-c-rate");
-  const cRateKey =
-    obs.state === "rest"
-      ? "rest"
-      : `${obs.state === "charging" ? "charge" : "discharge"} ${cachedBandLabel(Math.max(chargeC, dischargeC), settings.cRateBands, " C")}`;
   return {
     ts: obs.ts,
     seconds,
@@ -126,7 +165,7 @@ export function ratesOf(obs: PackObservation, terms: WarrantyTerms, settings: He
     chargeW: Math.max(0, s.current) * s.packVoltage,
     dischargeW: Math.max(0, -s.current) * s.packVoltage,
     stressKey: stressKey(s.soc, tMax, settings),
-    cRateKey,
+    cRateKey: cRateKey(obs, Math.max(chargeC, dischargeC), settings),
     outside,
     highSocHighTemperature: tMax !== undefined && s.soc >= terms.highSocPct && tMax >= terms.highTemperatureC,
   };
