@@ -54,7 +54,7 @@ async function measure(
   try {
     const writer = createInfluxWriter(InfluxConfig.parse({ url: vm.url, org: "bench", timeoutMs: 30_000 }));
     const dayStart = Date.UTC(2026, 10, 1);
-    // A day of 1 Hz samples of one pack, written the way the spool drainer writes (about 5000 lines a request).
+    // A day of 1 Hz samples of one pack, through the ingestion's writer in requests of about 5000 lines.
     const samples = Array.from({ length: 86_400 }, (_, i) => sample(dayStart + i * 1000, i));
     const lines = samples.map((s) => toLines("layout-site", `${name}-pack`, s));
     const linesPerSample = lines[0]?.length ?? 0;

@@ -14,8 +14,13 @@ export const InfluxConfig = z
     org: z.string().default(""),
     /** env INFLUX_BUCKET @default "bms" */
     bucket: z.string().min(1).default("bms"),
-    /** Lines per write request. @default 5000 */
-    batchSize: z.number().int().min(1).max(100_000).default(5000),
+    /**
+     * Lines per write request (Telegraf's default batch; 500 samples of two lines). A burst ends with
+     * what gathered during the last writes still to go: with 5000-line requests that tail was 5–15 %
+     * of a 20 000-sample burst, with 1000 it is 1–3 %, at the same CPU per sample (the ingestion bench).
+     * @default 1000
+     */
+    batchSize: z.number().int().min(1).max(100_000).default(1000),
     /** Longest a sample waits before it is written, ms (≤ 1000): a few writes a second even at a trickle, and the history stays within a fraction of a second of live. @default 200 */
     flushIntervalMs: z.number().int().min(10).max(1000).default(200),
     /** HTTP timeout of one write, ms. @default 10000 */
