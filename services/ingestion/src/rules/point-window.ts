@@ -1,5 +1,8 @@
-/** Least capacity of a window, a power of two. */
-const MIN_CAPACITY = 16;
+/**
+ * Least capacity of a window, a power of two: a minute of a 1 Hz stream, so that most windows
+ * reach their size in two or three steps (allocating a typed array is what a step costs).
+ */
+const MIN_CAPACITY = 64;
 
 /**
  * A sliding window of (ts, value) points in time order, in a ring of typed arrays that doubles
@@ -9,10 +12,15 @@ const MIN_CAPACITY = 16;
  * hundred samples, for the garbage collector to copy and promote.
  */
 export class PointWindow {
-  private ts = new Float64Array(MIN_CAPACITY);
-  private values = new Float64Array(MIN_CAPACITY);
+  /** Times in the first half of one buffer, values in the second: one allocation per size. */
+  private ts: Float64Array<ArrayBuffer>;
+  private values: Float64Array<ArrayBuffer>;
   private head = 0;
   private count = 0;
+
+  constructor() {
+    [this.ts, this.values] = halves(MIN_CAPACITY);
+  }
 
   get length(): number {
     return this.count;
@@ -48,16 +56,22 @@ export class PointWindow {
 
   /** Copies the points, oldest first, into rings of `capacity`: the part up to the ring's end, then the wrapped part. */
   private resize(capacity: number): void {
-    this.ts = unwrapped(this.ts, this.head, this.count, capacity);
-    this.values = unwrapped(this.values, this.head, this.count, capacity);
+    const [ts, values] = halves(capacity);
+    unwrap(this.ts, ts, this.head, this.count);
+    unwrap(this.values, values, this.head, this.count);
+    this.ts = ts;
+    this.values = values;
     this.head = 0;
   }
 }
 
-function unwrapped(ring: Float64Array<ArrayBuffer>, head: number, count: number, capacity: number): Float64Array<ArrayBuffer> {
-  const out = new Float64Array(capacity);
+function halves(capacity: number): [Float64Array<ArrayBuffer>, Float64Array<ArrayBuffer>] {
+  const buffer = new ArrayBuffer(2 * capacity * Float64Array.BYTES_PER_ELEMENT);
+  return [new Float64Array(buffer, 0, capacity), new Float64Array(buffer, capacity * Float64Array.BYTES_PER_ELEMENT, capacity)];
+}
+
+function unwrap(ring: Float64Array, out: Float64Array, head: number, count: number): void {
   const first = Math.min(count, ring.length - head);
   out.set(ring.subarray(head, head + first));
   out.set(ring.subarray(0, count - first), first);
-  return out;
 }
