@@ -85,6 +85,8 @@ export function sampleToLines(siteId: string, packId: string, sample: PackSample
   for (let i = 0; i < sample.cellTemperatures.length; i++) parts[cellCount + i] = fieldName("t", i) + fieldValue(sample.cellTemperatures[i] as number);
   if (parts.length > 0) lines.push(`cells${series} ${parts.join(",")}${ts}`);
 
-  for (const code of new Set(sample.bmsAlarms ?? [])) lines.push(`bms_alarm${series},code=${code} active=1${ts}`);
+  if (sample.bmsAlarms !== undefined && sample.bmsAlarms.length > 0) {
+    for (const code of new Set(sample.bmsAlarms)) lines.push(`bms_alarm${series},code=${code} active=1${ts}`);
+  }
   return lines;
 }

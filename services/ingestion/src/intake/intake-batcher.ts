@@ -25,12 +25,12 @@ export class IntakeBatcher<T> {
     return this.pending.length + this.inFlight;
   }
 
-  /** Takes one message; resolves when the next may come. */
-  take(item: T): Promise<void> {
+  /** Takes one message; undefined when the next may come at once, else a promise that resolves when it may (no promise per message while there is room). */
+  take(item: T): Promise<void> | undefined {
     this.pending.push(item);
     if (this.pending.length >= this.options.maxBatch) this.kick();
     else if (this.running === null && this.timer === null) this.timer = setTimeout(() => this.kick(), this.options.maxDelayMs);
-    if (this.size < this.options.maxPending) return Promise.resolve();
+    if (this.size < this.options.maxPending) return undefined;
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 

@@ -18,8 +18,8 @@ export interface Delivery {
   messageId: number | undefined;
 }
 
-/** Takes one message; resolves when the next may come (at once, unless the taker is full). */
-export type DeliveryHandler = (delivery: Delivery) => Promise<void>;
+/** Takes one message; undefined when the next may come at once, else a promise that resolves when it may (the taker is full). */
+export type DeliveryHandler = (delivery: Delivery) => Promise<void> | undefined;
 
 export interface MqttSource {
   /** Connected and subscribed. */
@@ -111,7 +111,12 @@ export function startMqttSource(config: MqttConnectionConfig, onDelivery: Delive
       connection,
       messageId,
     };
-    onDelivery(delivery).then(
+    const room = onDelivery(delivery);
+    if (room === undefined) {
+      callback(connection ? ACK_HELD : undefined);
+      return;
+    }
+    room.then(
       () => callback(connection ? ACK_HELD : undefined),
       (err: unknown) => {
         // Not taken: no PUBACK in this session, and the ones after it do not wait for it.
