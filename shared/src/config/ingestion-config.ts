@@ -21,8 +21,14 @@ export const InfluxConfig = z
      * @default 1000
      */
     batchSize: z.number().int().min(1).max(100_000).default(1000),
-    /** Longest a sample waits before it is written, ms (≤ 1000): a few writes a second even at a trickle, and the history stays within a fraction of a second of live. @default 200 */
-    flushIntervalMs: z.number().int().min(10).max(1000).default(200),
+    /**
+     * Longest a sample waits before a write is attempted, ms (≤ 1000): the history stays within a
+     * few tens of milliseconds of live, and the end of a burst is not held back (200 ms left 5–10 %
+     * of a 20 000-sample burst waiting, in the ingestion bench). At a trickle that is 20 small writes
+     * a second at most; with two in flight, a slow server gathers more per write by itself.
+     * @default 50
+     */
+    flushIntervalMs: z.number().int().min(10).max(1000).default(50),
     /** HTTP timeout of one write, ms. @default 10000 */
     timeoutMs: z.number().int().min(100).default(10_000),
     /**
