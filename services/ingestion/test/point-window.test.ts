@@ -33,4 +33,32 @@ describe("a sliding window of points", () => {
     }
     expect(w.length).toBe(5);
   });
+
+  it("finds the first point at or after a time, and after it, as a scan would, also across the ring's wrap", () => {
+    const w = new PointWindow();
+    // Times with repeats, so that "at or after" and "after" differ; dropped at the front so the ring wraps.
+    for (let i = 0; i < 300; i++) {
+      w.push(Math.floor(i / 3) * 10, i);
+      w.dropBefore(Math.floor(i / 3) * 10 - 400);
+      if (i % 7 !== 0) continue;
+      const times = Array.from({ length: w.length }, (_, k) => w.tsAt(k));
+      for (const t of [-1, (times[0] as number) - 5, ...times, (times.at(-1) as number) + 3, 5, 995, 1e9]) {
+        expect(w.firstAtOrAfter(t)).toBe(times.findIndex((x) => x >= t) === -1 ? times.length : times.findIndex((x) => x >= t));
+        expect(w.firstAfter(t)).toBe(times.findIndex((x) => x > t) === -1 ? times.length : times.findIndex((x) => x > t));
+      }
+    }
+  });
+
+  it("ignores a point older than its newest (a lane's samples come in time order)", () => {
+    const w = new PointWindow();
+    w.push(1000, 1);
+    w.push(2000, 2);
+    w.push(1500, 9);
+    w.push(2000, 3);
+    expect(points(w)).toEqual([
+      [1000, 1],
+      [2000, 2],
+      [2000, 3],
+    ]);
+  });
 });

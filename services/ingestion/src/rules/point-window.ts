@@ -36,12 +36,39 @@ export class PointWindow {
     return this.values[(this.head + i) & (this.ts.length - 1)] as number;
   }
 
+  /**
+   * Adds a point after the newest. One older than the newest is ignored: a lane's samples come in
+   * time order, and the window's searches rely on it.
+   */
   push(ts: number, value: number): void {
+    if (this.count > 0 && ts < this.tsAt(this.count - 1)) return;
     if (this.count === this.ts.length) this.resize(this.ts.length * 2);
     const at = (this.head + this.count) & (this.ts.length - 1);
     this.ts[at] = ts;
     this.values[at] = value;
     this.count++;
+  }
+
+  /** The index of the first point at or after `ts` (`length` when there is none). */
+  firstAtOrAfter(ts: number): number {
+    return this.search((t) => t < ts);
+  }
+
+  /** The index of the first point after `ts` (`length` when there is none). */
+  firstAfter(ts: number): number {
+    return this.search((t) => t <= ts);
+  }
+
+  /** The first index whose time `before` does not hold for (the points are in time order). */
+  private search(before: (t: number) => boolean): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (before(this.tsAt(mid))) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
   }
 
   /** Drops the points older than `ts` from the front. */

@@ -15,26 +15,28 @@ interface RateScratch {
   lastEval: number;
 }
 
-/** Least-squares slope, °C per minute; null with fewer than `min` points. */
+/**
+ * Least-squares slope of the points from `from` to `to` (inclusive), °C per minute; null with fewer
+ * than `min` points. Only that stretch of the window is read (found by its times): the window holds
+ * all the rule's windows and one more, and a scan of all of it for each cost the most of any kind.
+ */
 function slopePerMin(points: PointWindow, from: number, to: number, min: number): number | null {
-  let n = 0;
+  const start = points.firstAtOrAfter(from);
+  const end = points.firstAfter(to);
+  const n = end - start;
+  if (n < min || n <= 0) return null;
   let st = 0;
   let sv = 0;
-  for (let i = 0; i < points.length; i++) {
-    const t = points.tsAt(i);
-    if (t < from || t > to) continue;
-    n++;
-    st += t;
+  for (let i = start; i < end; i++) {
+    st += points.tsAt(i);
     sv += points.valueAt(i);
   }
-  if (n < min) return null;
   const mt = st / n;
   const mv = sv / n;
   let num = 0;
   let den = 0;
-  for (let i = 0; i < points.length; i++) {
+  for (let i = start; i < end; i++) {
     const t = points.tsAt(i);
-    if (t < from || t > to) continue;
     num += (t - mt) * (points.valueAt(i) - mv);
     den += (t - mt) ** 2;
   }
