@@ -159,8 +159,12 @@ describe("rule kinds", () => {
       await play("p1", T0, T0 + 8 * MIN, 5 * S, (t) => ({ current: 0, temps: temps(25 + 3 * (2 ** (t / (2 * MIN)) - 1)) }));
       await play("p2", T0, T0 + 8 * MIN, 5 * S, (t) => ({ temps: temps(25 + (4 * t) / MIN) }));
       await play("p3", T0, T0 + 8 * MIN, 5 * S, (t) => ({ temps: temps(t < 3 * MIN ? 25 : 25 + (6 * (t - 3 * MIN)) / MIN) }));
+      // p4 heats as p1 does, sampled at 10 Hz: its points are thinned to 120 a window, and it is found the same.
+      await play("p4", T0, T0 + 8 * MIN, 100, (t) => ({ current: 0, temps: temps(25 + 3 * (2 ** (t / (2 * MIN)) - 1)) }));
       const found = await cases({ ruleId: "thermal-runaway-precursor" });
-      expect(summary(found)).toEqual(["p1 thermal-runaway-precursor critical"]);
+      expect(summary(found).sort()).toEqual(["p1 thermal-runaway-precursor critical", "p4 thermal-runaway-precursor critical"]);
+      const [p1, p4] = ["p1", "p4"].map((p) => found.find((c) => c.packId === p));
+      expect(Math.abs((p4?.openedAt ?? 0) - (p1?.openedAt ?? 0))).toBeLessThanOrEqual(10 * S);
       expect(found[0]?.evidence.index).toBe(2);
       expect(found[0]?.evidence.detail).toMatch(/^Sensor 3 is heating faster and faster: [\d.]+ → [\d.]+ → [\d.]+ °C\/min/);
       // p2 and p3 get hot enough for over-temperature in time; that is their case, not a precursor.

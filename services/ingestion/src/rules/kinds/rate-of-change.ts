@@ -9,7 +9,14 @@ type Rule = RuleOf<"rate-of-change">;
 const RateState = z.object({ a: z.boolean() });
 type RateState = z.infer<typeof RateState>;
 
-/** Kept in memory only: per sensor, recent (ts, °C) points. */
+/**
+ * Points a window keeps at most (or twice the rule's minSamplesPerWindow): a slope over minutes needs
+ * no more, and at 10 Hz all of them took half a megabyte a pack, most of it allocated anew each time
+ * a window grew.
+ */
+const POINTS_PER_WINDOW = 120;
+
+/** Kept in memory only: per sensor, recent (ts, °C) points, thinned. */
 interface RateScratch {
   sensors: PointWindow[];
   lastEval: number;
@@ -46,12 +53,14 @@ function slopePerMin(points: PointWindow, from: number, to: number, min: number)
 /**
  * dT/dt of each sensor over `windows` consecutive windows: fires when it started at
  * minStartRatePerMin or more, ends at minRatePerMin or more and grew by accelerationFactor from
- * each window to the next. Evaluated at most every windowS/6 of sample time. The windows are kept in
- * memory: after a restart the rule needs windows × windowS of samples before it can fire again.
+ * each window to the next. Evaluated at most every windowS/6 of sample time, on points thinned to
+ * one per windowS/120 (POINTS_PER_WINDOW). The windows are kept in memory: after a restart the rule
+ * needs windows × windowS of samples before it can fire again.
  */
 function evaluateRateOfChange(rule: Rule, obs: PackObservation, state: RateState, scratch: RateScratch): RuleStep {
   const w = rule.windowS * 1000;
   const horizon = obs.ts - rule.windows * w - w;
+  const spacing = w / Math.max(POINTS_PER_WINDOW, 2 * rule.minSamplesPerWindow);
   obs.temps.forEach((value, i) => {
     let points = scratch.sensors[i];
     if (!points) {
@@ -59,6 +68,7 @@ function evaluateRateOfChange(rule: Rule, obs: PackObservation, state: RateState
       scratch.sensors[i] = points;
     }
     if (value === null) return;
+    if (points.length > 0 && obs.ts - points.tsAt(points.length - 1) < spacing) return;
     points.push(obs.ts, value);
     points.dropBefore(horizon);
   });
