@@ -1,4 +1,4 @@
-import { compiledCheck, PackSample } from "@bms/shared";
+import { compiledCheck, median, PackSample } from "@bms/shared";
 import type { PlausibilityConfig } from "@bms/shared/config/edge-agent-config";
 import type { DecodedSample } from "./readers/device-reader";
 
@@ -38,13 +38,6 @@ const OPTIONAL_FIELDS: ReadonlySet<string> = new Set(
 const MIN_MEDIAN_CELL_V = 1.5;
 
 const acceptsSample = compiledCheck(PackSample);
-
-function median(values: readonly number[]): number {
-  // A typed array sorts numerically without a comparator call per pair (this runs on every poll).
-  const sorted = Float64Array.from(values).sort();
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
-}
 
 const fmt = (n: number) => Number(n.toFixed(3));
 
@@ -152,7 +145,7 @@ export class PlausibilityFilter {
     const c = this.config;
     const flags: Flag[] = [];
     const cells = sample.cellVoltages;
-    const mid = cells.length >= 3 ? median(cells) : undefined;
+    const mid = cells.length >= 3 ? (median(cells) ?? undefined) : undefined;
     if (mid !== undefined && mid >= MIN_MEDIAN_CELL_V) {
       for (let i = 0; i < cells.length; i++) {
         const v = cells[i] ?? mid;
