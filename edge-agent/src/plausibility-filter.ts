@@ -162,18 +162,6 @@ export class PlausibilityFilter {
     }
     const base = this.baseline;
     if (!base || sample.ts - base.ts > this.maxBaselineAgeMs || sample.ts < base.ts) return flags;
-    // A jump is flagged once per reading (a cell already flagged as an outlier is not flagged again).
-    const jump = (field: string, now: number, before: number, unit: string, index?: number) => {
-      if (flags.some((f) => f.field === field && f.index === index)) return;
-      const where = index === undefined ? field : `${field}.${index}`;
-      flags.push({
-        kind: "jump",
-        field,
-        ...(index === undefined ? {} : { index }),
-        value: now,
-        reason: `${where} jumped from ${before} to ${now} ${unit} in one poll`,
-      });
-    };
     if (cells.length === base.cellVoltages.length) {
       for (let i = 0; i < cells.length; i++) {
         const v = cells[i] ?? 0;
@@ -181,7 +169,7 @@ export class PlausibilityFilter {
         if (Math.abs(v - before) <= c.cellStepV) continue;
         // A cell that jumps back in line with its neighbours (a sense wire reconnected) is no glitch.
         if (mid !== undefined && Math.abs(v - mid) <= c.cellStepV) continue;
-        jump("cellVoltages", v, before, "V", i);
+        addJump(flags, "cellVoltages", v, before, "V", i);
       }
     }
     const temperatures = sample.cellTemperatures;
@@ -189,13 +177,26 @@ export class PlausibilityFilter {
       for (let i = 0; i < temperatures.length; i++) {
         const t = temperatures[i] ?? 0;
         const before = base.cellTemperatures[i] ?? t;
-        if (Math.abs(t - before) > c.temperatureStepC) jump("cellTemperatures", t, before, "°C", i);
+        if (Math.abs(t - before) > c.temperatureStepC) addJump(flags, "cellTemperatures", t, before, "°C", i);
       }
     }
-    if (Math.abs(sample.soc - base.soc) > c.socStepPct) jump("soc", sample.soc, base.soc, "%");
+    if (Math.abs(sample.soc - base.soc) > c.socStepPct) addJump(flags, "soc", sample.soc, base.soc, "%");
     const packVoltageStep = c.packVoltageStep * base.packVoltage;
     if (base.packVoltage > 1 && Math.abs(sample.packVoltage - base.packVoltage) > packVoltageStep)
-      jump("packVoltage", sample.packVoltage, base.packVoltage, "V");
+      addJump(flags, "packVoltage", sample.packVoltage, base.packVoltage, "V");
     return flags;
   }
+}
+
+/** Flags a jump once per reading (a cell already flagged as an outlier is not flagged again). */
+function addJump(flags: Flag[], field: string, now: number, before: number, unit: string, index?: number): void {
+  if (flags.some((f) => f.field === field && f.index === index)) return;
+  const where = index === undefined ? field : `${field}.${index}`;
+  flags.push({
+    kind: "jump",
+    field,
+    ...(index === undefined ? {} : { index }),
+    value: now,
+    reason: `${where} jumped from ${before} to ${now} ${unit} in one poll`,
+  });
 }

@@ -17,9 +17,11 @@ export function mediansOfOthers(values: readonly (number | null)[]): (number | n
 /** The median of the first `count` entries of `sorted` once the entry at `skip` (if any) is taken out. */
 function middleOf(sorted: Float64Array, count: number, skip = sorted.length): number | null {
   if (count === 0) return null;
-  const at = (rank: number) => sorted[rank < skip ? rank : rank + 1] as number;
   const mid = count >> 1;
-  return count % 2 === 1 ? at(mid) : (at(mid - 1) + at(mid)) / 2;
+  const upper = sorted[mid < skip ? mid : mid + 1] as number;
+  if (count % 2 === 1) return upper;
+  const lower = sorted[mid - 1 < skip ? mid - 1 : mid] as number;
+  return (lower + upper) / 2;
 }
 
 /** The first index of `sorted` whose entry is not below `v`. */

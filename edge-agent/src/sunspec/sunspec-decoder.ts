@@ -73,11 +73,14 @@ function inPackOrder(modules: DecodedModule[]): DecodedModule[] {
   return [...modules].sort((a, b) => (a.stringIndex ?? 0) - (b.stringIndex ?? 0) || (a.moduleIndex ?? 0) - (b.moduleIndex ?? 0));
 }
 
+/** 803/804 reserve bits that 802 names: only the events a definition names count. */
+function events(def: PointDef, bits: number | undefined): number | undefined {
+  return bits === undefined ? undefined : namedBits(def, bits);
+}
+
 /** Events of the whole bank: 802 Evt1, every 804 Evt1 and every 803 string's StrEvt1, or'ed. */
 function bankEvents(battery: ModelReader<typeof MODEL_BATTERY>, bank: BankRegisters): number | undefined {
   const parts: (number | undefined)[] = [battery.raw("Evt1")];
-  // 803/804 reserve bits that 802 names: only the events a definition names count.
-  const events = (def: PointDef, bits: number | undefined) => (bits === undefined ? undefined : namedBits(def, bits));
   for (const regs of bank.strings ?? []) parts.push(events(MODEL_LITHIUM_STRING.points.Evt1, read(MODEL_LITHIUM_STRING, regs).raw("Evt1")));
   if (bank.bank) {
     const b = read(MODEL_LITHIUM_BANK, bank.bank);

@@ -1,4 +1,5 @@
 import ModbusRTU from "modbus-serial";
+import type { NodeStyleCallback, ReadRegisterResult } from "modbus-serial/ModbusRTU";
 import { MAX_REGISTERS_PER_READ, MAX_REGISTERS_PER_WRITE, type RegisterSpace, type WritableRegisterTransport } from "./register-transport";
 import { RequestQueue } from "./request-queue";
 import { BadReplyError, DeviceTimeoutError, DeviceUnreachableError, ModbusExceptionError } from "./transport-errors";
@@ -77,10 +78,9 @@ export class ModbusClientTransport implements WritableRegisterTransport {
       return Promise.reject(new RangeError(`cannot write ${values.length} registers at once: at most ${MAX_REGISTERS_PER_WRITE}`));
     if (!values.every((v) => Number.isInteger(v) && v >= 0 && v <= 0xffff)) return Promise.reject(new RangeError("a register holds a whole number 0-65535"));
     return this.queue.run(async () => {
-      await this.request(unitId, address, values.length, "writing", async (client) => {
-        if (values.length === 1) await client.writeRegister(address, values[0] ?? 0);
-        else await client.writeRegisters(address, [...values]);
-      });
+      await this.request<unknown>(address, values.length, "writing", (client, done) =>
+        values.length === 1 ? client.writeFC6(unitId, address, values[0] ?? 0, done) : client.writeFC16(unitId, address, [...values], done),
+      );
     });
   }
 
@@ -97,22 +97,38 @@ export class ModbusClientTransport implements WritableRegisterTransport {
   private read(space: RegisterSpace, unitId: number, address: number, count: number): Promise<number[]> {
     const problem = this.rangeProblem(unitId, address, count, "read");
     if (problem) return Promise.reject(problem);
-    // One request (a poll's usual read): its reply is the answer, no copy.
-    if (count <= MAX_REGISTERS_PER_READ) return this.queue.run(() => this.readChunk(space, unitId, address, count));
     // All chunks of one read run in one queue slot, so concurrent callers never interleave.
-    return this.queue.run(async () => {
-      const out: number[] = [];
-      for (let offset = 0; offset < count; offset += MAX_REGISTERS_PER_READ) {
-        const n = Math.min(MAX_REGISTERS_PER_READ, count - offset);
-        const words = await this.readChunk(space, unitId, address + offset, n);
-        for (const w of words) out.push(w);
-      }
-      return out;
-    });
+    return this.queue.run(() => this.readRange(space, unitId, address, count));
   }
 
-  /** One request on the line: connect, pause, address the unit, send; failures typed and recovered from. Runs inside a queue slot. */
-  private async request<T>(unitId: number, address: number, count: number, operation: "reading" | "writing", send: (client: ModbusRTU) => Promise<T>) {
+  /**
+   * A read of any length, in requests of at most 125 registers. One request (a poll's usual read)
+   * answers with its reply as it is; several fill one array of the final length (pushing word by
+   * word would regrow it several times: garbage on every poll).
+   */
+  private async readRange(space: RegisterSpace, unitId: number, address: number, count: number): Promise<number[]> {
+    if (count <= MAX_REGISTERS_PER_READ) return this.readChunk(space, unitId, address, count);
+    const out = new Array<number>(count);
+    for (let offset = 0; offset < count; offset += MAX_REGISTERS_PER_READ) {
+      const words = await this.readChunk(space, unitId, address + offset, Math.min(MAX_REGISTERS_PER_READ, count - offset));
+      for (let i = 0; i < words.length; i++) out[offset + i] = words[i] as number;
+    }
+    return out;
+  }
+
+  /**
+   * One request on the line: connect, pause, send; failures typed and recovered from. Runs inside a
+   * queue slot. `send` puts the request through modbus-serial's callback API, which takes the unit
+   * ID with each call: its promise API would bind, copy the arguments and wrap a promise per request.
+   * `check` judges a reply that came back without an error.
+   */
+  private async request<T>(
+    address: number,
+    count: number,
+    operation: "reading" | "writing",
+    send: (client: ModbusRTU, done: NodeStyleCallback<T>) => void,
+    check?: (reply: T) => Error | undefined,
+  ): Promise<T> {
     // An open connection is used at once: the request goes out before the caller of the previous
     // one decodes its reply (an await here would let that decoding run first, off the wire).
     const client = this.client?.isOpen && !this.closed ? this.client : await this.connection();
@@ -121,9 +137,11 @@ export class ModbusClientTransport implements WritableRegisterTransport {
       if (pause > 0) await sleep(pause);
     }
     discardReceived(client);
-    client.setID(unitId);
     try {
-      return { client, reply: await send(client) };
+      const reply = await new Promise<T>((resolve, reject) => send(client, (err, result) => (err ? reject(err) : resolve(result))));
+      const bad = check?.(reply);
+      if (bad) throw bad;
+      return reply;
     } catch (err) {
       const typed = this.classify(err, address, count, operation);
       await this.afterFailure(typed, client);
@@ -134,16 +152,17 @@ export class ModbusClientTransport implements WritableRegisterTransport {
   }
 
   private async readChunk(space: RegisterSpace, unitId: number, address: number, count: number): Promise<number[]> {
-    const { client, reply } = await this.request(unitId, address, count, "reading", (c) =>
-      space === "input" ? c.readInputRegisters(address, count) : c.readHoldingRegisters(address, count),
+    const reply = await this.request<ReadRegisterResult>(
+      address,
+      count,
+      "reading",
+      (client, done) => (space === "input" ? client.writeFC4(unitId, address, count, done) : client.writeFC3(unitId, address, count, done)),
+      ({ data }) =>
+        Array.isArray(data) && data.length === count
+          ? undefined
+          : new BadReplyError(this.endpoint, `asked for ${count} registers at ${address}, got ${Array.isArray(data) ? data.length : "none"}`),
     );
-    const data: unknown = reply.data;
-    if (!Array.isArray(data) || data.length !== count) {
-      const typed = new BadReplyError(this.endpoint, `asked for ${count} registers at ${address}, got ${Array.isArray(data) ? data.length : "none"}`);
-      await this.afterFailure(typed, client);
-      throw typed;
-    }
-    return data as number[];
+    return reply.data;
   }
 
   private async afterFailure(err: Error, client: ModbusRTU): Promise<void> {
@@ -157,6 +176,7 @@ export class ModbusClientTransport implements WritableRegisterTransport {
   }
 
   private classify(err: unknown, address: number, count: number, operation: "reading" | "writing"): Error {
+    if (err instanceof BadReplyError) return err;
     const e = describe(err);
     const message = typeof e.message === "string" ? e.message : String(err);
     if (typeof e.modbusCode === "number") return new ModbusExceptionError(this.endpoint, e.modbusCode, address, count, operation);

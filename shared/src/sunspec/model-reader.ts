@@ -12,11 +12,9 @@ const valueError: ReadErrorFactory = (message) => new SunSpecValueError(message)
  * "Not implemented" values come back as undefined; scaled points come back in engineering units
  * with their scale factor read from the same block. A register the block does not hold, or a scale
  * factor outside −10..10, throws the factory's error.
- * The block is not copied: it must not change while the reader is in use (scale factors are read once).
+ * The block is not copied.
  */
 export class ModelReader<M extends ModelDef> {
-  private readonly scaleFactors = new Map<string, number | undefined>();
-
   constructor(
     readonly model: M,
     private readonly regs: readonly number[],
@@ -89,12 +87,10 @@ export class ModelReader<M extends ModelDef> {
 
   /** A scale factor's value (checked to be within −10..10), or undefined when not implemented. */
   scaleFactor(name: string): number | undefined {
-    // A block is read once and decoded whole: its dozen scale factors serve every point (16 cells share CellV_SF).
-    if (this.scaleFactors.has(name)) return this.scaleFactors.get(name);
+    // Read again for each point rather than cached: one register read costs less than a map per block.
     const def = this.defOf(name, undefined);
     const sf = decodeRawAt(def, this.regs, this.checkedOffset(name, def, undefined));
     if (sf !== undefined && Math.abs(sf) > MAX_SCALE_FACTOR) throw this.error(`model ${this.model.id}: scale factor ${name} = ${sf} is outside -10..10`);
-    this.scaleFactors.set(name, sf);
     return sf;
   }
 
