@@ -160,6 +160,16 @@ describe("SunSpec decoding", () => {
     expect(parsed.cellTemperatures).toHaveLength(15);
   });
 
+  it("a cell without a voltage is a decode error naming the cell (the cells after it would shift)", async () => {
+    const device = sunspecDevice();
+    const reader = new SunSpecReader(await serve(device.registers), 1);
+    const snap = await reader.read();
+    expect(() => decodePackSample(snap.battery, snap.modules, snap.ts, 1)).not.toThrow();
+    setPoint(device, device.layout.modules[0] ?? 0, MODEL_LITHIUM_MODULE, "CellV", null, 2);
+    const broken = await reader.read();
+    expect(() => decodePackSample(broken.battery, broken.modules, broken.ts, 1)).toThrow(/model 805 cell 3 has no voltage/);
+  });
+
   it("a missing required value (pack voltage) fails validation instead of publishing nonsense", async () => {
     const { sample } = await readDecoded({}, (device) => setPoint(device, device.layout.battery, MODEL_BATTERY, "V", null));
     expect(sample).not.toHaveProperty("packVoltage");

@@ -175,6 +175,20 @@ describe("model blocks", () => {
     expect(map.slice(-2)).toEqual([0xffff, 0]);
   });
 
+  it("reads a repeating point of several instances as the point reader does each one, not-implemented ones included", () => {
+    const module = encodeModel(MODEL_LITHIUM_MODULE, {
+      points: { NCell: 4 },
+      groups: [{ CellV: 3.301, CellTmp: 25.5 }, { CellV: 3.299 }, { CellV: 3.3, CellTmp: -4 }, {}],
+      scale: { CellV_SF: { preferred: -3 }, Tmp_SF: { preferred: -1 } },
+    });
+    const r = new ModelReader(MODEL_LITHIUM_MODULE, module);
+    expect(r.scaledInstances("CellV", 4)).toEqual([0, 1, 2, 3].map((i) => r.scaled("CellV", i)));
+    expect(r.scaledInstances("CellV", 4)).toEqual([3.301, 3.299, 3.3, undefined]);
+    expect(r.scaledInstances("CellTmp", 4)).toEqual([25.5, undefined, -4, undefined]);
+    expect(r.scaledInstances("CellTmp", 0)).toEqual([]);
+    expect(() => r.scaledInstances("CellV", r.instances() + 1)).toThrow(/CellV\[4\] at offset \d+ is beyond the model/);
+  });
+
   it("refuses an image with a point the model lacks, or group instances in a model without a group", () => {
     expect(() => encodeModel(MODEL_BATTERY, { points: { Bogus: 1 } as never })).toThrow(/no point Bogus/);
     expect(() => encodeModel(MODEL_BATTERY, { points: {}, groups: [{}] as never })).toThrow(/no repeating group/);

@@ -34,6 +34,10 @@ function read<M extends ModelDef>(model: M, regs: ModelRegisters): ModelReader<M
   return new ModelReader(model, regs, (message) => new SunSpecDecodeError(message));
 }
 
+function allDefined(values: (number | undefined)[]): values is number[] {
+  return !values.includes(undefined);
+}
+
 /** One model 805: its cells in position order. A cell without a voltage is a decode error (positions would shift). */
 export function decodeModule(regs: ModelRegisters): DecodedModule {
   const reader = read(MODEL_LITHIUM_MODULE, regs);
@@ -41,16 +45,11 @@ export function decodeModule(regs: ModelRegisters): DecodedModule {
   if (cellCount < 1 || cellCount > reader.instances()) {
     throw new SunSpecDecodeError(`model 805 says NCell = ${cellCount} but L = ${reader.length} (needs ${MODEL_LITHIUM_MODULE.length} + 4 × NCell)`);
   }
-  const cellVoltages: number[] = [];
-  const cellTemperatures: number[] = [];
-  for (let i = 0; i < cellCount; i++) {
-    const v = reader.scaled("CellV", i);
-    if (v === undefined) throw new SunSpecDecodeError(`model 805 cell ${i + 1} has no voltage (not implemented)`);
-    cellVoltages.push(v);
-    // A sensor that is not fitted is simply not reported.
-    const t = reader.scaled("CellTmp", i);
-    if (t !== undefined) cellTemperatures.push(t);
-  }
+  const cellVoltages = reader.scaledInstances("CellV", cellCount);
+  if (!allDefined(cellVoltages)) throw new SunSpecDecodeError(`model 805 cell ${cellVoltages.indexOf(undefined) + 1} has no voltage (not implemented)`);
+  // A sensor that is not fitted is simply not reported.
+  const temperatures = reader.scaledInstances("CellTmp", cellCount);
+  const cellTemperatures = allDefined(temperatures) ? temperatures : temperatures.filter((t) => t !== undefined);
   return { stringIndex: reader.raw("StrIdx"), moduleIndex: reader.raw("ModIdx"), cellCount, cellVoltages, cellTemperatures };
 }
 

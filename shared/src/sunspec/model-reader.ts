@@ -102,4 +102,22 @@ export class ModelReader<M extends ModelDef> {
     const raw = decodeRawAt(def, this.regs, this.checkedOffset(name, def, index));
     return sf === undefined || raw === undefined ? undefined : applyScale(raw, sf);
   }
+
+  /**
+   * A repeating point's value × 10^SF in instances 0..count−1 (undefined where not implemented): one
+   * definition lookup and one scale factor for them all (a module's cells share CellV_SF).
+   */
+  scaledInstances(name: GroupPointName<M>, count: number): (number | undefined)[] {
+    const def = this.defOf(name, 0);
+    if (!def.sf) throw new SunSpecValueError(`point ${name} of model ${this.model.id} has no scale factor`);
+    const out = new Array<number | undefined>(count);
+    if (count === 0) return out;
+    this.checkedOffset(name, def, count - 1); // the last instance lies inside the block, so do the others
+    const sf = this.scaleFactor(def.sf);
+    for (let i = 0; i < count; i++) {
+      const raw = sf === undefined ? undefined : decodeRawAt(def, this.regs, this.offsetOf(def, i));
+      out[i] = sf === undefined || raw === undefined ? undefined : applyScale(raw, sf);
+    }
+    return out;
+  }
 }
