@@ -80,7 +80,8 @@ describe("client IDs bound to accounts", () => {
     const agent = await clients.connect(broker.url, { username: AGENT.username, password: AGENT.password, clientId: "test-agent-1-queue" });
     await agent.publishAsync("bms/site-1/pack-1/telemetry", "queued while away", { qos: 1 });
 
-    const live = await clients.connect(broker.url, {
+    // Listening before the CONNACK: the queue follows it at once.
+    const { client: live, sessionPresent } = clients.start(broker.url, {
       username: SERVICE.username,
       password: SERVICE.password,
       clientId: "bms-ingestion-takeover",
@@ -88,6 +89,7 @@ describe("client IDs bound to accounts", () => {
     });
     const kicked = new Promise<void>((resolve) => live.once("close", () => resolve()));
     const received = collect(live);
+    expect(await sessionPresent).toBe(true);
     await waitFor(() => received.some((m) => m.payload === "queued while away"), 5000, "the queued message");
     // A second connection of the same account with the same ID replaces the first.
     const again = await clients.connect(broker.url, {

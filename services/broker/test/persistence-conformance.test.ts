@@ -3,11 +3,14 @@ import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../../test/support/cli";
 
-describe("the broker's memory persistence", () => {
+describe.each([
+  ["memory", "aedes-persistence.node.ts"],
+  ["disk", "aedes-persistence-level.node.ts"],
+])("the broker's %s persistence", (_persistence, suite) => {
   it("passes aedes-persistence's abstract suite (node:test, in a process of its own)", async () => {
     const { stdout } = await promisify(execFile)(
       process.execPath,
-      ["--import", "tsx", "--test", "--test-reporter=tap", "services/broker/test/conformance/aedes-persistence.node.ts"],
+      ["--import", "tsx", "--test", "--test-reporter=tap", `services/broker/test/conformance/${suite}`],
       { cwd: REPO_ROOT, maxBuffer: 64 * 1024 * 1024 },
     ).catch((err: { stdout?: string; message: string }) => {
       const failures = (err.stdout ?? "").split("\n").filter((l) => /^\s*not ok|# (pass|fail)/.test(l));
