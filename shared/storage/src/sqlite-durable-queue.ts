@@ -1,5 +1,6 @@
 import type { Statement } from "better-sqlite3";
 import type { DurableQueue, QueuedBytes, QueuedMessage } from "./durable-queue";
+import { QueueTail, type TailRow } from "./queue-tail";
 import { chunks, openSqliteDatabase, type StoreSchema } from "./sqlite-database";
 import { StoreInputError } from "./storage-errors";
 
@@ -14,6 +15,8 @@ export interface SqliteDurableQueueOptions {
 }
 
 export const DEFAULT_MAX_QUEUED_MESSAGES = 1_000_000;
+/** The newest rows kept in memory as pushed (queue-tail.ts), bytes. */
+const TAIL_BYTES = 4 * 1024 * 1024;
 
 /** Bytes a message counts against maxBytes, the same in JavaScript and in SQL. */
 const BYTES_SQL = "length(CAST(topic AS BLOB)) + length(CAST(payload AS BLOB))";
@@ -68,6 +71,7 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
   const db = openSqliteDatabase(file, QUEUE_SCHEMA);
 
   const insert = db.prepare<[string, string, number]>("INSERT INTO queue (topic, payload, enqueued_at) VALUES (?, ?, ?)");
+  const tail = new QueueTail(TAIL_BYTES);
   const dropOldest = db.prepare<[number], { bytes: number }>(
     `DELETE FROM queue WHERE id IN (SELECT id FROM queue ORDER BY id LIMIT ?) RETURNING ${BYTES_SQL} AS bytes`,
   );
@@ -82,14 +86,15 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
   const countRows = db.prepare<[], { n: number; bytes: number }>(`SELECT count(*) AS n, coalesce(sum(${BYTES_SQL}), 0) AS bytes FROM queue`);
   const getState = db.prepare<[string], { value: string }>("SELECT value FROM queue_state WHERE key = ?");
   const setState = db.prepare<[string, string]>("INSERT INTO queue_state (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value");
-  const removeStatements = new Map<number, Statement<number[], { bytes: number }>>();
-  const removeStatement = (n: number) => {
-    let stmt = removeStatements.get(n);
+  /** DELETE … WHERE id IN (n ids), with or without each row's size returned: prepared once per n. */
+  const removeStatements = new Map<string, Statement<number[], { bytes: number }>>();
+  const removeStatement = (n: number, returning: boolean) => {
+    const key = `${n}${returning ? "r" : ""}`;
+    let stmt = removeStatements.get(key);
     if (!stmt) {
-      stmt = db.prepare<number[], { bytes: number }>(
-        `DELETE FROM queue WHERE id IN (${Array.from({ length: n }, () => "?").join(",")}) RETURNING ${BYTES_SQL} AS bytes`,
-      );
-      removeStatements.set(n, stmt);
+      const ids = Array.from({ length: n }, () => "?").join(",");
+      stmt = db.prepare<number[], { bytes: number }>(`DELETE FROM queue WHERE id IN (${ids})${returning ? ` RETURNING ${BYTES_SQL} AS bytes` : ""}`);
+      removeStatements.set(key, stmt);
     }
     return stmt;
   };
@@ -117,11 +122,14 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
     return { dropped: gone.length, bytes: gone.reduce((n, r) => n + r.bytes, 0) };
   };
 
-  const pushAll = db.transaction((messages: ReadonlyArray<{ topic: string; payload: string; enqueuedAt?: number }>, now: number) => {
+  const pushAll = db.transaction((messages: ReadonlyArray<{ topic: string; payload: string; enqueuedAt?: number }>, now: number, pushed: TailRow[]) => {
     let added = 0;
     for (const m of messages) {
-      insert.run(m.topic, m.payload, m.enqueuedAt ?? now);
-      added += bytesOf(m);
+      const enqueuedAt = m.enqueuedAt ?? now;
+      const id = Number(insert.run(m.topic, m.payload, enqueuedAt).lastInsertRowid);
+      const own = bytesOf(m);
+      pushed.push({ id, topic: m.topic, payload: m.payload, enqueuedAt, bytes: own });
+      added += own;
     }
     size += messages.length;
     bytes += added;
@@ -146,12 +154,16 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
     let removed = 0;
     let freed = 0;
     for (const part of chunks(ids)) {
-      for (const row of removeStatement(part.length).all(...part)) {
+      for (const row of removeStatement(part.length, true).all(...part)) {
         removed += 1;
         freed += row.bytes;
       }
     }
     return { removed, freed };
+  });
+  /** Rows all in the tail: their sizes are known, so the delete returns nothing. */
+  const removeKnown = db.transaction((ids: readonly number[]) => {
+    for (const part of chunks(ids)) removeStatement(part.length, false).run(...part);
   });
 
   return {
@@ -162,8 +174,13 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
       }
       if (messages.length === 0) return { dropped: 0 };
       const before = { size, bytes };
+      const pushed: TailRow[] = [];
       try {
-        return pushAll(messages, Date.now());
+        const result = pushAll(messages, Date.now(), pushed);
+        // Rows a bound dropped may be any of the tail's, these included: it starts afresh with the next push.
+        if (result.dropped > 0) tail.clear();
+        else tail.add(pushed);
+        return result;
       } catch (err) {
         // The transaction rolled back: so do the counts.
         size = before.size;
@@ -174,17 +191,26 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
     peek(limit, afterId = 0) {
       checkPeek(limit, afterId);
       if (limit === 0) return [];
-      return selectOldest.all(afterId, limit);
+      if (!tail.covers(afterId, size)) return selectOldest.all(afterId, limit);
+      return tail.take(limit, afterId).map(({ id, topic, payload, enqueuedAt }) => ({ id, topic, payload, enqueuedAt }));
     },
     peekBytes(limit, afterId = 0) {
       checkPeek(limit, afterId);
       if (limit === 0) return [];
-      return selectOldestBytes.all(afterId, limit);
+      if (!tail.covers(afterId, size)) return selectOldestBytes.all(afterId, limit);
+      return tail.take(limit, afterId).map(({ id, topic, payload, enqueuedAt }) => ({ id, topic, payload: Buffer.from(payload), enqueuedAt }));
     },
     remove(ids) {
       const valid = [...new Set(ids)].filter((id) => Number.isSafeInteger(id));
       if (valid.length === 0) return;
+      if (valid.every((id) => tail.has(id))) {
+        removeKnown(valid);
+        size -= valid.length;
+        bytes -= tail.forget(valid);
+        return;
+      }
       const { removed, freed } = removeAll(valid);
+      tail.forget(valid);
       size -= removed;
       bytes -= freed;
     },

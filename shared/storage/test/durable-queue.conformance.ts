@@ -184,6 +184,44 @@ export function describeDurableQueue(name: string, open: OpenDurableQueue): void
       expect(q.getState("")).toBe("");
     });
 
+    it("answers the same whether a message was just pushed or long queued: reads, removes, sizes", () => {
+      // Twelve 1 MB messages: more than the SQLite queue keeps of its newest in memory (4 MiB).
+      const q = openQueue();
+      const payloads = Array.from({ length: 12 }, (_, i) => `${i}:${ONE_MB}`);
+      for (const payload of payloads) q.push([{ topic: "t", payload, enqueuedAt: 5 }]);
+      const all = q.peek(100);
+      expect(all.map((m) => m.payload)).toEqual(payloads);
+      expect(q.peekBytes(3, all[4]?.id).map((m) => Buffer.from(m.payload).toString())).toEqual(payloads.slice(5, 8));
+      expect(q.peek(2, all[10]?.id).map((m) => [m.topic, m.payload, m.enqueuedAt])).toEqual([["t", payloads[11], 5]]);
+      // Removed together: the oldest, one from the middle and the newest.
+      q.remove([all[0]?.id ?? -1, all[6]?.id ?? -1, all[11]?.id ?? -1]);
+      expect(q.peek(100).map((m) => m.payload)).toEqual(payloads.filter((_, i) => i !== 0 && i !== 6 && i !== 11));
+      // The newest alone, then the oldest alone.
+      q.remove([all[10]?.id ?? -1]);
+      q.remove([all[1]?.id ?? -1]);
+      const left = q.peek(100);
+      expect(left.map((m) => m.payload)).toEqual(payloads.filter((_, i) => ![0, 1, 6, 10, 11].includes(i)));
+      const sizes = { size: q.size(), bytes: q.bytes() };
+      expect(sizes.size).toBe(7);
+      q.close();
+      const again = openQueue();
+      expect({ size: again.size(), bytes: again.bytes() }).toEqual(sizes);
+      // What comes after the reopen is read back as pushed, behind what was left.
+      again.push([{ topic: "u", payload: "new" }]);
+      expect(again.peek(100).map((m) => m.payload)).toEqual([...left.map((m) => m.payload), "new"]);
+    });
+
+    it("after a bound dropped messages, reads only what is left", () => {
+      const q = openQueue({ maxMessages: 3 });
+      q.push(["a", "b"].map((payload) => ({ topic: "t", payload })));
+      const [a] = q.peek(1);
+      expect(q.push(["c", "d", "e"].map((payload) => ({ topic: "t", payload }))).dropped).toBe(2);
+      expect(q.peek(10).map((m) => m.payload)).toEqual(["c", "d", "e"]);
+      expect(q.peekBytes(10, a?.id).map((m) => Buffer.from(m.payload).toString())).toEqual(["c", "d", "e"]);
+      q.remove([a?.id ?? -1]);
+      expect(q.size()).toBe(3);
+    });
+
     it("stores hostile strings and 1 MB payloads intact", () => {
       const q = openQueue();
       q.push(HOSTILE_STRINGS.map((s) => ({ topic: s, payload: s })));
