@@ -2,7 +2,8 @@
 export interface TailRow {
   id: number;
   topic: string;
-  payload: string;
+  /** UTF-8, outside the JavaScript heap: rows held until the next hop took them are not the collector's to copy. */
+  payload: Buffer;
   enqueuedAt: number;
   bytes: number;
 }

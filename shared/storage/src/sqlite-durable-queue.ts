@@ -18,9 +18,8 @@ export const DEFAULT_MAX_QUEUED_MESSAGES = 1_000_000;
 /** The newest rows kept in memory as pushed (queue-tail.ts), bytes. */
 const TAIL_BYTES = 4 * 1024 * 1024;
 
-/** Bytes a message counts against maxBytes, the same in JavaScript and in SQL. */
+/** Bytes a message counts against maxBytes (its topic and payload in UTF-8), in SQL as push counts them. */
 const BYTES_SQL = "length(CAST(topic AS BLOB)) + length(CAST(payload AS BLOB))";
-const bytesOf = (m: { topic: string; payload: string }) => Buffer.byteLength(m.topic) + Buffer.byteLength(m.payload);
 
 /** The queue's tables, version by version. */
 const QUEUE_SCHEMA: StoreSchema = {
@@ -127,8 +126,9 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
     for (const m of messages) {
       const enqueuedAt = m.enqueuedAt ?? now;
       const id = Number(insert.run(m.topic, m.payload, enqueuedAt).lastInsertRowid);
-      const own = bytesOf(m);
-      pushed.push({ id, topic: m.topic, payload: m.payload, enqueuedAt, bytes: own });
+      const payload = Buffer.from(m.payload);
+      const own = Buffer.byteLength(m.topic) + payload.length;
+      pushed.push({ id, topic: m.topic, payload, enqueuedAt, bytes: own });
       added += own;
     }
     size += messages.length;
@@ -192,13 +192,13 @@ export function openSqliteDurableQueue(file: string, options: SqliteDurableQueue
       checkPeek(limit, afterId);
       if (limit === 0) return [];
       if (!tail.covers(afterId, size)) return selectOldest.all(afterId, limit);
-      return tail.take(limit, afterId).map(({ id, topic, payload, enqueuedAt }) => ({ id, topic, payload, enqueuedAt }));
+      return tail.take(limit, afterId).map(({ id, topic, payload, enqueuedAt }) => ({ id, topic, payload: payload.toString(), enqueuedAt }));
     },
     peekBytes(limit, afterId = 0) {
       checkPeek(limit, afterId);
       if (limit === 0) return [];
       if (!tail.covers(afterId, size)) return selectOldestBytes.all(afterId, limit);
-      return tail.take(limit, afterId).map(({ id, topic, payload, enqueuedAt }) => ({ id, topic, payload: Buffer.from(payload), enqueuedAt }));
+      return tail.take(limit, afterId).map(({ id, topic, payload, enqueuedAt }) => ({ id, topic, payload, enqueuedAt }));
     },
     remove(ids) {
       const valid = [...new Set(ids)].filter((id) => Number.isSafeInteger(id));
