@@ -6,7 +6,7 @@ import type { ClassicLevel } from "classic-level";
 import msgpack from "msgpack-lite";
 import { LevelWriteBatcher } from "./level-write-batcher";
 import { CopiedPacket } from "./memory-persistence";
-import { OutgoingQueue, type QueuedCopy } from "./outgoing-queue";
+import { OutgoingQueues, type QueuedCopy } from "./outgoing-queue";
 
 /** aedes-persistence-level's key prefixes: the data stays readable by it, and its data by this. */
 const OUTGOING = "outgoing:";
@@ -58,7 +58,7 @@ function clientOfKey(key: string): string {
  * Its abstract suite runs against this class (test/conformance/aedes-persistence.node.ts).
  */
 export class LevelPersistence extends AsyncLevelPersistence {
-  private readonly queues = new Map<string, OutgoingQueue>();
+  private readonly queues = new OutgoingQueues();
   private readonly writes: LevelWriteBatcher;
   /** Copies holding their packet in memory, oldest first. */
   private cached: QueuedCopy[] = [];
@@ -80,7 +80,7 @@ export class LevelPersistence extends AsyncLevelPersistence {
     await super.setup(broker);
     await this.db.clear(under(OUTGOING_BY_ID));
     for await (const [key, value] of this.db.iterator<string, Buffer>({ ...under(OUTGOING), valueEncoding: "buffer" })) {
-      this.keep(this.queueOf(clientOfKey(key)).enqueue(decode(value)));
+      this.keep(this.queues.of(clientOfKey(key)).enqueue(decode(value)));
     }
   }
 
@@ -119,9 +119,7 @@ export class LevelPersistence extends AsyncLevelPersistence {
   }
 
   override async outgoingClearMessageId(client: Client, packet: AedesPacket): Promise<AedesPacket> {
-    const queue = this.queues.get(client.id);
-    const copy = queue?.clear(packet.messageId);
-    if (queue?.empty) this.queues.delete(client.id);
+    const copy = this.queues.clear(client.id, packet.messageId);
     // aedes-persistence-level answers undefined when there is no such copy (its type says otherwise).
     if (!copy) return undefined as unknown as AedesPacket;
     const key = outgoingKey(client.id, copy);
@@ -139,17 +137,8 @@ export class LevelPersistence extends AsyncLevelPersistence {
     await super.destroy();
   }
 
-  private queueOf(clientId: string): OutgoingQueue {
-    let queue = this.queues.get(clientId);
-    if (!queue) {
-      queue = new OutgoingQueue();
-      this.queues.set(clientId, queue);
-    }
-    return queue;
-  }
-
   private enqueue(clientId: string, packet: AedesPacket): void {
-    const copy = this.queueOf(clientId).enqueue(new CopiedPacket(packet));
+    const copy = this.queues.of(clientId).enqueue(new CopiedPacket(packet));
     // Encoded when its batch goes out, with the message ID it has then.
     const stored = copy.packet;
     this.writes.put(outgoingKey(clientId, copy), () => msgpack.encode(stored), true);

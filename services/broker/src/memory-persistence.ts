@@ -2,7 +2,7 @@ import { Readable } from "node:stream";
 import type { Client } from "aedes";
 import Packet, { type AedesPacket } from "aedes-packet";
 import MemoryPersistence from "aedes-persistence/asyncPersistence.js";
-import { OutgoingQueue } from "./outgoing-queue";
+import { OutgoingQueues } from "./outgoing-queue";
 
 /** A stored copy of a packet, as aedes-persistence makes one (aedes-packet is a constructor; its types declare a plain function). */
 export const CopiedPacket = Packet as unknown as new (original: AedesPacket) => AedesPacket;
@@ -15,23 +15,14 @@ export const CopiedPacket = Packet as unknown as new (original: AedesPacket) => 
  * against this class (test/conformance/aedes-persistence.node.ts).
  */
 export class IndexedMemoryPersistence extends MemoryPersistence {
-  private readonly queues = new Map<string, OutgoingQueue>();
-
-  private queueOf(clientId: string): OutgoingQueue {
-    let queue = this.queues.get(clientId);
-    if (!queue) {
-      queue = new OutgoingQueue();
-      this.queues.set(clientId, queue);
-    }
-    return queue;
-  }
+  private readonly queues = new OutgoingQueues();
 
   override async outgoingEnqueue(sub: { clientId: string }, packet: AedesPacket): Promise<void> {
-    this.queueOf(sub.clientId).enqueue(new CopiedPacket(packet));
+    this.queues.of(sub.clientId).enqueue(new CopiedPacket(packet));
   }
 
   override async outgoingEnqueueCombi(subs: { clientId: string }[], packet: AedesPacket): Promise<void> {
-    for (const sub of subs) this.queueOf(sub.clientId).enqueue(new CopiedPacket(packet));
+    for (const sub of subs) this.queues.of(sub.clientId).enqueue(new CopiedPacket(packet));
   }
 
   override async outgoingUpdate(client: Client, packet: AedesPacket): Promise<void> {
@@ -39,11 +30,8 @@ export class IndexedMemoryPersistence extends MemoryPersistence {
   }
 
   override async outgoingClearMessageId(client: Client, packet: AedesPacket): Promise<AedesPacket> {
-    const queue = this.queues.get(client.id);
-    const cleared = queue?.clear(packet.messageId);
-    if (queue?.empty) this.queues.delete(client.id);
     // aedes-persistence answers undefined when there is no such copy (its type says otherwise).
-    return cleared?.packet as AedesPacket;
+    return this.queues.clear(client.id, packet.messageId)?.packet as AedesPacket;
   }
 
   override outgoingStream(client: Client): Readable {

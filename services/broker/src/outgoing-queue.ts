@@ -103,6 +103,33 @@ export class OutgoingQueue {
   }
 }
 
+/** Every persistent session's queue by client ID; a queue that empties is dropped, so the map does not grow with clients. */
+export class OutgoingQueues {
+  private readonly queues = new Map<string, OutgoingQueue>();
+
+  /** The client's queue, made when it has none. */
+  of(clientId: string): OutgoingQueue {
+    let queue = this.queues.get(clientId);
+    if (!queue) {
+      queue = new OutgoingQueue();
+      this.queues.set(clientId, queue);
+    }
+    return queue;
+  }
+
+  get(clientId: string): OutgoingQueue | undefined {
+    return this.queues.get(clientId);
+  }
+
+  /** Takes the oldest copy with this message ID off the client's queue. */
+  clear(clientId: string, messageId: number | undefined): QueuedCopy | undefined {
+    const queue = this.queues.get(clientId);
+    const copy = queue?.clear(messageId);
+    if (queue?.empty) this.queues.delete(clientId);
+    return copy;
+  }
+}
+
 function originOf(origin: { brokerId: string; brokerCounter: number }): string {
   return `${origin.brokerId}\u0000${origin.brokerCounter}`;
 }
