@@ -55,7 +55,7 @@ function clientOfKey(key: string): string {
  * - A delivery's message ID and an acknowledgement are answered at once and written behind: after
  *   a crash, a copy comes again (QoS 1 is at least once), never lost.
  * - Retained messages go through the same batches; reading them waits for the writes before.
- * Its abstract suite runs against this class (test/conformance/aedes-persistence.node.ts).
+ * aedes-persistence's abstract suite runs against this class (test/conformance/aedes-persistence-level.node.ts).
  */
 export class LevelPersistence extends AsyncLevelPersistence {
   private readonly queues = new OutgoingQueues();
