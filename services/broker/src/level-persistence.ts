@@ -60,7 +60,7 @@ function clientOfKey(key: string): string {
 export class LevelPersistence extends AsyncLevelPersistence {
   private readonly queues = new OutgoingQueues();
   private readonly writes: LevelWriteBatcher;
-  /** Copies holding their packet in memory, oldest first. */
+  /** Copies that held their packet in memory when queued, oldest first (an acknowledged one has let it go). */
   private cached: QueuedCopy[] = [];
 
   constructor(
@@ -124,6 +124,8 @@ export class LevelPersistence extends AsyncLevelPersistence {
     if (!copy) return undefined as unknown as AedesPacket;
     const key = outgoingKey(client.id, copy);
     const cleared = copy.packet ?? (await this.read([key]))[0];
+    // `cached` still lists the copy until it is trimmed: its packet goes now.
+    copy.packet = undefined;
     this.writes.del(key);
     return cleared as AedesPacket;
   }
