@@ -5,8 +5,7 @@ import AsyncLevelPersistence from "aedes-persistence-level/asyncPersistence.js";
 import type { ClassicLevel } from "classic-level";
 import msgpack from "msgpack-lite";
 import { LevelWriteBatcher } from "./level-write-batcher";
-import { CopiedPacket } from "./memory-persistence";
-import { OutgoingQueues, type QueuedCopy } from "./outgoing-queue";
+import { CopiedPacket, OutgoingQueues, type QueuedCopy } from "./outgoing-queue";
 
 /** aedes-persistence-level's key prefixes: the data stays readable by it, and its data by this. */
 const OUTGOING = "outgoing:";

@@ -1,11 +1,8 @@
 import { Readable } from "node:stream";
 import type { Client } from "aedes";
-import Packet, { type AedesPacket } from "aedes-packet";
+import type { AedesPacket } from "aedes-packet";
 import MemoryPersistence from "aedes-persistence/asyncPersistence.js";
-import { OutgoingQueues } from "./outgoing-queue";
-
-/** A stored copy of a packet, as aedes-persistence makes one (aedes-packet is a constructor; its types declare a plain function). */
-export const CopiedPacket = Packet as unknown as new (original: AedesPacket) => AedesPacket;
+import { CopiedPacket, OutgoingQueues } from "./outgoing-queue";
 
 /**
  * aedes' in-memory persistence (aedes-persistence) with the queues of QoS 1/2 copies for persistent

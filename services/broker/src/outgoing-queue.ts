@@ -1,4 +1,7 @@
-import type { AedesPacket } from "aedes-packet";
+import Packet, { type AedesPacket } from "aedes-packet";
+
+/** A stored copy of a packet, as aedes-persistence makes one (aedes-packet is a constructor; its types declare a plain function). */
+export const CopiedPacket = Packet as unknown as new (original: AedesPacket) => AedesPacket;
 
 /** One queued QoS 1/2 copy for a persistent session. */
 export interface QueuedCopy {
