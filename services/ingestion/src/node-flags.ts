@@ -5,7 +5,9 @@
  * batch keeps its samples alive until it is committed: with V8's default young generation (16 MiB
  * semi-spaces) a burst was collected every few dozen milliseconds, each time copying the batch in
  * hand. Twice the room halves those collections: about 12 % less CPU per sample in the ingestion
- * bench (docs/architecture.md, "Throughput and latency"), for at most 32 MiB more memory, which the
- * young generation takes only under such load.
+ * bench (docs/architecture.md, "Throughput and latency"), for at most 32 MiB more memory. V8 grows
+ * the young generation as bytes survive its scavenges, so any steady load reaches that ceiling in
+ * time: half of it in ten minutes at 20 samples/s, all of it in seven at 40 (docs/architecture.md,
+ * "Memory per pack").
  */
 export const INGESTION_NODE_FLAGS = ["--max-semi-space-size=32"] as const;
